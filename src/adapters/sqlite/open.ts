@@ -1,0 +1,32 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type SqliteDb = Database.Database;
+
+/**
+ * Opens a SQLite file in WAL mode. `sync: 'full'` fsyncs the WAL on every commit, so a
+ * committed transaction survives power loss; 'normal' survives a process crash only.
+ */
+export function openSqlite(file: string, opts: { sync?: 'full' | 'normal'; cacheMb?: number; readonly?: boolean } = {}): SqliteDb {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file, { readonly: opts.readonly ?? false });
+  if (!opts.readonly) db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${opts.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('busy_timeout = 5000');
+  // Negative = KiB. Bounded per connection: memory does not grow with the data (invariant 6).
+  db.pragma(`cache_size = -${(opts.cacheMb ?? 32) * 1024}`);
+  db.pragma('temp_store = MEMORY');
+  return db;
+}
+
+/** Applies numbered migrations once each, recorded in user_version. */
+export function migrate(db: SqliteDb, migrations: readonly string[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ControlStore } from './adapters/sqlite/control-store.js';
+import { SqliteEventLog } from './adapters/sqlite/event-log.js';
+import { SqliteProfileStore } from './adapters/sqlite/profile-store.js';
+import { registerBodyParsing } from './collect/body-parsing.js';
+import { collector } from './collect/collector.js';
+import type { Config } from './config.js';
+import { MosaicError, type ErrorCode } from './errors.js';
+import { createLogger } from './observe/logger.js';
+import { Metrics } from './observe/metrics.js';
+import type { EventLog } from './ports/event-log.js';
+import type { ProfileStore } from './ports/profile-store.js';
+import { Processor } from './process/processor.js';
+import { operations } from './serve/operations.js';
+import { profileApi } from './serve/profile-api.js';
+
+export interface Mosaic {
+  config: Config;
+  app: FastifyInstance;
+  log: EventLog;
+  store: ProfileStore;
+  control: ControlStore;
+  processor: Processor;
+  metrics: Metrics;
+  logger: Logger;
+  /** Credentials created by this start, to be shown once. */
+  created: { writeKey?: string; apiToken?: string };
+  /** The default source's write key (created or configured). */
+  writeKey: string;
+  close(): Promise<void>;
+}
+
+/** Only one process may own a data directory: two writers would corrupt the log offsets. */
+export function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'mosaic.pid');
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (pid && pid !== process.pid) {
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false; // left behind by a crash
+      }
+      if (alive) throw new MosaicError('MOSAIC_DATA_DIR_LOCKED', { message: `Process ${pid} is using ${dir}. Stop it first, or point MOSAIC_DATA_DIR elsewhere.` });
+    }
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+function toMosaicError(err: FastifyError | MosaicError | Error, req: FastifyRequest): MosaicError {
+  if (err instanceof MosaicError) return err;
+  const code = (err as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const c = ((req.routeOptions.config as { tooLarge?: ErrorCode } | undefined)?.tooLarge) ?? 'MOSAIC_BATCH_TOO_LARGE';
+    return new MosaicError(c);
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new MosaicError('MOSAIC_BODY_UNSUPPORTED_MEDIA_TYPE');
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || code === 'FST_ERR_CTP_INVALID_JSON_BODY') return new MosaicError('MOSAIC_BODY_INVALID_JSON');
+  if (typeof code === 'string' && code.startsWith('Z_')) return new MosaicError('MOSAIC_BODY_BAD_GZIP', { cause: err });
+  const status = (err as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return new MosaicError('MOSAIC_BAD_REQUEST', { message: err.message, cause: err });
+  return new MosaicError('MOSAIC_INTERNAL', { cause: err });
+}
+
+export interface CreateOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Run the processor in this process (the default for `mosaic up`). */
+  processor?: boolean;
+  lock?: boolean;
+}
+
+/** Opens the stores and builds the HTTP app: collector, processor and API in one process. */
+export async function createMosaic(config: Config, opts: CreateOptions = {}): Promise<Mosaic> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = opts.metrics ?? new Metrics({ defaultMetrics: true });
+  const unlock = opts.lock === false ? () => undefined : lockDataDir(config.dataDir);
+
+  const log = new SqliteEventLog({
+    dir: config.dataDir,
+    partitions: config.log.partitions,
+    sync: config.log.sync,
+    dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
+    maxPendingEvents: config.log.maxPendingEvents,
+    onCommit: (n) => metrics.logCommitEvents.observe(n),
+  });
+  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.log.sync });
+  const control = new ControlStore({ dir: config.dataDir });
+
+  const created: Mosaic['created'] = {};
+  let writeKey: string;
+  if (config.writeKey) {
+    if (!control.sourceByWriteKey(config.writeKey)) control.createSource('default', config.writeKey);
+    writeKey = config.writeKey;
+  } else if (control.sourceCount() === 0) {
+    writeKey = created.writeKey = control.createSource('default').writeKey;
+  } else {
+    writeKey = control.defaultSource()!.writeKey;
+  }
+  if (!config.apiToken && control.tokenCount() === 0) created.apiToken = control.createToken('admin').token;
+
+  const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, metrics, logger });
+  await processor.init();
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Request lines at ingest rates cost more than they tell; errors are logged in the handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: config.limits.batchBytes,
+    trustProxy: true,
+  });
+  registerBodyParsing(app);
+  let closing = false;
+  app.addHook('onRequest', async () => {
+    if (closing) throw new MosaicError('MOSAIC_SHUTTING_DOWN', { retryAfter: 1 });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode });
+  });
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const e = toMosaicError(err, req);
+    if (e.status >= 500 && e.code !== 'MOSAIC_OVERLOADED_LOG' && e.code !== 'MOSAIC_SHUTTING_DOWN') req.log.error({ err }, 'request failed');
+    else req.log.debug({ code: e.code, url: req.url }, 'request rejected');
+    metrics.eventsRejected.inc({ reason: e.code });
+    if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
+    return reply.code(e.status).send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = new MosaicError('MOSAIC_NOT_FOUND', { message: `No route ${req.method} ${req.url.split('?')[0]}.` });
+    return reply.code(404).send(e.toJSON());
+  });
+
+  await app.register(collector, {
+    log,
+    control,
+    metrics,
+    limits: config.limits,
+    maxLagEvents: config.processor.maxLagEvents,
+    lagEvents: () => processor.lag().events,
+  });
+  await app.register(profileApi, { store, control, envToken: config.apiToken });
+  await app.register(operations, {
+    metrics,
+    readiness: () => {
+      const lag = processor.lag();
+      const pending = log.pendingAppends();
+      const ready = !closing && lag.events <= config.processor.maxLagEvents && pending < config.log.maxPendingEvents;
+      return { ready, checks: { log: { pendingAppends: pending }, processor: { lagEvents: lag.events, lagSeconds: lag.seconds } } };
+    },
+  });
+
+  if (opts.processor !== false && config.processor.enabled) processor.start();
+
+  return {
+    config,
+    app,
+    log,
+    store,
+    control,
+    processor,
+    metrics,
+    logger,
+    created,
+    writeKey,
+    async close() {
+      closing = true;
+      await app.close(); // waits for in-flight requests, whose appends complete first
+      await processor.stop();
+      await log.close();
+      await store.close();
+      control.close();
+      unlock();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { MosaicError } from '../errors.js';
+import { runUp } from './up.js';
+import { runReplay } from './replay.js';
+
+const program = new Command()
+  .name('mosaic')
+  .description('Mosaic: real-time customer data and personalization platform')
+  .option('-c, --config <file>', 'YAML configuration file (default: ./mosaic.yaml if present)');
+
+function config(): Config {
+  const file = program.opts<{ config?: string }>().config;
+  return loadConfig(file ? { file } : {});
+}
+
+program
+  .command('up', { isDefault: true })
+  .description('run collector, processor and API in one process')
+  .action(async () => runUp(config()));
+
+program
+  .command('replay')
+  .description('rebuild every profile from the log (stop the server first)')
+  .action(async () => runReplay(config()));
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof MosaicError) {
+    process.stderr.write(`mosaic: ${err.code}: ${err.message}\n`);
+    for (const d of err.details) process.stderr.write(`  - ${d.path ?? ''} ${d.message}\n`);
+  } else {
+    process.stderr.write(`mosaic: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import { lockDataDir } from '../app.js';
+import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
+import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
+import type { Config } from '../config.js';
+import { createLogger } from '../observe/logger.js';
+import { Processor } from '../process/processor.js';
+
+/** Rebuilds all profiles from the log. Refuses to run while a server holds the data dir. */
+export async function runReplay(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const unlock = lockDataDir(config.dataDir);
+  const log = new SqliteEventLog({
+    dir: config.dataDir,
+    partitions: config.log.partitions,
+    sync: config.log.sync,
+    dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
+    maxPendingEvents: config.log.maxPendingEvents,
+  });
+  const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });
+  try {
+    const ends = await log.endOffsets();
+    const total = ends.reduce((a, n) => a + n - 1, 0);
+    await store.reset();
+    const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs });
+    await processor.init();
+    const started = performance.now();
+    let lastPrint = 0;
+    const applied = await processor.drain((n) => {
+      const now = performance.now();
+      if (now - lastPrint > 500 || n === total) {
+        lastPrint = now;
+        const pct = total ? ((100 * n) / total).toFixed(1) : '100';
+        process.stderr.write(`\rreplay: ${n}/${total} events (${pct}%)`);
+      }
+    });
+    const seconds = (performance.now() - started) / 1000;
+    process.stderr.write('\n');
+    const profiles = await store.countProfiles();
+    logger.info({ events: applied, profiles, seconds: Number(seconds.toFixed(2)), eventsPerSecond: Math.round(applied / seconds) }, 'replay done');
+  } finally {
+    await store.close();
+    await log.close();
+    unlock();
+  }
+}

@@ -1,0 +1,44 @@
+import { createMosaic } from '../app.js';
+import type { Config } from '../config.js';
+
+export async function runUp(config: Config): Promise<void> {
+  const mosaic = await createMosaic(config);
+  const { logger } = mosaic;
+  const address = await mosaic.app.listen({ port: config.port, host: config.host });
+  const base = `http://localhost:${(mosaic.app.server.address() as { port: number }).port}`;
+  logger.info({ address, dataDir: config.dataDir, partitions: mosaic.log.partitions }, 'mosaic up');
+
+  if (mosaic.created.writeKey || mosaic.created.apiToken) {
+    const lines = [
+      '',
+      '  Mosaic is running for the first time with its data in ' + config.dataDir,
+      mosaic.created.writeKey ? `  Write key (public, for SDKs):  ${mosaic.created.writeKey}` : '',
+      mosaic.created.apiToken ? `  Admin API token (secret; shown only now, store it):  ${mosaic.created.apiToken}` : '',
+      '',
+      '  Send an event:',
+      `    curl -u '${mosaic.writeKey}:' ${base}/v1/identify -H 'content-type: application/json' \\`,
+      `      -d '{"userId":"42","traits":{"email":"ada@example.com","plan":"pro"}}'`,
+      mosaic.created.apiToken ? '  Read the profile:' : '',
+      mosaic.created.apiToken ? `    curl -H 'authorization: Bearer ${mosaic.created.apiToken}' ${base}/v1/profiles/user_id:42` : '',
+      '',
+    ].filter((l, i, a) => l !== '' || a[i - 1] !== '');
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining: finishing in-flight requests and the current batch');
+    try {
+      await mosaic.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { toEnvelope, type MessageType } from '../core/envelope.js';
+import { partitionOf } from '../core/partition.js';
+import { MosaicError, type ErrorDetail } from '../errors.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { AppendRecord, EventLog } from '../ports/event-log.js';
+import type { ControlStore, Source } from '../adapters/sqlite/control-store.js';
+import { writeKeyOf } from './auth.js';
+import { validateMessage } from './validate-message.js';
+
+export interface CollectorOptions {
+  log: EventLog;
+  control: ControlStore;
+  metrics: Metrics;
+  limits: { messageBytes: number; batchBytes: number };
+  /** Unapplied events beyond which ingest answers 429 (back-pressure from the processor). */
+  maxLagEvents: number;
+  lagEvents: () => number;
+}
+
+/** Single-message endpoints: Segment's long paths and analytics.js's one-letter ones. */
+const SINGLE_ROUTES: [string, MessageType][] = [
+  ['identify', 'identify'], ['track', 'track'], ['page', 'page'], ['screen', 'screen'], ['group', 'group'], ['alias', 'alias'],
+  ['i', 'identify'], ['t', 'track'], ['p', 'page'], ['s', 'screen'], ['g', 'group'], ['a', 'alias'],
+];
+/** /v1/b is analytics.js's batching mode; /beacon/v1/batch is RudderStack's sendBeacon queue. */
+const BATCH_ROUTES = ['/v1/batch', '/v1/import', '/v1/b', '/beacon/v1/batch'];
+
+const OK = { success: true } as const;
+
+function authenticate(req: FastifyRequest, control: ControlStore): Source {
+  const key = writeKeyOf(req);
+  if (!key) throw new MosaicError('MOSAIC_AUTH_WRITE_KEY_MISSING');
+  const source = control.sourceByWriteKey(key);
+  if (!source) throw new MosaicError('MOSAIC_AUTH_WRITE_KEY_INVALID');
+  return source;
+}
+
+export const collector: FastifyPluginAsync<CollectorOptions> = async (app: FastifyInstance, opts) => {
+  const { log, control, metrics, limits } = opts;
+  // Browsers send from any site that embeds the SDK; write keys are public by design.
+  await app.register(cors, { origin: true, credentials: true, methods: ['POST', 'GET', 'OPTIONS'], maxAge: 86400 });
+
+  async function ingest(req: FastifyRequest, reply: FastifyReply, messages: unknown[], routeType: MessageType | undefined, batchSentAt: string | undefined) {
+    const receivedAtMs = Date.now();
+    const source = authenticate(req, control);
+    if (opts.lagEvents() > opts.maxLagEvents) throw new MosaicError('MOSAIC_OVERLOADED_PROCESSOR', { retryAfter: 5 });
+
+    const records: AppendRecord[] = [];
+    const types: MessageType[] = [];
+    const details: ErrorDetail[] = [];
+    const single = routeType !== undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const raw = messages[i];
+      const problems = validateMessage(raw, routeType);
+      const at = single ? {} : { index: i };
+      if (problems.length) {
+        const messageId = typeof (raw as { messageId?: unknown })?.messageId === 'string' ? (raw as { messageId: string }).messageId : undefined;
+        for (const p of problems) {
+          details.push({ ...at, ...(messageId ? { messageId } : {}), ...p });
+          metrics.eventsRejected.inc({ reason: p.rule ?? 'invalid' });
+        }
+        continue;
+      }
+      const env = toEnvelope(raw as Record<string, unknown>, {
+        type: routeType ?? ((raw as { type: MessageType }).type),
+        receivedAtMs,
+        sourceId: source.id,
+        batchSentAt,
+        newMessageId: randomUUID,
+      });
+      const payload = JSON.stringify(env);
+      if (payload.length > limits.messageBytes && Buffer.byteLength(payload) > limits.messageBytes) {
+        details.push({ ...at, messageId: env.messageId, path: '/', rule: 'maxBytes', message: `message is ${Buffer.byteLength(payload)} bytes; the limit is ${limits.messageBytes}` });
+        metrics.eventsRejected.inc({ reason: 'maxBytes' });
+        continue;
+      }
+      records.push({
+        partition: partitionOf(env.userId ?? env.anonymousId ?? env.messageId, log.partitions),
+        sourceId: source.id,
+        messageId: env.messageId,
+        receivedAtMs,
+        payload,
+      });
+      types.push(env.type);
+    }
+
+    if (records.length) {
+      const started = performance.now();
+      const outcomes = await log.append(records);
+      metrics.appendSeconds.observe((performance.now() - started) / 1000);
+      for (let i = 0; i < outcomes.length; i++) {
+        if (outcomes[i] === 'duplicate') metrics.eventsDuplicate.inc();
+        else metrics.eventsAccepted.inc({ type: types[i]! });
+      }
+    }
+    if (details.length) {
+      if (single) {
+        const tooBig = details.some((d) => d.rule === 'maxBytes');
+        throw new MosaicError(tooBig ? 'MOSAIC_MESSAGE_TOO_LARGE' : 'MOSAIC_MESSAGE_INVALID', { details });
+      }
+      const rejected = new Set(details.map((d) => d.index)).size;
+      const err = new MosaicError('MOSAIC_BATCH_PARTIALLY_INVALID', {
+        message: `${rejected} of ${messages.length} messages were rejected (see details); the other ${records.length} were stored.`,
+        details,
+      });
+      return reply.code(err.status).send({ ...err.toJSON(), accepted: records.length, rejected });
+    }
+    return OK;
+  }
+
+  const objectBody = (req: FastifyRequest): Record<string, unknown> => {
+    const body = req.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new MosaicError('MOSAIC_BODY_NOT_OBJECT');
+    return body as Record<string, unknown>;
+  };
+
+  for (const [path, type] of SINGLE_ROUTES) {
+    app.post(`/v1/${path}`, { bodyLimit: limits.messageBytes, config: { tooLarge: 'MOSAIC_MESSAGE_TOO_LARGE' } }, (req, reply) => {
+      const body = objectBody(req);
+      return ingest(req, reply, [body], type, undefined);
+    });
+  }
+  for (const path of BATCH_ROUTES) {
+    app.post(path, { bodyLimit: limits.batchBytes, config: { tooLarge: 'MOSAIC_BATCH_TOO_LARGE' } }, (req, reply) => {
+      const body = objectBody(req);
+      if (!Array.isArray(body.batch)) throw new MosaicError('MOSAIC_BATCH_NOT_ARRAY');
+      if (body.batch.length === 0) throw new MosaicError('MOSAIC_BATCH_EMPTY');
+      const sentAt = typeof body.sentAt === 'string' ? body.sentAt : undefined;
+      return ingest(req, reply, body.batch as unknown[], undefined, sentAt);
+    });
+  }
+
+  /**
+   * analytics.js fetches its settings from the CDN before sending anything. Pointing its
+   * `cdnURL` at Mosaic makes it send to Mosaic with no other change.
+   */
+  app.get<{ Params: { writeKey: string } }>('/v1/projects/:writeKey/settings', async (req) => {
+    const source = control.sourceByWriteKey(req.params.writeKey);
+    if (!source) throw new MosaicError('MOSAIC_AUTH_WRITE_KEY_INVALID');
+    const host = `${req.headers.host ?? 'localhost'}/v1`;
+    return {
+      integrations: { 'Segment.io': { apiKey: source.writeKey, apiHost: host, protocol: req.protocol, unbundledIntegrations: [], addBundledMetadata: false } },
+      plan: { track: { __default: { enabled: true } }, identify: { __default: { enabled: true } }, group: { __default: { enabled: true } } },
+      edgeFunction: {},
+      analyticsNextEnabled: true,
+      middlewareSettings: {},
+      enabledMiddleware: {},
+      metrics: { sampleRate: 0 },
+      legacyVideoPluginsEnabled: false,
+      remotePlugins: [],
+    };
+  });
+
+  /** RudderStack's SDK reads its source configuration from `configUrl` + /sourceConfig. */
+  app.get('/sourceConfig', async (req) => {
+    const source = authenticate(req, control);
+    return {
+      isHosted: false,
+      source: {
+        id: source.id,
+        name: source.name,
+        writeKey: source.writeKey,
+        enabled: true,
+        workspaceId: 'mosaic',
+        config: { statsCollection: { errors: { enabled: false }, metrics: { enabled: false } } },
+        destinations: [],
+      },
+    };
+  });
+};

@@ -1,0 +1,112 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { MosaicError } from './errors.js';
+
+const ConfigSchema = Type.Object(
+  {
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    host: Type.String({ default: '0.0.0.0' }),
+    dataDir: Type.String({ default: './data' }),
+    /** When set, this write key is (created and) accepted for the default source. */
+    writeKey: Type.Optional(Type.String({ minLength: 8 })),
+    /** When set, this admin API token is accepted in addition to stored ones. */
+    apiToken: Type.Optional(Type.String({ minLength: 16 })),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    limits: Type.Object(
+      {
+        messageBytes: Type.Integer({ minimum: 1024, default: 32 * 1024 }),
+        batchBytes: Type.Integer({ minimum: 1024, default: 500 * 1024 }),
+      },
+      { default: {} },
+    ),
+    log: Type.Object(
+      {
+        partitions: Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
+        /** full: fsync on every group commit (survives power loss); normal: survives a process crash only. */
+        sync: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }),
+        dedupWindowHours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+        /** Events waiting for a group commit before ingest answers 503. */
+        maxPendingEvents: Type.Integer({ minimum: 100, default: 100_000 }),
+      },
+      { default: {} },
+    ),
+    processor: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        batchSize: Type.Integer({ minimum: 1, default: 5000 }),
+        pollMs: Type.Integer({ minimum: 1, default: 200 }),
+        /** Unprocessed events beyond which ingest answers 429. */
+        maxLagEvents: Type.Integer({ minimum: 1, default: 2_000_000 }),
+      },
+      { default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+const ajv = new Ajv({ useDefaults: true, allErrors: true, coerceTypes: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+
+/** Environment variables that override the file. Numbers are parsed here, not by the schema. */
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const log: Record<string, unknown> = {};
+  if (env.PORT !== undefined) out.port = Number(env.PORT);
+  if (env.HOST !== undefined) out.host = env.HOST;
+  if (env.MOSAIC_DATA_DIR !== undefined) out.dataDir = env.MOSAIC_DATA_DIR;
+  if (env.MOSAIC_WRITE_KEY !== undefined) out.writeKey = env.MOSAIC_WRITE_KEY;
+  if (env.MOSAIC_API_TOKEN !== undefined) out.apiToken = env.MOSAIC_API_TOKEN;
+  if (env.MOSAIC_LOG_LEVEL !== undefined) out.logLevel = env.MOSAIC_LOG_LEVEL;
+  if (env.MOSAIC_LOG_SYNC !== undefined) log.sync = env.MOSAIC_LOG_SYNC;
+  if (env.MOSAIC_LOG_PARTITIONS !== undefined) log.partitions = Number(env.MOSAIC_LOG_PARTITIONS);
+  if (Object.keys(log).length) out.log = log;
+  return out;
+}
+
+function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? mergeDeep(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/**
+ * Reads the configuration once: `mosaic.yaml` (or MOSAIC_CONFIG) if present, then
+ * environment overrides, then `overrides` (used by tests), validated against the schema.
+ */
+export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; cwd?: string; file?: string } = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  let fileConfig: Record<string, unknown> = {};
+  const named = opts.file ?? env.MOSAIC_CONFIG;
+  const file = resolve(cwd, named ?? 'mosaic.yaml');
+  if (named && !existsSync(file)) {
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', { message: `Configuration file ${file} does not exist.` });
+  }
+  if (existsSync(file)) {
+    const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+    if (parsed && typeof parsed === 'object') fileConfig = parsed as Record<string, unknown>;
+  }
+  const raw = mergeDeep(mergeDeep(fileConfig, fromEnv(env)), opts.overrides ?? {});
+  if (!validate(raw)) {
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', {
+      details: (validate.errors ?? []).map((e) => ({ path: e.instancePath || '/', rule: e.keyword, message: e.message ?? 'invalid' })),
+    });
+  }
+  const config = raw as Config;
+  config.dataDir = resolve(cwd, config.dataDir);
+  return config;
+}

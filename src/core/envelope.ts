@@ -1,0 +1,77 @@
+/** The Segment spec message types Mosaic accepts. */
+export const MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export function isMessageType(v: unknown): v is MessageType {
+  return typeof v === 'string' && (MESSAGE_TYPES as readonly string[]).includes(v);
+}
+
+/**
+ * An event as it is stored in the log: the client's Segment message plus the server fields.
+ * `timestamp` is the skew-corrected event time; the client's own value is kept as
+ * `originalTimestamp`.
+ */
+export interface Envelope {
+  type: MessageType;
+  messageId: string;
+  userId?: string;
+  anonymousId?: string;
+  previousId?: string;
+  groupId?: string;
+  event?: string;
+  name?: string;
+  timestamp: string;
+  originalTimestamp?: string;
+  sentAt?: string;
+  receivedAt: string;
+  sourceId: string;
+  properties?: Record<string, unknown>;
+  traits?: Record<string, unknown>;
+  context?: Record<string, unknown> & { traits?: Record<string, unknown> };
+  [key: string]: unknown;
+}
+
+/** Fields the server owns; a client cannot set them. */
+const SERVER_FIELDS = ['receivedAt', 'sourceId', 'writeKey'] as const;
+
+/**
+ * Segment's clock-skew correction: the client's clock may be wrong, but the distance
+ * between when it says the event happened and when it says it sent it is right.
+ */
+export function correctTimestamp(receivedAtMs: number, timestamp?: string, sentAt?: string): { timestamp: string; skewMs: number } {
+  if (timestamp === undefined) return { timestamp: new Date(receivedAtMs).toISOString(), skewMs: 0 };
+  const t = Date.parse(timestamp);
+  if (sentAt === undefined) return { timestamp: new Date(t).toISOString(), skewMs: 0 };
+  const s = Date.parse(sentAt);
+  const corrected = receivedAtMs - (s - t);
+  return { timestamp: new Date(corrected).toISOString(), skewMs: corrected - t };
+}
+
+/**
+ * Turns a validated client message into the stored envelope. Mutates and returns `msg`
+ * (the parsed body is ours and would otherwise be copied on the hot path).
+ */
+export function toEnvelope(
+  msg: Record<string, unknown>,
+  ctx: { type: MessageType; receivedAtMs: number; sourceId: string; batchSentAt?: string; newMessageId: () => string },
+): Envelope {
+  for (const f of SERVER_FIELDS) delete msg[f];
+  delete msg._metadata;
+  msg.type = ctx.type;
+  if (typeof msg.userId === 'number') msg.userId = String(msg.userId);
+  if (typeof msg.anonymousId === 'number') msg.anonymousId = String(msg.anonymousId);
+  if (typeof msg.previousId === 'number') msg.previousId = String(msg.previousId);
+  if (typeof msg.groupId === 'number') msg.groupId = String(msg.groupId);
+  if (msg.userId === null) delete msg.userId;
+  if (msg.anonymousId === null) delete msg.anonymousId;
+  if (typeof msg.messageId !== 'string' || msg.messageId === '') msg.messageId = ctx.newMessageId();
+  const clientTs = typeof msg.timestamp === 'string' ? msg.timestamp : undefined;
+  const sentAt = typeof msg.sentAt === 'string' ? msg.sentAt : ctx.batchSentAt;
+  const { timestamp } = correctTimestamp(ctx.receivedAtMs, clientTs, sentAt);
+  if (clientTs !== undefined) msg.originalTimestamp = clientTs;
+  if (sentAt !== undefined) msg.sentAt = sentAt;
+  msg.timestamp = timestamp;
+  msg.receivedAt = new Date(ctx.receivedAtMs).toISOString();
+  msg.sourceId = ctx.sourceId;
+  return msg as Envelope;
+}

@@ -1,0 +1,104 @@
+/**
+ * The one catalogue of errors Mosaic reports. Each has a stable `code` that clients can
+ * branch on, the HTTP status it maps to, and a default message a person can act on.
+ * docs/errors.md lists the same codes; test/errors.test.ts keeps the two in sync.
+ */
+export const ERROR_CATALOGUE = {
+  MOSAIC_AUTH_WRITE_KEY_MISSING: {
+    status: 401,
+    message:
+      'No write key. Send it as the HTTP Basic user name (Authorization: Basic base64("<writeKey>:")) or as "writeKey" in the body.',
+  },
+  MOSAIC_AUTH_WRITE_KEY_INVALID: {
+    status: 401,
+    message: 'Unknown write key. Check the key printed at first start or set with MOSAIC_WRITE_KEY.',
+  },
+  MOSAIC_AUTH_TOKEN_MISSING: {
+    status: 401,
+    message: 'This endpoint needs an API token: send "Authorization: Bearer <token>" (or the token as the HTTP Basic user name).',
+  },
+  MOSAIC_AUTH_TOKEN_INVALID: {
+    status: 401,
+    message: 'Unknown API token. Write keys cannot read data; use the admin API token printed at first start.',
+  },
+  MOSAIC_BODY_INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  MOSAIC_BODY_NOT_OBJECT: { status: 400, message: 'The request body must be a JSON object.' },
+  MOSAIC_BODY_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Send the body as application/json or text/plain holding JSON.',
+  },
+  MOSAIC_BODY_UNSUPPORTED_ENCODING: {
+    status: 415,
+    message: 'Only "Content-Encoding: gzip" (or none) is supported.',
+  },
+  MOSAIC_BODY_BAD_GZIP: { status: 400, message: 'The body says it is gzip-compressed but could not be decompressed.' },
+  MOSAIC_BATCH_TOO_LARGE: { status: 413, message: 'A batch request may carry at most 500 KB of JSON. Split it into smaller batches.' },
+  MOSAIC_MESSAGE_TOO_LARGE: { status: 413, message: 'A single message may be at most 32 KB of JSON. Trim its properties, traits or context.' },
+  MOSAIC_BATCH_NOT_ARRAY: { status: 400, message: 'A batch request needs "batch": an array of messages.' },
+  MOSAIC_BATCH_EMPTY: { status: 400, message: '"batch" is empty: send at least one message.' },
+  MOSAIC_MESSAGE_INVALID: {
+    status: 400,
+    message: 'The message does not follow the Segment spec; see details for each problem.',
+  },
+  MOSAIC_BATCH_PARTIALLY_INVALID: {
+    status: 400,
+    message: 'Some messages in the batch were rejected (see details); the others were accepted and stored.',
+  },
+  MOSAIC_OVERLOADED_LOG: {
+    status: 503,
+    message: 'The event log is behind on writes. Retry after the number of seconds in Retry-After.',
+  },
+  MOSAIC_OVERLOADED_PROCESSOR: {
+    status: 429,
+    message: 'The processor is behind the log beyond its configured limit. Retry after the number of seconds in Retry-After.',
+  },
+  MOSAIC_PROFILE_NOT_FOUND: { status: 404, message: 'No profile holds this identity.' },
+  MOSAIC_IDENTITY_INVALID: {
+    status: 400,
+    message: 'Identify the profile as "<idType>:<id>", e.g. "user_id:42" or "anonymous_id:abc".',
+  },
+  MOSAIC_NOT_FOUND: { status: 404, message: 'No such route.' },
+  MOSAIC_BAD_REQUEST: { status: 400, message: 'The request could not be understood; see the message.' },
+  MOSAIC_SHUTTING_DOWN: { status: 503, message: 'Mosaic is shutting down. Retry on another instance or in a moment.' },
+  MOSAIC_DATA_DIR_LOCKED: {
+    status: 500,
+    message: 'Another Mosaic process is using this data directory. Stop it first (or point MOSAIC_DATA_DIR elsewhere).',
+  },
+  MOSAIC_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid; see details.' },
+  MOSAIC_INTERNAL: { status: 500, message: 'Internal error. The request was not applied; retry it.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** One problem inside a request, e.g. one invalid field of one message in a batch. */
+export interface ErrorDetail {
+  /** Index of the message in a batch, when the request carried several. */
+  index?: number;
+  messageId?: string;
+  /** JSON pointer-ish path of the offending value, e.g. "/timestamp". */
+  path?: string;
+  /** Machine-readable rule that failed, e.g. "required", "iso8601", "maxBytes". */
+  rule?: string;
+  message: string;
+}
+
+export class MosaicError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetail[];
+  /** Seconds, for 429/503 answers. */
+  readonly retryAfter?: number;
+
+  constructor(code: ErrorCode, opts: { message?: string; details?: ErrorDetail[]; retryAfter?: number; cause?: unknown } = {}) {
+    super(opts.message ?? ERROR_CATALOGUE[code].message, { cause: opts.cause });
+    this.name = 'MosaicError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.details = opts.details ?? [];
+    if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details: ErrorDetail[] } } {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The durable, partitioned, replayable event log. Shaped to fit Kafka (partitions, offsets,
+ * idempotent producers) and NATS JetStream (per-subject sequences, duplicate window), not
+ * only the embedded SQLite log.
+ */
+export interface AppendRecord {
+  partition: number;
+  sourceId: string;
+  messageId: string;
+  receivedAtMs: number;
+  /** The envelope as JSON. */
+  payload: string;
+}
+
+export interface LogEntry {
+  partition: number;
+  /** Increases within a partition; consumers resume at the last offset + 1. */
+  offset: number;
+  receivedAtMs: number;
+  payload: string;
+}
+
+export type AppendOutcome = 'appended' | 'duplicate';
+
+export interface EventLogCapabilities {
+  /** (sourceId, messageId) pairs seen within this window are dropped at append. */
+  dedupWindowMs: number;
+}
+
+export interface EventLog {
+  readonly partitions: number;
+  readonly capabilities: EventLogCapabilities;
+  /**
+   * Appends records; resolves only once they are durable (one outcome per record, in order).
+   * Rejects with MOSAIC_OVERLOADED_LOG when too much is already waiting.
+   */
+  append(records: readonly AppendRecord[]): Promise<AppendOutcome[]>;
+  /** Up to `max` entries of one partition with offset >= `from`, in offset order. */
+  read(partition: number, from: number, max: number): Promise<LogEntry[]>;
+  /** Next offset to be written, per partition. */
+  endOffsets(): Promise<number[]>;
+  /** Records accepted but not yet durable (for back-pressure and readiness). */
+  pendingAppends(): number;
+  /** Called after each durable append in this process: a wake-up hint, not a delivery. */
+  onAppend(listener: () => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,166 @@
+import type { Logger } from 'pino';
+import type { Envelope } from '../core/envelope.js';
+import { eventIdentities, type IdentityKey } from '../core/identity.js';
+import { reduceBatch } from '../core/profile.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { EventLog, LogEntry } from '../ports/event-log.js';
+import type { ProfileStore } from '../ports/profile-store.js';
+
+export interface ProcessorOptions {
+  batchSize: number;
+  pollMs: number;
+  metrics?: Metrics;
+  logger?: Logger;
+}
+
+export interface Lag {
+  events: number;
+  seconds: number;
+}
+
+/**
+ * Consumes the log and keeps profiles current. Each batch's profile writes and the offsets
+ * it consumed commit in one transaction: a crash replays at most the uncommitted batch, and
+ * the replay applies it exactly once.
+ */
+export class Processor {
+  private offsets = new Map<number, number>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private lastLag: Lag = { events: 0, seconds: 0 };
+  private newestAppliedMs = 0;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: ProfileStore,
+    private readonly opts: ProcessorOptions,
+  ) {}
+
+  async init(): Promise<void> {
+    this.offsets = await this.store.readOffsets();
+    for (let p = 0; p < this.log.partitions; p++) if (!this.offsets.has(p)) this.offsets.set(p, 1);
+    await this.refreshLag();
+  }
+
+  lag(): Lag {
+    return this.lastLag;
+  }
+
+  /** Applies up to batchSize events; returns how many. */
+  async runOnce(): Promise<number> {
+    const ends = await this.log.endOffsets();
+    const waiting: number[] = [];
+    for (let p = 0; p < this.log.partitions; p++) if ((ends[p] ?? 0) > this.offsets.get(p)!) waiting.push(p);
+    if (waiting.length === 0) return this.setLag(ends, 0);
+    const per = Math.max(1, Math.ceil(this.opts.batchSize / waiting.length));
+    const entries: LogEntry[] = [];
+    const consumed = new Map<number, number>();
+    for (const p of waiting) {
+      const got = await this.log.read(p, this.offsets.get(p)!, per);
+      if (got.length === 0) continue;
+      for (const e of got) entries.push(e);
+      consumed.set(p, got[got.length - 1]!.offset + 1);
+    }
+    if (entries.length === 0) return this.setLag(ends, 0);
+
+    const events = entries.map((e) => JSON.parse(e.payload) as Envelope);
+    const keys = new Set<IdentityKey>();
+    for (const ev of events) {
+      const { nodes, probes } = eventIdentities(ev);
+      for (const k of nodes) keys.add(k);
+      for (const k of probes) keys.add(k);
+    }
+    const owners = await this.store.lookupIdentities([...keys]);
+    const docs = await this.store.getProfiles([...new Set(owners.values())]);
+    const changes = reduceBatch(events, { profileOf: (k) => owners.get(k), load: (id) => docs.get(id) });
+    await this.store.commit({
+      upserts: changes.upserts.values(),
+      deletes: changes.deletes,
+      identities: changes.identities,
+      offsets: consumed,
+    });
+    for (const [p, next] of consumed) this.offsets.set(p, next);
+
+    const now = Date.now();
+    const m = this.opts.metrics;
+    if (m) {
+      m.processedEvents.inc(entries.length);
+      if (changes.merges.length) m.profileMerges.inc(changes.merges.length);
+      for (const e of entries) m.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
+    }
+    for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
+    return this.setLag(ends, entries.length);
+  }
+
+  private setLag(ends: number[], applied: number): number {
+    let events = 0;
+    for (let p = 0; p < this.log.partitions; p++) events += Math.max(0, (ends[p] ?? 0) - this.offsets.get(p)!);
+    const seconds = events > 0 && this.newestAppliedMs > 0 ? Math.max(0, (Date.now() - this.newestAppliedMs) / 1000) : 0;
+    this.lastLag = { events, seconds };
+    this.opts.metrics?.processorLagEvents.set(events);
+    this.opts.metrics?.processorLagSeconds.set(seconds);
+    return applied;
+  }
+
+  private async refreshLag(): Promise<void> {
+    this.setLag(await this.log.endOffsets(), 0);
+  }
+
+  /** Processes until the log has nothing more (replay, tests). */
+  async drain(onProgress?: (applied: number) => void): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.runOnce();
+      if (n === 0) return total;
+      total += n;
+      onProgress?.(total);
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.log.onAppend(() => this.wake?.());
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let n: number;
+      try {
+        n = await this.runOnce();
+      } catch (err) {
+        // The batch rolled back; its offsets were not advanced. Retry after a pause.
+        this.opts.logger?.error({ err }, 'processor batch failed; retrying');
+        await this.sleep(1000);
+        continue;
+      }
+      // Yield so HTTP requests interleave with a busy processor; sleep when caught up.
+      if (n > 0) await new Promise((r) => setImmediate(r));
+      else await this.sleep(this.opts.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.wake?.();
+    await this.loop;
+  }
+}
