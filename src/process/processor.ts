@@ -104,7 +104,8 @@ export class Processor {
     return applied;
   }
 
-  private async refreshLag(): Promise<void> {
+  /** Recomputes lag against the log's end without applying anything. */
+  async refreshLag(): Promise<void> {
     this.setLag(await this.log.endOffsets(), 0);
   }
 

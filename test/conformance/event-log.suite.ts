@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AppendRecord, EventLog } from '../../src/ports/event-log.js';
+
+/** What every EventLog adapter must do. `make` returns a fresh, empty log. */
+export function eventLogConformance(name: string, make: (opts: { partitions: number; dedupWindowMs: number; now?: () => number }) => Promise<EventLog>, reopen?: (log: EventLog) => Promise<EventLog>) {
+  const rec = (partition: number, messageId: string, sourceId = 's1'): AppendRecord => ({ partition, sourceId, messageId, receivedAtMs: Date.now(), payload: JSON.stringify({ messageId }) });
+
+  test(`${name}: appends are readable in order per partition with increasing offsets`, async () => {
+    const log = await make({ partitions: 3, dedupWindowMs: 60_000 });
+    try {
+      const out = await log.append([rec(0, 'a'), rec(1, 'b'), rec(0, 'c')]);
+      assert.deepEqual(out, ['appended', 'appended', 'appended']);
+      const p0 = await log.read(0, 0, 10);
+      assert.deepEqual(p0.map((e) => JSON.parse(e.payload).messageId), ['a', 'c']);
+      assert.ok(p0[1]!.offset > p0[0]!.offset);
+      const ends = await log.endOffsets();
+      assert.equal(ends.length, 3);
+      assert.equal(ends[0], p0[1]!.offset + 1);
+      assert.deepEqual(await log.read(0, p0[1]!.offset + 1, 10), []);
+      assert.deepEqual((await log.read(0, p0[1]!.offset, 10)).map((e) => e.offset), [p0[1]!.offset]);
+      assert.equal((await log.read(0, 0, 1)).length, 1, 'max is honoured');
+      assert.equal((await log.read(2, 0, 10)).length, 0);
+    } finally {
+      await log.close();
+    }
+  });
+
+  test(`${name}: the same (source, messageId) is appended once, within one call and across calls`, async () => {
+    const log = await make({ partitions: 2, dedupWindowMs: 60_000 });
+    try {
+      assert.deepEqual(await log.append([rec(0, 'x'), rec(0, 'x'), rec(1, 'x', 's2')]), ['appended', 'duplicate', 'appended']);
+      assert.deepEqual(await log.append([rec(1, 'x')]), ['duplicate']);
+      const concurrent = await Promise.all([log.append([rec(0, 'y')]), log.append([rec(0, 'y')])]);
+      assert.deepEqual(concurrent.flat().sort(), ['appended', 'duplicate']);
+      assert.equal((await log.read(0, 0, 100)).length, 2);
+    } finally {
+      await log.close();
+    }
+  });
+
+  test(`${name}: duplicates are remembered for the whole window, then forgotten`, async () => {
+    let now = 1_000_000;
+    const log = await make({ partitions: 1, dedupWindowMs: 1000, now: () => now });
+    try {
+      await log.append([rec(0, 'w')]);
+      now += 900;
+      await log.append([rec(0, 'other')]);
+      assert.deepEqual(await log.append([rec(0, 'w')]), ['duplicate'], 'still within the window');
+      now += 1200;
+      await log.append([rec(0, 'tick')]);
+      assert.deepEqual(await log.append([rec(0, 'w')]), ['duplicate'], 'seen 2.1 s ago: within two generations');
+      now += 2500;
+      await log.append([rec(0, 'tick2')]);
+      now += 1100;
+      assert.deepEqual(await log.append([rec(0, 'w')]), ['appended'], 'long past the window');
+    } finally {
+      await log.close();
+    }
+  });
+
+  test(`${name}: wakes listeners after a durable append`, async () => {
+    const log = await make({ partitions: 1, dedupWindowMs: 60_000 });
+    try {
+      let woke = 0;
+      const off = log.onAppend(() => woke++);
+      await log.append([rec(0, 'a')]);
+      assert.equal(woke, 1);
+      off();
+      await log.append([rec(0, 'b')]);
+      assert.equal(woke, 1);
+    } finally {
+      await log.close();
+    }
+  });
+
+  if (reopen) {
+    test(`${name}: survives reopening with offsets and dedup intact`, async () => {
+      const log = await make({ partitions: 2, dedupWindowMs: 60_000 });
+      await log.append([rec(0, 'a'), rec(1, 'b')]);
+      const ends = await log.endOffsets();
+      const again = await reopen(log);
+      try {
+        assert.deepEqual(await again.endOffsets(), ends);
+        assert.deepEqual(await again.append([rec(0, 'a'), rec(0, 'c')]), ['duplicate', 'appended']);
+        assert.equal((await again.read(0, 0, 10)).length, 2);
+      } finally {
+        await again.close();
+      }
+    });
+  }
+}
