@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AggregatorRegistry } from 'prom-client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
@@ -13,7 +14,7 @@ import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import type { EventLog } from './ports/event-log.js';
 import type { ProfileStore } from './ports/profile-store.js';
-import { Processor } from './process/processor.js';
+import { InlineProcessorHost, ThreadProcessorHost, type ProcessorHost } from './process/processor-host.js';
 import { operations } from './serve/operations.js';
 import { profileApi } from './serve/profile-api.js';
 
@@ -23,7 +24,7 @@ export interface Mosaic {
   log: EventLog;
   store: ProfileStore;
   control: ControlStore;
-  processor: Processor;
+  processor: ProcessorHost;
   metrics: Metrics;
   logger: Logger;
   /** Credentials created by this start, to be shown once. */
@@ -105,8 +106,12 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   }
   if (!config.apiToken && control.tokenCount() === 0) created.apiToken = control.createToken('admin').token;
 
-  const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, metrics, logger });
-  await processor.init();
+  const runProcessor = opts.processor !== false && config.processor.enabled;
+  const processor: ProcessorHost =
+    config.processor.mode === 'thread' && runProcessor
+      ? new ThreadProcessorHost(config, log, logger)
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, metrics, logger, run: runProcessor });
+  await processor.start();
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -147,7 +152,12 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   });
   await app.register(profileApi, { store, control, envToken: config.apiToken });
   await app.register(operations, {
-    metrics,
+    metricsText: async () => {
+      const thread = await processor.metrics();
+      if (!thread) return metrics.registry.metrics();
+      return AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), thread]).metrics();
+    },
+    contentType: metrics.registry.contentType,
     readiness: () => {
       const lag = processor.lag();
       const pending = log.pendingAppends();
@@ -155,8 +165,6 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       return { ready, checks: { log: { pendingAppends: pending }, processor: { lagEvents: lag.events, lagSeconds: lag.seconds } } };
     },
   });
-
-  if (opts.processor !== false && config.processor.enabled) processor.start();
 
   return {
     config,
@@ -172,7 +180,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     async close() {
       closing = true;
       await app.close(); // waits for in-flight requests, whose appends complete first
-      await processor.stop();
+      await processor.stop(); // finishes its batch; what it did not reach stays in the log
       await log.close();
       await store.close();
       control.close();

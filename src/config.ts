@@ -39,7 +39,9 @@ const ConfigSchema = Type.Object(
     processor: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
-        batchSize: Type.Integer({ minimum: 1, default: 5000 }),
+        /** thread: a worker thread with its own connections (uses a second core); inline: the main thread. */
+        mode: Type.Union([Type.Literal('thread'), Type.Literal('inline')], { default: 'thread' }),
+        batchSize: Type.Integer({ minimum: 1, default: 10_000 }),
         pollMs: Type.Integer({ minimum: 1, default: 200 }),
         /** Unprocessed events beyond which ingest answers 429. */
         maxLagEvents: Type.Integer({ minimum: 1, default: 2_000_000 }),

@@ -21,7 +21,7 @@ export async function startMosaic(overrides: Record<string, unknown> = {}): Prom
   const config = loadConfig({
     env: {},
     cwd: dir,
-    overrides: { dataDir: dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, port: 0, logLevel: 'silent', ...overrides },
+    overrides: { dataDir: dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, port: 0, logLevel: 'silent', ...overrides, processor: { mode: 'inline', ...(overrides.processor as object | undefined) } },
   });
   const mosaic = await createMosaic(config, { logger: pino({ level: 'silent' }), metrics: new Metrics() });
   return Object.assign(mosaic, {

@@ -45,6 +45,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
 
   async function ingest(req: FastifyRequest, reply: FastifyReply, messages: unknown[], routeType: MessageType | undefined, batchSentAt: string | undefined) {
     const receivedAtMs = Date.now();
+    const receivedAt = new Date(receivedAtMs).toISOString();
     const source = authenticate(req, control);
     if (opts.lagEvents() > opts.maxLagEvents) throw new MosaicError('MOSAIC_OVERLOADED_PROCESSOR', { retryAfter: 5 });
 
@@ -67,6 +68,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       const env = toEnvelope(raw as Record<string, unknown>, {
         type: routeType ?? ((raw as { type: MessageType }).type),
         receivedAtMs,
+        receivedAt,
         sourceId: source.id,
         batchSentAt,
         newMessageId: randomUUID,

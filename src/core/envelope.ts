@@ -38,8 +38,8 @@ const SERVER_FIELDS = ['receivedAt', 'sourceId', 'writeKey'] as const;
  * Segment's clock-skew correction: the client's clock may be wrong, but the distance
  * between when it says the event happened and when it says it sent it is right.
  */
-export function correctTimestamp(receivedAtMs: number, timestamp?: string, sentAt?: string): { timestamp: string; skewMs: number } {
-  if (timestamp === undefined) return { timestamp: new Date(receivedAtMs).toISOString(), skewMs: 0 };
+export function correctTimestamp(receivedAtMs: number, timestamp?: string, sentAt?: string, receivedAt?: string): { timestamp: string; skewMs: number } {
+  if (timestamp === undefined) return { timestamp: receivedAt ?? new Date(receivedAtMs).toISOString(), skewMs: 0 };
   const t = Date.parse(timestamp);
   if (sentAt === undefined) return { timestamp: new Date(t).toISOString(), skewMs: 0 };
   const s = Date.parse(sentAt);
@@ -53,7 +53,7 @@ export function correctTimestamp(receivedAtMs: number, timestamp?: string, sentA
  */
 export function toEnvelope(
   msg: Record<string, unknown>,
-  ctx: { type: MessageType; receivedAtMs: number; sourceId: string; batchSentAt?: string; newMessageId: () => string },
+  ctx: { type: MessageType; receivedAtMs: number; receivedAt: string; sourceId: string; batchSentAt?: string; newMessageId: () => string },
 ): Envelope {
   for (const f of SERVER_FIELDS) delete msg[f];
   delete msg._metadata;
@@ -67,11 +67,11 @@ export function toEnvelope(
   if (typeof msg.messageId !== 'string' || msg.messageId === '') msg.messageId = ctx.newMessageId();
   const clientTs = typeof msg.timestamp === 'string' ? msg.timestamp : undefined;
   const sentAt = typeof msg.sentAt === 'string' ? msg.sentAt : ctx.batchSentAt;
-  const { timestamp } = correctTimestamp(ctx.receivedAtMs, clientTs, sentAt);
+  const { timestamp } = correctTimestamp(ctx.receivedAtMs, clientTs, sentAt, ctx.receivedAt);
   if (clientTs !== undefined) msg.originalTimestamp = clientTs;
   if (sentAt !== undefined) msg.sentAt = sentAt;
   msg.timestamp = timestamp;
-  msg.receivedAt = new Date(ctx.receivedAtMs).toISOString();
+  msg.receivedAt = ctx.receivedAt;
   msg.sourceId = ctx.sourceId;
   return msg as Envelope;
 }

@@ -113,6 +113,7 @@ export function mergeInto(a: ProfileDoc, b: ProfileDoc): void {
 /** Reads the current graph: which profile holds a key, and that profile's document. */
 export interface GraphView {
   profileOf(key: IdentityKey): string | undefined;
+  /** A document the reducer may mutate (a fresh copy, not one shared with a cache). */
   load(profileId: string): ProfileDoc | undefined;
 }
 
@@ -147,10 +148,7 @@ export function reduceBatch(events: readonly Envelope[], view: GraphView): Batch
     return keyOwner.get(k);
   };
   const docOf = (id: string) => {
-    if (!docs.has(id)) {
-      const d = view.load(id);
-      docs.set(id, d ? structuredClone(d) : undefined);
-    }
+    if (!docs.has(id)) docs.set(id, view.load(id));
     return docs.get(id);
   };
 
@@ -167,9 +165,11 @@ export function reduceBatch(events: readonly Envelope[], view: GraphView): Batch
     }
     owners.sort();
     let doc: ProfileDoc;
+    let firstBefore: IdentityKey | undefined;
     if (owners.length === 0) doc = emptyProfile();
     else {
       doc = docOf(owners[0]!) ?? emptyProfile();
+      firstBefore = doc.identities[0];
       for (const o of owners.slice(1)) {
         const other = docOf(o);
         if (other) mergeInto(doc, other);
@@ -180,7 +180,8 @@ export function reduceBatch(events: readonly Envelope[], view: GraphView): Batch
     applyEvent(doc, e);
 
     const oldId = doc.id;
-    const newId = canonicalProfileId(doc.identities);
+    // The id is a hash of the first identity: recompute only when that identity changed.
+    const newId = oldId !== '' && doc.identities[0] === firstBefore ? oldId : canonicalProfileId(doc.identities);
     doc.id = newId;
     for (const o of owners) {
       if (o !== newId) {

@@ -61,7 +61,8 @@ export class Metrics {
   readonly freshnessSeconds = new Histogram({
     name: 'mosaic_event_to_profile_seconds',
     help: 'Event freshness: from receivedAt to the profile update being committed',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    // Fine below 100 ms: the freshness target lives there, and quantiles interpolate within buckets.
+    buckets: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
 

@@ -11,6 +11,8 @@ export interface ProcessorOptions {
   pollMs: number;
   metrics?: Metrics;
   logger?: Logger;
+  /** Called whenever lag is recomputed (after each batch, and when idle). */
+  onLag?: (lag: Lag) => void;
 }
 
 export interface Lag {
@@ -27,7 +29,7 @@ export class Processor {
   private offsets = new Map<number, number>();
   private running = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private wakeSleeper: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private lastLag: Lag = { events: 0, seconds: 0 };
   private newestAppliedMs = 0;
@@ -48,8 +50,19 @@ export class Processor {
     return this.lastLag;
   }
 
-  /** Applies up to batchSize events; returns how many. */
-  async runOnce(): Promise<number> {
+  private serial: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Applies up to batchSize events; returns how many. Calls are serialised: two batches
+   * reading the same offsets concurrently would apply the same events twice.
+   */
+  runOnce(): Promise<number> {
+    const run = this.serial.then(() => this.applyNextBatch());
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNextBatch(): Promise<number> {
     const ends = await this.log.endOffsets();
     const waiting: number[] = [];
     for (let p = 0; p < this.log.partitions; p++) if ((ends[p] ?? 0) > this.offsets.get(p)!) waiting.push(p);
@@ -99,6 +112,7 @@ export class Processor {
     for (let p = 0; p < this.log.partitions; p++) events += Math.max(0, (ends[p] ?? 0) - this.offsets.get(p)!);
     const seconds = events > 0 && this.newestAppliedMs > 0 ? Math.max(0, (Date.now() - this.newestAppliedMs) / 1000) : 0;
     this.lastLag = { events, seconds };
+    this.opts.onLag?.(this.lastLag);
     this.opts.metrics?.processorLagEvents.set(events);
     this.opts.metrics?.processorLagSeconds.set(seconds);
     return applied;
@@ -120,10 +134,15 @@ export class Processor {
     }
   }
 
+  /** New data is in the log: stop sleeping. */
+  wake(): void {
+    this.wakeSleeper?.();
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.log.onAppend(() => this.wake?.());
+    this.unsubscribe = this.log.onAppend(() => this.wake());
     this.loop = this.run();
   }
 
@@ -151,8 +170,8 @@ export class Processor {
         clearTimeout(t);
         resolve();
       }
-      this.wake = () => {
-        this.wake = undefined;
+      this.wakeSleeper = () => {
+        this.wakeSleeper = undefined;
         done();
       };
     });
@@ -161,7 +180,7 @@ export class Processor {
   async stop(): Promise<void> {
     this.running = false;
     this.unsubscribe?.();
-    this.wake?.();
+    this.wake();
     await this.loop;
   }
 }

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Metrics } from '../observe/metrics.js';
 
 export interface OperationsOptions {
-  metrics: Metrics;
+  /** Prometheus text of every registry of the process (threads included). */
+  metricsText: () => Promise<string>;
+  contentType: string;
   readiness: () => { ready: boolean; checks: Record<string, unknown> };
 }
 
@@ -18,7 +19,7 @@ export const operations: FastifyPluginAsync<OperationsOptions> = async (app, opt
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', ...r.checks });
   });
   app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', opts.metrics.registry.contentType);
-    return opts.metrics.registry.metrics();
+    reply.header('content-type', opts.contentType);
+    return opts.metricsText();
   });
 };

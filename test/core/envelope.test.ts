@@ -19,7 +19,7 @@ test('without sentAt the client timestamp is kept; without timestamp receivedAt 
 test('toEnvelope adds server fields, keeps originalTimestamp, strips writeKey and client-set server fields', () => {
   const e = toEnvelope(
     { userId: 42, event: 'x', timestamp: '2026-11-21T13:00:00.000Z', writeKey: 'secret', receivedAt: 'forged', sourceId: 'forged', _metadata: { a: 1 } },
-    { type: 'track', receivedAtMs: Date.parse('2026-11-21T12:00:00.000Z'), sourceId: 'src_1', batchSentAt: '2026-11-21T13:00:01.000Z', newMessageId: () => 'gen-1' },
+    { type: 'track', receivedAtMs: Date.parse('2026-11-21T12:00:00.000Z'), receivedAt: '2026-11-21T12:00:00.000Z', sourceId: 'src_1', batchSentAt: '2026-11-21T13:00:01.000Z', newMessageId: () => 'gen-1' },
   );
   assert.equal(e.userId, '42');
   assert.equal(e.messageId, 'gen-1');

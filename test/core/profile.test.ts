@@ -11,7 +11,7 @@ class MemoryGraph {
   docs = new Map<string, ProfileDoc>();
 
   apply(events: readonly Envelope[]): void {
-    const changes = reduceBatch(events, { profileOf: (k) => this.owners.get(k), load: (id) => this.docs.get(id) });
+    const changes = reduceBatch(events, { profileOf: (k) => this.owners.get(k), load: (id) => structuredClone(this.docs.get(id)) });
     for (const id of changes.deletes) this.docs.delete(id);
     for (const doc of changes.upserts.values()) this.docs.set(doc.id, structuredClone(doc));
     for (const [k, id] of changes.identities) this.owners.set(k, id);

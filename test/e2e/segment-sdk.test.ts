@@ -4,7 +4,7 @@ import { Analytics } from '@segment/analytics-node';
 import { API_TOKEN, WRITE_KEY, startMosaic } from '../helpers.js';
 
 test('the real @segment/analytics-node SDK sends to Mosaic and the profile reads back over HTTP', async () => {
-  const m = await startMosaic();
+  const m = await startMosaic({ processor: { mode: 'thread' } }); // as `mosaic up` runs it
   try {
     await m.app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(m.app.server.address() as { port: number }).port}`;
@@ -37,6 +37,12 @@ test('the real @segment/analytics-node SDK sends to Mosaic and the profile reads
     assert.deepEqual(profile.eventCounts, { 'Product Viewed': 1, 'Order Completed': 1 });
     assert.deepEqual(profile.typeCounts, { track: 2, page: 1, identify: 2, alias: 1, group: 1 });
     assert.deepEqual(profile.identities, [{ type: 'user_id', id: 'sdk-user' }, { type: 'anonymous_id', id: 'sdk-anon' }]);
+
+    // The processor runs in a thread; its metrics are merged into /metrics.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^mosaic_processor_events_total 7$/m);
+    assert.match(metrics, /^mosaic_event_to_profile_seconds_count 7$/m);
+    assert.match(metrics, /^mosaic_events_accepted_total\{type="track"\} 2$/m);
 
     const traits = await fetch(`${base}/v1/spaces/default/collections/users/profiles/user_id:sdk-user/traits`, {
       headers: { authorization: 'Basic ' + Buffer.from(`${API_TOKEN}:`).toString('base64') },

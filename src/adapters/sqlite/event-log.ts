@@ -14,6 +14,11 @@ export interface SqliteEventLogOptions {
   maxPendingEvents: number;
   now?: () => number;
   onCommit?: (events: number, seconds: number) => void;
+  /**
+   * A reader for another thread or process: it never appends, and reads the end offsets from
+   * the file (the writer's in-memory counters are not shared). The writer must have created the log.
+   */
+  readOnly?: boolean;
 }
 
 const MIGRATIONS = [
@@ -35,7 +40,9 @@ export class SqliteEventLog implements EventLog {
   private readonly next: number[];
   private readonly inserts: Database.Statement[];
   private readonly reads: Database.Statement[];
-  private readonly committer: GroupCommit<AppendRecord, AppendOutcome>;
+  private readonly committer: GroupCommit<AppendRecord, AppendOutcome> | undefined;
+  private readonly maxOffsets: Database.Statement[] = [];
+  private readonly readOnly: boolean;
   private readonly events = new EventEmitter();
   private readonly now: () => number;
   private dedupCurrent: 0 | 1 = 0;
@@ -45,8 +52,9 @@ export class SqliteEventLog implements EventLog {
 
   constructor(opts: SqliteEventLogOptions) {
     this.now = opts.now ?? Date.now;
-    this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, 'log.db'), { sync: opts.sync });
-    migrate(this.db, MIGRATIONS);
+    this.readOnly = opts.readOnly ?? false;
+    this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, 'log.db'), { sync: opts.sync, readonly: this.readOnly });
+    if (!this.readOnly) migrate(this.db, MIGRATIONS);
     const stored = this.getMeta('partitions');
     // The partition count is fixed when the log is created: keys hash to partitions forever.
     this.partitions = stored ? Number(stored) : opts.partitions;
@@ -56,15 +64,19 @@ export class SqliteEventLog implements EventLog {
     this.inserts = [];
     this.reads = [];
     for (let p = 0; p < this.partitions; p++) {
-      this.db.exec(
-        `CREATE TABLE IF NOT EXISTS log_p${p} (offset INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT NOT NULL)`,
-      );
-      const max = this.db.prepare(`SELECT max(offset) AS m FROM log_p${p}`).get() as { m: number | null };
-      this.next.push((max.m ?? 0) + 1);
-      this.inserts.push(this.db.prepare(`INSERT INTO log_p${p} (offset, received_at, payload) VALUES (?, ?, ?)`));
+      if (!this.readOnly) {
+        this.db.exec(`CREATE TABLE IF NOT EXISTS log_p${p} (offset INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT NOT NULL)`);
+        this.inserts.push(this.db.prepare(`INSERT INTO log_p${p} (offset, received_at, payload) VALUES (?, ?, ?)`));
+      }
+      this.maxOffsets.push(this.db.prepare(`SELECT max(offset) FROM log_p${p}`).pluck());
+      this.next.push(((this.maxOffsets[p]!.get() as number | null) ?? 0) + 1);
       this.reads.push(
         this.db.prepare(`SELECT offset, received_at, payload FROM log_p${p} WHERE offset >= ? ORDER BY offset LIMIT ?`).raw(),
       );
+    }
+    if (this.readOnly) {
+      this.committer = undefined;
+      return;
     }
     this.dedupCurrent = Number(this.getMeta('dedup_current') ?? 0) as 0 | 1;
     this.dedupStartedAt = Number(this.getMeta('dedup_started_at') ?? this.now());
@@ -126,6 +138,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   append(records: readonly AppendRecord[]): Promise<AppendOutcome[]> {
+    if (!this.committer) return Promise.reject(new Error('this SqliteEventLog was opened read-only'));
     return this.committer.submit(records);
   }
 
@@ -135,11 +148,12 @@ export class SqliteEventLog implements EventLog {
   }
 
   async endOffsets(): Promise<number[]> {
+    if (this.readOnly) return this.maxOffsets.map((s) => ((s.get() as number | null) ?? 0) + 1);
     return this.next.slice();
   }
 
   pendingAppends(): number {
-    return this.committer.pendingItems;
+    return this.committer?.pendingItems ?? 0;
   }
 
   onAppend(listener: () => void): () => void {
@@ -148,7 +162,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async close(): Promise<void> {
-    this.committer.close();
+    this.committer?.close();
     this.db.close();
   }
 }

@@ -1,0 +1,314 @@
+/**
+ * npm run bench [-- --json] [-- --quick]
+ *
+ * Measures Mosaic on this machine in one run, next to the limits it is compared with:
+ * a bare node:http server under the same load generator, and raw batched SQLite inserts.
+ * The server runs as a child process (as in production); autocannon loads it from here.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+
+const args = new Set(process.argv.slice(2));
+const JSON_OUT = args.has('--json');
+const QUICK = args.has('--quick');
+const SECONDS = QUICK ? 4 : 10;
+const MEMORY_STEPS = QUICK ? [200_000, 1_000_000] : [1_000_000, 5_000_000];
+const CONNECTIONS = 32;
+const BATCH = 100;
+const USERS = 200_000;
+const WRITE_KEY = 'wk_bench_writekey';
+const TOKEN = 'mt_bench_token_0123456789';
+const CLI = join(import.meta.dirname, '../src/cli/main.js');
+const RUN = Date.now().toString(36);
+
+const say = (s: string) => {
+  if (!JSON_OUT) process.stderr.write(s + '\n');
+};
+
+// ---- workload: Segment messages of a realistic size (~600 bytes with context) ----
+
+const context = JSON.stringify({
+  library: { name: 'analytics.js', version: 'next-1.84.3' },
+  userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36',
+  page: { path: '/products/42', referrer: 'https://www.google.com/', title: 'Blue shoes', url: 'https://shop.example/products/42' },
+  locale: 'en-GB',
+  ip: '203.0.113.7',
+});
+
+/** Event n of the run. Five consecutive events share a user, as a session's events do. */
+const userOf = (n: number) => (Math.floor(n / 5) * 7919) % USERS;
+
+function message(n: number): string {
+  const u = userOf(n);
+  const ids = n % 3 === 0 ? `"userId":"user-${u}","anonymousId":"anon-${u}"` : `"anonymousId":"anon-${u}"`;
+  const ts = new Date(Date.UTC(2026, 10, 1) + n * 10).toISOString();
+  const kind = n % 10;
+  if (kind === 0) return `{"type":"identify",${ids},"messageId":"${RUN}-${n}","timestamp":"${ts}","traits":{"plan":"${n % 4 ? 'free' : 'pro'}","visits":${n % 50}},"context":${context}}`;
+  if (kind < 3) return `{"type":"page",${ids},"messageId":"${RUN}-${n}","timestamp":"${ts}","name":"Product","properties":{"path":"/products/${n % 500}"},"context":${context}}`;
+  return `{"type":"track",${ids},"messageId":"${RUN}-${n}","timestamp":"${ts}","event":"${kind < 8 ? 'Product Viewed' : 'Order Completed'}","properties":{"sku":"SKU-${n % 5000}","price":${(n % 200) + 0.99},"currency":"EUR"},"context":${context}}`;
+}
+
+let seq = 0;
+const nextBatch = () => {
+  const parts: string[] = [];
+  for (let i = 0; i < BATCH; i++) parts.push(message(seq++));
+  return `{"batch":[${parts.join(',')}],"sentAt":"${new Date().toISOString()}"}`;
+};
+const nextSingle = () => message(seq++);
+
+// ---- helpers ----
+
+interface LoadResult {
+  requestsPerSecond: number;
+  non2xx: number;
+  errors: number;
+  latency: { p50: number; p99: number };
+  total: number;
+}
+
+async function load(opts: { url: string; seconds: number; method?: 'GET' | 'POST'; body?: () => string; path?: () => string; headers?: Record<string, string>; rate?: number; amount?: number; connections?: number }): Promise<LoadResult> {
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections ?? CONNECTIONS,
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.seconds }),
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    method: opts.method ?? 'POST',
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => {
+          if (opts.body) req.body = opts.body();
+          if (opts.path) req.path = opts.path();
+          return req;
+        },
+      },
+    ],
+  } as unknown as autocannon.Options);
+  return {
+    requestsPerSecond: result.requests.total / (result.duration || opts.seconds),
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    latency: { p50: result.latency.p50, p99: result.latency.p99 },
+  };
+}
+
+function start(dir: string, port: number): ChildProcess {
+  return spawn(process.execPath, [CLI, 'up'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MOSAIC_DATA_DIR: dir, MOSAIC_WRITE_KEY: WRITE_KEY, MOSAIC_API_TOKEN: TOKEN, MOSAIC_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function waitFor(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      if (await fn()) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const health = async (base: string) => (await (await fetch(`${base}/health`)).json()) as { processor: { lagEvents: number } };
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Quantile from a Prometheus histogram delta, interpolating within a bucket as histogram_quantile does. */
+async function histogram(base: string, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i]! >= rank) {
+      const b = bounds[i]!;
+      if (b === Infinity) return prevBound;
+      return prevBound + ((b - prevBound) * (rank - prevCount)) / Math.max(1, counts[i]! - prevCount);
+    }
+    prevBound = bounds[i]!;
+    prevCount = counts[i]!;
+  }
+  return prevBound;
+}
+
+// ---- limits ----
+
+function rawSqliteInsertRate(dir: string): number {
+  const db = new Database(join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE t (offset INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT NOT NULL)');
+  const ins = db.prepare('INSERT INTO t (offset, received_at, payload) VALUES (?, ?, ?)');
+  const payloads = Array.from({ length: 1000 }, (_, i) => message(i));
+  const tx = db.transaction((from: number) => {
+    for (let i = 0; i < BATCH; i++) ins.run(from + i, Date.now(), payloads[(from + i) % payloads.length]);
+  });
+  let rows = 0;
+  const started = performance.now();
+  while (performance.now() - started < SECONDS * 300) {
+    tx(rows + 1);
+    rows += BATCH;
+  }
+  const rate = rows / ((performance.now() - started) / 1000);
+  db.close();
+  return rate;
+}
+
+async function bareHttp(): Promise<LoadResult> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'bare-http.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l))));
+  try {
+    return await load({ url: `http://127.0.0.1:${port}/v1/track`, seconds: SECONDS, body: nextSingle });
+  } finally {
+    child.kill();
+  }
+}
+
+// ---- the run ----
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  const base = `http://127.0.0.1:${port}`;
+  const auth = { authorization: 'Basic ' + Buffer.from(`${WRITE_KEY}:`).toString('base64') };
+  const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, quick: QUICK };
+  let server: ChildProcess | undefined;
+  try {
+    say('limit: raw batched SQLite inserts (WAL, synchronous=FULL, 100 rows per transaction)…');
+    const rawRows = rawSqliteInsertRate(dir);
+    say('limit: bare node:http server, single-event bodies…');
+    const bare = await bareHttp();
+
+    server = start(join(dir, 'data'), port);
+    await waitFor(async () => (await fetch(`${base}/health`)).ok, 20_000, 'mosaic to start');
+    const pid = server.pid!;
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      try {
+        peakRss = Math.max(peakRss, rssMb(pid).rss);
+      } catch {
+        /* exited */
+      }
+    }, 200);
+
+    say('mosaic: batched ingest (100 events per request)…');
+    const batched = await load({ url: `${base}/v1/batch`, seconds: SECONDS, body: nextBatch, headers: auth });
+    const batchedEvents = batched.requestsPerSecond * BATCH;
+    await waitFor(async () => (await health(base)).processor.lagEvents === 0, 600_000, 'processor to catch up');
+
+    say('mosaic: single-event ingest…');
+    const single = await load({ url: `${base}/v1/track`, seconds: SECONDS, body: nextSingle, headers: auth });
+    await waitFor(async () => (await health(base)).processor.lagEvents === 0, 600_000, 'processor to catch up');
+
+    say(`mosaic: event-to-profile freshness at half the max batched rate (${Math.round(batchedEvents / 2)} events/s)…`);
+    const before = await histogram(base, 'mosaic_event_to_profile_seconds');
+    const half = await load({ url: `${base}/v1/batch`, seconds: SECONDS, body: nextBatch, headers: auth, rate: Math.max(1, Math.round(batched.requestsPerSecond / 2)) });
+    await waitFor(async () => (await health(base)).processor.lagEvents === 0, 600_000, 'processor to catch up');
+    const after = await histogram(base, 'mosaic_event_to_profile_seconds');
+    const fresh = { p50: quantile(before, after, 0.5) * 1000, p99: quantile(before, after, 0.99) * 1000 };
+
+    say('mosaic: profile reads at 2,000 requests/s…');
+    let reader = 0;
+    const reads = await load({
+      url: base,
+      method: 'GET',
+      seconds: SECONDS,
+      rate: 2000,
+      path: () => `/v1/profiles/anonymous_id:anon-${userOf(5 * (reader++ % 20_000))}`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+
+    say(`mosaic: memory as the log grows to ${MEMORY_STEPS.map((n) => n / 1e6 + 'M').join(' and ')} events…`);
+    const memory: { events: number; rssMb: number }[] = [];
+    for (const target of MEMORY_STEPS) {
+      for (;;) {
+        const sent = seq;
+        if (sent >= target) break;
+        const amount = Math.min(2000, Math.ceil((target - sent) / BATCH));
+        await load({ url: `${base}/v1/batch`, seconds: 60, amount, body: nextBatch, headers: auth });
+        say(`  ${Math.min(seq, target).toLocaleString()} events sent, RSS ${rssMb(pid).rss.toFixed(0)} MB`);
+      }
+      await waitFor(async () => (await health(base)).processor.lagEvents === 0, 900_000, 'processor to catch up');
+      memory.push({ events: seq, rssMb: rssMb(pid).rss });
+    }
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, rssMb(pid).peak);
+
+    server.kill('SIGTERM');
+    await new Promise((r) => server!.once('exit', r));
+    server = undefined;
+    say('mosaic: replay of the whole log…');
+    const replay = spawnSync(process.execPath, [CLI, 'replay'], { env: { ...process.env, MOSAIC_DATA_DIR: join(dir, 'data'), MOSAIC_LOG_LEVEL: 'info' }, encoding: 'utf8' });
+    if (replay.status !== 0) throw new Error(`replay failed: ${replay.stderr}`);
+    const line = replay.stdout.split('\n').find((l) => l.includes('replay done'));
+    const replayStats = JSON.parse(line ?? '{}') as { events: number; eventsPerSecond: number; seconds: number };
+
+    const firstMem = memory[0]!;
+    const lastMem = memory[memory.length - 1]!;
+    Object.assign(results, {
+      limits: { rawSqliteInsertRowsPerSecond: Math.round(rawRows), bareHttpRequestsPerSecond: Math.round(bare.requestsPerSecond) },
+      ingestBatched: { eventsPerSecond: Math.round(batchedEvents), requestsPerSecond: Math.round(batched.requestsPerSecond), non2xx: batched.non2xx, errors: batched.errors, ofRawSqlite: batchedEvents / rawRows },
+      ingestSingle: { eventsPerSecond: Math.round(single.requestsPerSecond), non2xx: single.non2xx, errors: single.errors, latencyMs: single.latency, ofBareHttp: single.requestsPerSecond / bare.requestsPerSecond },
+      freshness: { atEventsPerSecond: Math.round(half.requestsPerSecond * BATCH), p50Ms: fresh.p50, p99Ms: fresh.p99, non2xx: half.non2xx },
+      profileRead: { requestsPerSecond: Math.round(reads.requestsPerSecond), p50Ms: reads.latency.p50, p99Ms: reads.latency.p99, non2xx: reads.non2xx },
+      replay: { events: replayStats.events, eventsPerSecond: replayStats.eventsPerSecond, seconds: replayStats.seconds },
+      memory: { steps: memory.map((m) => ({ events: m.events, rssMb: Math.round(m.rssMb) })), growth: lastMem.rssMb / firstMem.rssMb, peakRssMb: Math.round(peakRss) },
+    });
+
+    if (JSON_OUT) {
+      process.stdout.write(JSON.stringify(results) + '\n');
+    } else {
+      const r = results as Record<string, Record<string, number>>;
+      const row = (what: string, value: string, ratio: string, target: string) => `| ${what.padEnd(44)} | ${value.padStart(16)} | ${ratio.padStart(22)} | ${target.padEnd(26)} |`;
+      const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+      const lines = [
+        row('measure', 'value', 'ratio to its limit', 'target'),
+        row('-'.repeat(44), '-'.repeat(16), '-'.repeat(22), '-'.repeat(26)),
+        row('limit: raw batched SQLite insert', `${n(rawRows)} rows/s`, '', ''),
+        row('limit: bare node:http', `${n(bare.requestsPerSecond)} req/s`, '', ''),
+        row('ingest, batches of 100', `${n(batchedEvents)} ev/s`, `${n(100 * r.ingestBatched!.ofRawSqlite!, 1)}% of raw SQLite`, '≥ 50,000 ev/s and ≥ 35%'),
+        row('ingest, one event per request', `${n(single.requestsPerSecond)} ev/s`, `${n(100 * r.ingestSingle!.ofBareHttp!, 1)}% of bare node:http`, '≥ 40%'),
+        row(`freshness p50 at ${n(half.requestsPerSecond * BATCH)} ev/s`, `${n(fresh.p50, 1)} ms`, '', ''),
+        row(`freshness p99 at ${n(half.requestsPerSecond * BATCH)} ev/s`, `${n(fresh.p99, 1)} ms`, '', '≤ 100 ms'),
+        row(`profile read p50 at ${n(reads.requestsPerSecond)} req/s`, `${n(reads.latency.p50, 1)} ms`, '', ''),
+        row(`profile read p99 at ${n(reads.requestsPerSecond)} req/s`, `${n(reads.latency.p99, 1)} ms`, '', '≤ 5 ms at 2,000 req/s'),
+        row(`replay (${n(replayStats.events)} events)`, `${n(replayStats.eventsPerSecond)} ev/s`, `${n(replayStats.eventsPerSecond / batchedEvents, 2)}× batched ingest`, ''),
+        ...memory.map((m) => row(`RSS after ${n(m.events)} events`, `${n(m.rssMb)} MB`, '', '')),
+        row('RSS growth across those steps', `${n(lastMem.rssMb / firstMem.rssMb, 2)}×`, '', 'flat'),
+        row('peak RSS', `${n(peakRss)} MB`, '', ''),
+      ];
+      const failures = [batched, single, half, reads].reduce((a, x) => a + x.non2xx + x.errors, 0);
+      process.stdout.write(lines.join('\n') + `\n\nnon-2xx or errors during the run: ${failures}\n`);
+    }
+  } finally {
+    server?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

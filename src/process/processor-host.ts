@@ -1,0 +1,152 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { EventLog } from '../ports/event-log.js';
+import type { ProfileStore } from '../ports/profile-store.js';
+import { Processor, type Lag } from './processor.js';
+import type { FromThread, MetricsJson, ToThread } from './processor-thread.js';
+
+/** Where the processor runs, seen from the process that hosts the collector and API. */
+export interface ProcessorHost {
+  start(): Promise<void>;
+  lag(): Lag;
+  /** Applies everything appended so far; resolves with the number of events applied. */
+  drain(): Promise<number>;
+  /** The processor's metrics when they live on another registry (a thread), for /metrics. */
+  metrics(): Promise<MetricsJson | undefined>;
+  stop(): Promise<void>;
+}
+
+/** On the caller's thread: used by tests and tools, where determinism beats throughput. */
+export class InlineProcessorHost implements ProcessorHost {
+  readonly processor: Processor;
+
+  constructor(log: EventLog, store: ProfileStore, opts: { batchSize: number; pollMs: number; metrics: Metrics; logger: Logger; run: boolean }) {
+    this.processor = new Processor(log, store, opts);
+    this.run = opts.run;
+  }
+
+  private readonly run: boolean;
+
+  async start(): Promise<void> {
+    await this.processor.init();
+    if (this.run) this.processor.start();
+  }
+
+  lag(): Lag {
+    return this.processor.lag();
+  }
+
+  drain(): Promise<number> {
+    return this.processor.drain();
+  }
+
+  async metrics(): Promise<undefined> {
+    return undefined;
+  }
+
+  stop(): Promise<void> {
+    return this.processor.stop();
+  }
+}
+
+/**
+ * In a worker thread with its own SQLite connections: profile updates use the second core and
+ * never block the event loop that answers ingest. The thread is restarted if it dies; as its
+ * offsets commit with its profile writes, a restart resumes exactly where it stopped.
+ */
+export class ThreadProcessorHost implements ProcessorHost {
+  private worker: Worker | undefined;
+  private lastLag: Lag = { events: 0, seconds: 0 };
+  private nextId = 0;
+  private readonly pending = new Map<number, (v: unknown) => void>();
+  private stopping = false;
+  private unsubscribe: (() => void) | undefined;
+  private stopped: (() => void) | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: EventLog,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    // One wake-up per group commit: the thread reads the log itself.
+    this.unsubscribe = this.log.onAppend(() => this.post({ type: 'wake' }));
+    await this.spawn();
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('./processor-thread.js', import.meta.url), { workerData: { config: this.config } });
+      this.worker = worker;
+      worker.on('message', (msg: FromThread) => {
+        switch (msg.type) {
+          case 'ready':
+            resolve();
+            break;
+          case 'lag':
+            this.lastLag = msg.lag;
+            break;
+          case 'reply':
+            this.pending.get(msg.id)?.(msg.value);
+            this.pending.delete(msg.id);
+            break;
+          case 'stopped':
+            this.stopped?.();
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        this.logger.error({ err }, 'processor thread failed');
+        reject(err);
+      });
+      worker.on('exit', (code) => {
+        for (const settle of this.pending.values()) settle(undefined);
+        this.pending.clear();
+        if (this.stopping) return;
+        this.logger.error({ code }, 'processor thread exited; restarting in 1 s');
+        setTimeout(() => void this.spawn().catch(() => undefined), 1000).unref();
+      });
+    });
+  }
+
+  private post(msg: ToThread): void {
+    this.worker?.postMessage(msg);
+  }
+
+  private ask<T>(type: 'drain' | 'metrics'): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve) => {
+      this.pending.set(id, resolve as (v: unknown) => void);
+      this.post({ type, id });
+    });
+  }
+
+  lag(): Lag {
+    return this.lastLag;
+  }
+
+  drain(): Promise<number> {
+    return this.ask<number>('drain');
+  }
+
+  metrics(): Promise<MetricsJson | undefined> {
+    return this.ask<MetricsJson | undefined>('metrics');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe?.();
+    const worker = this.worker;
+    if (!worker) return;
+    // The thread finishes its current batch (which commits with its offsets), then exits.
+    await new Promise<void>((resolve) => {
+      this.stopped = resolve;
+      worker.once('exit', () => resolve());
+      this.post({ type: 'stop' });
+    });
+    await worker.terminate();
+  }
+}

@@ -1,0 +1,80 @@
+/** Entry point of the processor's worker thread (see ThreadProcessorHost). */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
+import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
+import type { Config } from '../config.js';
+import { createLogger } from '../observe/logger.js';
+import { Metrics } from '../observe/metrics.js';
+import { Processor, type Lag } from './processor.js';
+
+/** prom-client's getMetricsAsJSON() output, as AggregatorRegistry.aggregate takes it. */
+export type MetricsJson = object[];
+
+export type ToThread = { type: 'wake' } | { type: 'stop' } | { type: 'drain'; id: number } | { type: 'metrics'; id: number };
+export type FromThread =
+  | { type: 'ready' }
+  | { type: 'lag'; lag: Lag }
+  | { type: 'reply'; id: number; value: number | MetricsJson }
+  | { type: 'stopped' };
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const { config } = workerData as { config: Config };
+  const logger = createLogger(config.logLevel).child({ thread: 'processor' });
+  const metrics = new Metrics();
+  const log = new SqliteEventLog({
+    dir: config.dataDir,
+    partitions: config.log.partitions,
+    sync: config.log.sync,
+    dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
+    maxPendingEvents: config.log.maxPendingEvents,
+    readOnly: true,
+  });
+  const store = new SqliteProfileStore({ dir: config.dataDir });
+  const send = (msg: FromThread) => port.postMessage(msg);
+
+  // Lag goes to the collector for back-pressure; a few updates a second are plenty, but
+  // "caught up" is sent at once so readiness and tests see it.
+  let lastSent = 0;
+  const processor = new Processor(log, store, {
+    batchSize: config.processor.batchSize,
+    pollMs: config.processor.pollMs,
+    metrics,
+    logger,
+    onLag: (lag) => {
+      const now = Date.now();
+      if (lag.events === 0 || now - lastSent > 50) {
+        lastSent = now;
+        send({ type: 'lag', lag });
+      }
+    },
+  });
+  await processor.init();
+  processor.start();
+
+  port.on('message', (msg: ToThread) => {
+    switch (msg.type) {
+      case 'wake':
+        processor.wake();
+        break;
+      case 'drain':
+        void processor.drain().then((n) => send({ type: 'reply', id: msg.id, value: n }));
+        break;
+      case 'metrics':
+        void metrics.registry.getMetricsAsJSON().then((value) => send({ type: 'reply', id: msg.id, value }));
+        break;
+      case 'stop':
+        void (async () => {
+          await processor.stop();
+          await store.close();
+          await log.close();
+          send({ type: 'stopped' });
+          port.close();
+        })();
+        break;
+    }
+  });
+  send({ type: 'ready' });
+}
+
+void main();
