@@ -91,7 +91,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     maxPendingEvents: config.log.maxPendingEvents,
     onCommit: (n) => metrics.logCommitEvents.observe(n),
   });
-  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.log.sync });
+  const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' }); // see processor-thread.ts
   const control = new ControlStore({ dir: config.dataDir });
 
   const created: Mosaic['created'] = {};
@@ -110,7 +110,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, metrics, logger, run: runProcessor });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, metrics, logger, run: runProcessor });
   await processor.start();
 
   const app: FastifyInstance = Fastify({

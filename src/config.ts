@@ -43,6 +43,7 @@ const ConfigSchema = Type.Object(
         mode: Type.Union([Type.Literal('thread'), Type.Literal('inline')], { default: 'thread' }),
         batchSize: Type.Integer({ minimum: 1, default: 10_000 }),
         pollMs: Type.Integer({ minimum: 1, default: 200 }),
+        lingerMs: Type.Integer({ minimum: 0, default: 10 }),
         /** Unprocessed events beyond which ingest answers 429. */
         maxLagEvents: Type.Integer({ minimum: 1, default: 2_000_000 }),
       },

@@ -19,7 +19,13 @@ export class GroupCommit<T, R> {
 
   constructor(
     private readonly commit: (items: T[]) => R[],
-    private readonly opts: { maxPending: number; overloadCode: ErrorCode; onCommit?: (n: number, seconds: number) => void },
+    private readonly opts: {
+      maxPending: number;
+      overloadCode: ErrorCode;
+      onCommit?: (n: number, seconds: number) => void;
+      /** Wait this long before committing (0: next turn of the event loop). For writes nobody awaits. */
+      delayMs?: number;
+    },
   ) {}
 
   get pendingItems(): number {
@@ -37,7 +43,8 @@ export class GroupCommit<T, R> {
       this.queue.push({ items, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.opts.delayMs) setTimeout(() => this.flush(), this.opts.delayMs);
+        else setImmediate(() => this.flush());
       }
     });
   }

@@ -22,7 +22,7 @@ export interface ProcessorHost {
 export class InlineProcessorHost implements ProcessorHost {
   readonly processor: Processor;
 
-  constructor(log: EventLog, store: ProfileStore, opts: { batchSize: number; pollMs: number; metrics: Metrics; logger: Logger; run: boolean }) {
+  constructor(log: EventLog, store: ProfileStore, opts: { batchSize: number; pollMs: number; lingerMs: number; metrics: Metrics; logger: Logger; run: boolean }) {
     this.processor = new Processor(log, store, opts);
     this.run = opts.run;
   }

@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     maxPendingEvents: config.log.maxPendingEvents,
     readOnly: true,
   });
-  const store = new SqliteProfileStore({ dir: config.dataDir });
+  // sync=normal: the log is the source of truth. After a power loss the profile store is still
+  // consistent with its own offsets, only older, and catches up from the log.
+  const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });
   const send = (msg: FromThread) => port.postMessage(msg);
 
   // Lag goes to the collector for back-pressure; a few updates a second are plenty, but
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
   const processor = new Processor(log, store, {
     batchSize: config.processor.batchSize,
     pollMs: config.processor.pollMs,
+    lingerMs: config.processor.lingerMs,
     metrics,
     logger,
     onLag: (lag) => {

@@ -9,6 +9,11 @@ import type { ProfileStore } from '../ports/profile-store.js';
 export interface ProcessorOptions {
   batchSize: number;
   pollMs: number;
+  /**
+   * After a partial batch, wait this long before the next one so events accumulate: a few
+   * milliseconds of freshness buy far fewer, larger commits (Kafka's linger.ms).
+   */
+  lingerMs?: number;
   metrics?: Metrics;
   logger?: Logger;
   /** Called whenever lag is recomputed (after each batch, and when idle). */
@@ -157,9 +162,9 @@ export class Processor {
         await this.sleep(1000);
         continue;
       }
-      // Yield so HTTP requests interleave with a busy processor; sleep when caught up.
-      if (n > 0) await new Promise((r) => setImmediate(r));
-      else await this.sleep(this.opts.pollMs);
+      if (n >= this.opts.batchSize) await new Promise((r) => setImmediate(r)); // backlog: keep going
+      else if (n > 0 && this.opts.lingerMs) await new Promise((r) => setTimeout(r, this.opts.lingerMs));
+      else if (n === 0) await this.sleep(this.opts.pollMs); // caught up: until woken by an append
     }
   }
 

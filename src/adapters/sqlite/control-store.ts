@@ -50,7 +50,9 @@ export class ControlStore {
       for (const e of entries) insert.run(e.at, e.actor, e.action, e.subject, e.ip, e.status);
       return entries.map(() => undefined);
     });
-    this.audits = new GroupCommit<AuditEntry, void>((entries) => tx(entries), { maxPending: 1_000_000, overloadCode: 'MOSAIC_INTERNAL' });
+    // Batched every 50 ms: a commit per request would put a write (and now and then a
+    // checkpoint's fsync) on the read path of the profile API.
+    this.audits = new GroupCommit<AuditEntry, void>((entries) => tx(entries), { maxPending: 1_000_000, overloadCode: 'MOSAIC_INTERNAL', delayMs: 50 });
   }
 
   sourceCount(): number {
@@ -104,6 +106,7 @@ export class ControlStore {
   }
 
   auditFor(subject: string, limit = 100): AuditEntry[] {
+    this.audits.flush();
     return this.db.prepare('SELECT at, actor, action, subject, ip, status FROM audit WHERE subject = ? ORDER BY at DESC LIMIT ?').all(subject, limit) as AuditEntry[];
   }
 

@@ -49,6 +49,8 @@ export class SqliteEventLog implements EventLog {
   private dedupStartedAt = 0;
   private dedupInsert!: Database.Statement;
   private dedupProbe!: Database.Statement;
+  /** Until the first rotation the previous generation is empty: no need to probe it. */
+  private previousEmpty = true;
 
   constructor(opts: SqliteEventLogOptions) {
     this.now = opts.now ?? Date.now;
@@ -103,6 +105,7 @@ export class SqliteEventLog implements EventLog {
   private prepareDedup(): void {
     this.dedupInsert = this.db.prepare(`INSERT OR IGNORE INTO dedup_${this.dedupCurrent} (source_id, message_id) VALUES (?, ?)`);
     this.dedupProbe = this.db.prepare(`SELECT 1 FROM dedup_${1 - this.dedupCurrent} WHERE source_id = ? AND message_id = ?`).pluck();
+    this.previousEmpty = this.db.prepare(`SELECT 1 FROM dedup_${1 - this.dedupCurrent} LIMIT 1`).get() === undefined;
   }
 
   /** Runs inside the append transaction, so rotation and the appends commit together. */
@@ -124,7 +127,8 @@ export class SqliteEventLog implements EventLog {
     // If anything throws, the transaction rolls back and the in-memory offsets stay as they were.
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
-      if (this.dedupProbe.get(r.sourceId, r.messageId) !== undefined || this.dedupInsert.run(r.sourceId, r.messageId).changes === 0) {
+      const seenBefore = !this.previousEmpty && this.dedupProbe.get(r.sourceId, r.messageId) !== undefined;
+      if (seenBefore || this.dedupInsert.run(r.sourceId, r.messageId).changes === 0) {
         out[i] = 'duplicate';
         continue;
       }
