@@ -83,13 +83,14 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const metrics = opts.metrics ?? new Metrics({ defaultMetrics: true });
   const unlock = opts.lock === false ? () => undefined : lockDataDir(config.dataDir);
 
-  const log = new SqliteEventLog({
+  const log = await SqliteEventLog.open({
     dir: config.dataDir,
     partitions: config.log.partitions,
     sync: config.log.sync,
     dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
     maxPendingEvents: config.log.maxPendingEvents,
     onCommit: (n) => metrics.logCommitEvents.observe(n),
+    writer: config.log.writer,
   });
   const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' }); // see processor-thread.ts
   const control = new ControlStore({ dir: config.dataDir });
@@ -183,7 +184,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       await processor.stop(); // finishes its batch; what it did not reach stays in the log
       await log.close();
       await store.close();
-      control.close();
+      await control.close();
       unlock();
     },
   };

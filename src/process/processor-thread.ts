@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     sync: config.log.sync,
     dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
     maxPendingEvents: config.log.maxPendingEvents,
-    readOnly: true,
+    writer: 'none',
   });
   // sync=normal: the log is the source of truth. After a power loss the profile store is still
   // consistent with its own offsets, only older, and catches up from the log.

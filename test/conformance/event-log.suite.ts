@@ -2,8 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AppendRecord, EventLog } from '../../src/ports/event-log.js';
 
-/** What every EventLog adapter must do. `make` returns a fresh, empty log. */
-export function eventLogConformance(name: string, make: (opts: { partitions: number; dedupWindowMs: number; now?: () => number }) => Promise<EventLog>, reopen?: (log: EventLog) => Promise<EventLog>) {
+/**
+ * What every EventLog adapter must do. `make` returns a fresh, empty log that accepts at most
+ * 10,000 pending events.
+ */
+export function eventLogConformance(
+  name: string,
+  make: (opts: { partitions: number; dedupWindowMs: number; now?: () => number }) => Promise<EventLog>,
+  caps: { controllableClock: boolean; reopen?: (log: EventLog) => Promise<EventLog> },
+) {
+  const { reopen } = caps;
   const rec = (partition: number, messageId: string, sourceId = 's1'): AppendRecord => ({ partition, sourceId, messageId, receivedAtMs: Date.now(), payload: JSON.stringify({ messageId }) });
 
   test(`${name}: appends are readable in order per partition with increasing offsets`, async () => {
@@ -39,7 +47,7 @@ export function eventLogConformance(name: string, make: (opts: { partitions: num
     }
   });
 
-  test(`${name}: duplicates are remembered for the whole window, then forgotten`, async () => {
+  if (caps.controllableClock) test(`${name}: duplicates are remembered for the whole window, then forgotten`, async () => {
     let now = 1_000_000;
     const log = await make({ partitions: 1, dedupWindowMs: 1000, now: () => now });
     try {
@@ -54,6 +62,17 @@ export function eventLogConformance(name: string, make: (opts: { partitions: num
       await log.append([rec(0, 'tick2')]);
       now += 1100;
       assert.deepEqual(await log.append([rec(0, 'w')]), ['appended'], 'long past the window');
+    } finally {
+      await log.close();
+    }
+  });
+
+  test(`${name}: a full queue is refused with MOSAIC_OVERLOADED_LOG, and nothing of it is written`, async () => {
+    const log = await make({ partitions: 1, dedupWindowMs: 60_000 });
+    try {
+      const big = Array.from({ length: 10_001 }, (_, i) => rec(0, `big-${i}`));
+      await assert.rejects(log.append(big), (e: unknown) => (e as { code?: string }).code === 'MOSAIC_OVERLOADED_LOG');
+      assert.equal((await log.read(0, 0, 10)).length, 0);
     } finally {
       await log.close();
     }

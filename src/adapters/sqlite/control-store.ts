@@ -110,8 +110,8 @@ export class ControlStore {
     return this.db.prepare('SELECT at, actor, action, subject, ip, status FROM audit WHERE subject = ? ORDER BY at DESC LIMIT ?').all(subject, limit) as AuditEntry[];
   }
 
-  close(): void {
-    this.audits.close();
+  async close(): Promise<void> {
+    await this.audits.close();
     this.db.close();
   }
 }

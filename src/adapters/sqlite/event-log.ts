@@ -1,12 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import { MosaicError } from '../../errors.js';
 import type { AppendOutcome, AppendRecord, EventLog, LogEntry } from '../../ports/event-log.js';
 import { GroupCommit } from '../group-commit.js';
-import { migrate, openSqlite, type SqliteDb } from './open.js';
-import type Database from 'better-sqlite3';
+import { LogWriter, logTable, type AppendColumns, type AppendFlags, type LogWriterOptions } from './log-writer.js';
+import type { FromWriter, ToWriter } from './log-writer-thread.js';
+import { openSqlite, type SqliteDb } from './open.js';
 
 export interface SqliteEventLogOptions {
-  /** Directory holding log.db. ':memory:' for tests. */
+  /** Directory holding log.db. */
   dir: string;
   partitions: number;
   sync: 'full' | 'normal';
@@ -15,76 +19,130 @@ export interface SqliteEventLogOptions {
   now?: () => number;
   onCommit?: (events: number, seconds: number) => void;
   /**
-   * A reader for another thread or process: it never appends, and reads the end offsets from
-   * the file (the writer's in-memory counters are not shared). The writer must have created the log.
+   * inline: this thread writes (tests, tools); thread: a worker thread owns the write
+   * connection, so SQLite's work and fsyncs leave the event loop that parses requests;
+   * none: a reader for another thread or process, which reads end offsets from the file.
    */
-  readOnly?: boolean;
+  writer?: 'inline' | 'thread' | 'none';
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-   CREATE TABLE dedup_0 (source_id TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (source_id, message_id)) WITHOUT ROWID;
-   CREATE TABLE dedup_1 (source_id TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (source_id, message_id)) WITHOUT ROWID;`,
-];
+function toColumns(records: readonly AppendRecord[]): AppendColumns {
+  const n = records.length;
+  const c: AppendColumns = { partitions: new Int32Array(n), sourceIds: new Array(n), messageIds: new Array(n), receivedAtMs: new Float64Array(n), payloads: new Array(n) };
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    c.partitions[i] = r.partition;
+    c.sourceIds[i] = r.sourceId;
+    c.messageIds[i] = r.messageId;
+    c.receivedAtMs[i] = r.receivedAtMs;
+    c.payloads[i] = r.payload;
+  }
+  return c;
+}
+
+const outcomes = (flags: AppendFlags): AppendOutcome[] => Array.from(flags, (f) => (f ? 'appended' : 'duplicate'));
+
+/** The log writer in a worker thread, restarted if it dies (its appends then fail and are retried by clients). */
+class WriterThread {
+  next: number[] = [];
+  partitions = 0;
+  private worker!: Worker;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (f: AppendFlags) => void; reject: (e: unknown) => void }>();
+  private closing = false;
+
+  constructor(private readonly opts: LogWriterOptions) {}
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.worker = new Worker(new URL('./log-writer-thread.js', import.meta.url), { workerData: this.opts });
+      this.worker.on('message', (msg: FromWriter) => {
+        if (msg.type === 'ready') {
+          this.partitions = msg.partitions;
+          this.next = msg.next;
+          resolve();
+        } else if (msg.type === 'appended') {
+          this.next = msg.next;
+          this.pending.get(msg.id)?.resolve(msg.flags);
+          this.pending.delete(msg.id);
+        } else if (msg.type === 'failed') {
+          this.pending.get(msg.id)?.reject(new MosaicError('MOSAIC_INTERNAL', { message: `The log could not be written: ${msg.message}` }));
+          this.pending.delete(msg.id);
+        }
+      });
+      this.worker.on('error', reject);
+      this.worker.on('exit', () => {
+        for (const p of this.pending.values()) p.reject(new MosaicError('MOSAIC_INTERNAL', { message: 'The log writer stopped; the request was not applied.' }));
+        this.pending.clear();
+        if (!this.closing) setTimeout(() => void this.start().catch(() => undefined), 200).unref();
+      });
+    });
+  }
+
+  append(columns: AppendColumns): Promise<AppendFlags> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'append', id, columns } satisfies ToWriter);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await new Promise<void>((resolve) => {
+      this.worker.once('exit', () => resolve());
+      this.worker.postMessage({ type: 'close' } satisfies ToWriter);
+    });
+  }
+}
 
 /**
- * The embedded log: one SQLite file in WAL mode, one table per partition whose rowid is the
- * offset (no secondary index to maintain), and a two-generation dedup table. Each generation
- * lives one window; a pair (sourceId, messageId) is looked up in both, so anything seen
- * within the last window is caught, and expiry is a cheap DELETE of a whole table.
+ * The embedded EventLog: appends go through a group commit to a LogWriter (on this thread or
+ * its own); reads use their own read-only connection, which sees every committed append (WAL).
  */
 export class SqliteEventLog implements EventLog {
   readonly partitions: number;
   readonly capabilities: { dedupWindowMs: number };
-  private readonly db: SqliteDb;
-  private readonly next: number[];
-  private readonly inserts: Database.Statement[];
-  private readonly reads: Database.Statement[];
-  private readonly committer: GroupCommit<AppendRecord, AppendOutcome> | undefined;
+  private readonly reader: SqliteDb;
+  private readonly reads: Database.Statement[] = [];
   private readonly maxOffsets: Database.Statement[] = [];
-  private readonly readOnly: boolean;
+  private readonly committer: GroupCommit<AppendRecord, AppendOutcome> | undefined;
   private readonly events = new EventEmitter();
-  private readonly now: () => number;
-  private dedupCurrent: 0 | 1 = 0;
-  private dedupStartedAt = 0;
-  private dedupInsert!: Database.Statement;
-  private dedupProbe!: Database.Statement;
-  /** Until the first rotation the previous generation is empty: no need to probe it. */
-  private previousEmpty = true;
 
-  constructor(opts: SqliteEventLogOptions) {
-    this.now = opts.now ?? Date.now;
-    this.readOnly = opts.readOnly ?? false;
-    this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, 'log.db'), { sync: opts.sync, readonly: this.readOnly });
-    if (!this.readOnly) migrate(this.db, MIGRATIONS);
-    const stored = this.getMeta('partitions');
-    // The partition count is fixed when the log is created: keys hash to partitions forever.
-    this.partitions = stored ? Number(stored) : opts.partitions;
-    if (!stored) this.setMeta('partitions', String(this.partitions));
+  /** A log whose writer runs on its own thread. */
+  static async open(opts: SqliteEventLogOptions): Promise<SqliteEventLog> {
+    if (opts.writer !== 'thread') return new SqliteEventLog(opts);
+    const thread = new WriterThread({ file: join(opts.dir, 'log.db'), partitions: opts.partitions, sync: opts.sync, dedupWindowMs: opts.dedupWindowMs });
+    await thread.start();
+    return new SqliteEventLog(opts, thread);
+  }
+
+  private readonly thread: WriterThread | undefined;
+  private readonly inline: LogWriter | undefined;
+
+  /** Inline writer or none; for a writer thread use SqliteEventLog.open(). */
+  constructor(opts: SqliteEventLogOptions, thread?: WriterThread) {
+    this.thread = thread;
+    if (opts.writer === 'thread' && !thread) throw new Error('use SqliteEventLog.open() for a writer thread');
+    // The writer first: it creates the file and its tables, which the reader then opens.
+    this.inline =
+      opts.writer === 'inline' || opts.writer === undefined
+        ? new LogWriter({ file: join(opts.dir, 'log.db'), partitions: opts.partitions, sync: opts.sync, dedupWindowMs: opts.dedupWindowMs, ...(opts.now ? { now: opts.now } : {}) })
+        : undefined;
     this.capabilities = { dedupWindowMs: opts.dedupWindowMs };
-    this.next = [];
-    this.inserts = [];
-    this.reads = [];
+    this.reader = openSqlite(join(opts.dir, 'log.db'), { readonly: true });
+    this.partitions = Number((this.reader.prepare("SELECT value FROM meta WHERE key = 'partitions'").pluck().get() as string | undefined) ?? opts.partitions);
     for (let p = 0; p < this.partitions; p++) {
-      if (!this.readOnly) {
-        this.db.exec(`CREATE TABLE IF NOT EXISTS log_p${p} (offset INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT NOT NULL)`);
-        this.inserts.push(this.db.prepare(`INSERT INTO log_p${p} (offset, received_at, payload) VALUES (?, ?, ?)`));
-      }
-      this.maxOffsets.push(this.db.prepare(`SELECT max(offset) FROM log_p${p}`).pluck());
-      this.next.push(((this.maxOffsets[p]!.get() as number | null) ?? 0) + 1);
-      this.reads.push(
-        this.db.prepare(`SELECT offset, received_at, payload FROM log_p${p} WHERE offset >= ? ORDER BY offset LIMIT ?`).raw(),
-      );
+      this.reads.push(this.reader.prepare(`SELECT offset, received_at, payload FROM ${logTable(p)} WHERE offset >= ? ORDER BY offset LIMIT ?`).raw());
+      this.maxOffsets.push(this.reader.prepare(`SELECT max(offset) FROM ${logTable(p)}`).pluck());
     }
-    if (this.readOnly) {
-      this.committer = undefined;
-      return;
-    }
-    this.dedupCurrent = Number(this.getMeta('dedup_current') ?? 0) as 0 | 1;
-    this.dedupStartedAt = Number(this.getMeta('dedup_started_at') ?? this.now());
-    this.prepareDedup();
-    const tx = this.db.transaction((records: AppendRecord[]) => this.appendSync(records));
-    this.committer = new GroupCommit<AppendRecord, AppendOutcome>((records) => tx(records), {
+    const writer = this.inline;
+    const commit = writer
+      ? (records: AppendRecord[]) => outcomes(writer.append(toColumns(records)))
+      : thread
+        ? (records: AppendRecord[]) => thread.append(toColumns(records)).then(outcomes)
+        : undefined;
+    this.committer = commit && new GroupCommit<AppendRecord, AppendOutcome>(commit, {
       maxPending: opts.maxPendingEvents,
       overloadCode: 'MOSAIC_OVERLOADED_LOG',
       onCommit: (n, s) => {
@@ -94,55 +152,8 @@ export class SqliteEventLog implements EventLog {
     });
   }
 
-  private getMeta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-  }
-
-  private setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
-  }
-
-  private prepareDedup(): void {
-    this.dedupInsert = this.db.prepare(`INSERT OR IGNORE INTO dedup_${this.dedupCurrent} (source_id, message_id) VALUES (?, ?)`);
-    this.dedupProbe = this.db.prepare(`SELECT 1 FROM dedup_${1 - this.dedupCurrent} WHERE source_id = ? AND message_id = ?`).pluck();
-    this.previousEmpty = this.db.prepare(`SELECT 1 FROM dedup_${1 - this.dedupCurrent} LIMIT 1`).get() === undefined;
-  }
-
-  /** Runs inside the append transaction, so rotation and the appends commit together. */
-  private rotateDedupIfDue(): void {
-    if (this.now() - this.dedupStartedAt < this.capabilities.dedupWindowMs) return;
-    const older = (1 - this.dedupCurrent) as 0 | 1;
-    this.db.exec(`DELETE FROM dedup_${older}`);
-    this.dedupCurrent = older;
-    this.dedupStartedAt = this.now();
-    this.setMeta('dedup_current', String(older));
-    this.setMeta('dedup_started_at', String(this.dedupStartedAt));
-    this.prepareDedup();
-  }
-
-  private appendSync(records: AppendRecord[]): AppendOutcome[] {
-    this.rotateDedupIfDue();
-    const out: AppendOutcome[] = new Array(records.length);
-    const next = this.next.slice();
-    // If anything throws, the transaction rolls back and the in-memory offsets stay as they were.
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      const seenBefore = !this.previousEmpty && this.dedupProbe.get(r.sourceId, r.messageId) !== undefined;
-      if (seenBefore || this.dedupInsert.run(r.sourceId, r.messageId).changes === 0) {
-        out[i] = 'duplicate';
-        continue;
-      }
-      const p = r.partition;
-      this.inserts[p]!.run(next[p]!, r.receivedAtMs, r.payload);
-      next[p]! += 1;
-      out[i] = 'appended';
-    }
-    for (let p = 0; p < next.length; p++) this.next[p] = next[p]!;
-    return out;
-  }
-
   append(records: readonly AppendRecord[]): Promise<AppendOutcome[]> {
-    if (!this.committer) return Promise.reject(new Error('this SqliteEventLog was opened read-only'));
+    if (!this.committer) return Promise.reject(new Error('this SqliteEventLog was opened without a writer'));
     return this.committer.submit(records);
   }
 
@@ -152,8 +163,9 @@ export class SqliteEventLog implements EventLog {
   }
 
   async endOffsets(): Promise<number[]> {
-    if (this.readOnly) return this.maxOffsets.map((s) => ((s.get() as number | null) ?? 0) + 1);
-    return this.next.slice();
+    if (this.inline) return this.inline.nextOffsets();
+    if (this.thread) return this.thread.next.slice();
+    return this.maxOffsets.map((s) => ((s.get() as number | null) ?? 0) + 1);
   }
 
   pendingAppends(): number {
@@ -166,7 +178,9 @@ export class SqliteEventLog implements EventLog {
   }
 
   async close(): Promise<void> {
-    this.committer?.close();
-    this.db.close();
+    await this.committer?.close();
+    await this.thread?.close();
+    this.inline?.close();
+    this.reader.close();
   }
 }
