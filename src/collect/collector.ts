@@ -6,13 +6,13 @@ import { partitionOf } from '../core/partition.js';
 import { MosaicError, type ErrorDetail } from '../errors.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { AppendRecord, EventLog } from '../ports/event-log.js';
-import type { ControlStore, Source } from '../adapters/sqlite/control-store.js';
+import type { Credentials, Source } from '../ports/credentials.js';
 import { writeKeyOf } from './auth.js';
 import { validateMessage } from './validate-message.js';
 
 export interface CollectorOptions {
   log: EventLog;
-  control: ControlStore;
+  control: Credentials;
   metrics: Metrics;
   limits: { messageBytes: number; batchBytes: number };
   /** Unapplied events beyond which ingest answers 429 (back-pressure from the processor). */
@@ -30,7 +30,7 @@ const BATCH_ROUTES = ['/v1/batch', '/v1/import', '/v1/b', '/beacon/v1/batch'];
 
 const OK = { success: true } as const;
 
-function authenticate(req: FastifyRequest, control: ControlStore): Source {
+function authenticate(req: FastifyRequest, control: Credentials): Source {
   const key = writeKeyOf(req);
   if (!key) throw new MosaicError('MOSAIC_AUTH_WRITE_KEY_MISSING');
   const source = control.sourceByWriteKey(key);
@@ -93,10 +93,15 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       const started = performance.now();
       const outcomes = await log.append(records);
       metrics.appendSeconds.observe((performance.now() - started) / 1000);
+      // Counted per request, not per event: a labelled inc() hashes its labels each call.
+      const accepted = new Map<MessageType, number>();
+      let duplicates = 0;
       for (let i = 0; i < outcomes.length; i++) {
-        if (outcomes[i] === 'duplicate') metrics.eventsDuplicate.inc();
-        else metrics.eventsAccepted.inc({ type: types[i]! });
+        if (outcomes[i] === 'duplicate') duplicates++;
+        else accepted.set(types[i]!, (accepted.get(types[i]!) ?? 0) + 1);
       }
+      if (duplicates) metrics.eventsDuplicate.inc(duplicates);
+      for (const [type, n] of accepted) metrics.eventsAccepted.inc({ type }, n);
     }
     if (details.length) {
       if (single) {

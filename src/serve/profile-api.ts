@@ -2,19 +2,19 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import { identityKey, parseIdentityRef } from '../core/identity.js';
 import { toPublicProfile } from '../core/profile.js';
 import { MosaicError } from '../errors.js';
-import type { ControlStore } from '../adapters/sqlite/control-store.js';
+import type { Credentials } from '../ports/credentials.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import { basicUser, bearer } from '../collect/auth.js';
 
 export interface ProfileApiOptions {
   store: ProfileStore;
-  control: ControlStore;
+  control: Credentials;
   /** Token accepted besides stored ones (MOSAIC_API_TOKEN). */
   envToken?: string;
 }
 
 /** Secret-token guard for every route that reads personal data. Write keys never pass. */
-export function requireToken(control: ControlStore, envToken: string | undefined) {
+export function requireToken(control: Credentials, envToken: string | undefined) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearer(req.headers.authorization) ?? basicUser(req.headers.authorization);
     if (!token) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING');
