@@ -7,7 +7,8 @@ import type { MessageType } from './envelope.js';
  * accepts them too. Tracking plans (per-event schemas) are a separate, later layer.
  */
 const Id = Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Number()]);
-const OptionalId = Type.Optional(Type.Union([Id, Type.Null()]));
+// RudderStack's browser SDK sends `userId: ""` for anonymous users: empty means absent.
+const OptionalId = Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Null()]));
 const IsoDate = Type.String({ format: 'iso8601' });
 const Obj = Type.Object({}, { additionalProperties: true });
 

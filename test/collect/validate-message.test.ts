@@ -20,6 +20,8 @@ test('every structural problem is named', () => {
   assert.deepEqual(rules({ userId: 'u' }), ['/type enum']);
   assert.deepEqual(rules({ type: 'click', userId: 'u' }), ['/type enum']);
   assert.deepEqual(rules({ type: 'track', event: 'e' }), ['/userId identity']);
+  assert.deepEqual(rules({ type: 'track', event: 'e', userId: '', anonymousId: '' }), ['/userId identity']);
+  assert.deepEqual(rules({ type: 'page', userId: '', anonymousId: 'a' }), [], 'RudderStack sends userId "" for anonymous users');
   assert.deepEqual(rules({ type: 'track', userId: 'u' }), ['/event required']);
   assert.deepEqual(rules({ type: 'track', userId: 'u', event: '' }), ['/event nonEmpty']);
   assert.deepEqual(rules({ type: 'track', userId: 'u', event: 'e', timestamp: 'yesterday' }), ['/timestamp iso8601']);

@@ -37,3 +37,14 @@ test('partitioning is stable and spreads identities', () => {
   for (let i = 0; i < 200; i++) seen.add(partitionOf(`user-${i}`, 8));
   assert.equal(seen.size, 8);
 });
+
+test('RudderStack form: originalTimestamp is the event time, and an empty userId means none', () => {
+  const e = toEnvelope(
+    { userId: '', anonymousId: 'a', originalTimestamp: '2026-11-21T13:00:00.000Z', sentAt: '2026-11-21T13:00:02.000Z' },
+    { type: 'page', receivedAtMs: Date.parse('2026-11-21T12:00:00.000Z'), receivedAt: '2026-11-21T12:00:00.000Z', sourceId: 's', newMessageId: () => 'g' },
+  );
+  assert.equal(e.userId, undefined);
+  assert.equal(e.anonymousId, 'a');
+  assert.equal(e.originalTimestamp, '2026-11-21T13:00:00.000Z');
+  assert.equal(e.timestamp, '2026-11-21T11:59:58.000Z');
+});
