@@ -40,8 +40,17 @@ function authenticate(req: FastifyRequest, control: Credentials): Source {
 
 export const collector: FastifyPluginAsync<CollectorOptions> = async (app: FastifyInstance, opts) => {
   const { log, control, metrics, limits } = opts;
-  // Browsers send from any site that embeds the SDK; write keys are public by design.
-  await app.register(cors, { origin: true, credentials: true, methods: ['POST', 'GET', 'OPTIONS'], maxAge: 86400 });
+  // Browsers send from any site that embeds the SDK; write keys are public by design. Only the
+  // collector's routes: @fastify/cors answers every OPTIONS request of the server, and the
+  // admin API must not invite browsers.
+  const collectorPaths = new Set([...SINGLE_ROUTES.map(([p]) => `/v1/${p}`), ...BATCH_ROUTES, '/sourceConfig']);
+  const isCollectorPath = (url: string) => {
+    const path = url.split('?')[0]!.replace(/\/+$/, '');
+    return collectorPaths.has(path) || /^\/v1\/projects\/[^/]+\/settings$/.test(path);
+  };
+  await app.register(cors, {
+    delegator: (req, cb) => cb(null, { origin: isCollectorPath(req.url ?? ''), credentials: true, methods: ['POST', 'GET', 'OPTIONS'], maxAge: 86400 }),
+  });
 
   async function ingest(req: FastifyRequest, reply: FastifyReply, messages: unknown[], routeType: MessageType | undefined, batchSentAt: string | undefined) {
     const receivedAtMs = Date.now();

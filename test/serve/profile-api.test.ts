@@ -37,6 +37,14 @@ test('GET /v1/profiles/{idType}:{id} returns the unified profile by any of its i
   assert.equal(encoded.statusCode, 200);
 });
 
+test('the profile API sends no CORS headers: it is not for browsers', async () => {
+  const r = await m.app.inject({ method: 'GET', url: '/v1/profiles/user_id:42', headers: { ...bearer, origin: 'https://evil.example' } });
+  assert.equal(r.statusCode, 200);
+  assert.equal(r.headers['access-control-allow-origin'], undefined);
+  const pre = await m.app.inject({ method: 'OPTIONS', url: '/v1/profiles/user_id:42', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+  assert.equal(pre.headers['access-control-allow-origin'], undefined);
+});
+
 test('the token also works as the Basic user name, as Segment Profile API clients send it', async () => {
   const r = await m.app.inject({ method: 'GET', url: '/v1/spaces/sp1/collections/users/profiles/user_id:42/traits', headers: { authorization: basic(API_TOKEN) } });
   assert.equal(r.statusCode, 200);
