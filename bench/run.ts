@@ -139,10 +139,15 @@ function rssMb(pid: number): { rss: number; peak: number } {
 }
 
 /** Quantile from a Prometheus histogram delta, interpolating within a bucket as histogram_quantile does. */
-async function histogram(base: string, name: string): Promise<Map<number, number>> {
+async function histogram(base: string, name: string, label = ''): Promise<Map<number, number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const out = new Map<number, number>();
-  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\d+)`, 'gm'))) {
+    const labels = m[1]!;
+    if (label && !labels.includes(label)) continue;
+    const le = /le="([^"]+)"/.exec(labels)![1]!;
+    out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2]));
+  }
   return out;
 }
 function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
@@ -249,6 +254,7 @@ async function main() {
     const fresh = { p50: quantile(before, after, 0.5) * 1000, p99: quantile(before, after, 0.99) * 1000 };
 
     say('mosaic: profile reads at 2,000 requests/s…');
+    const readsBefore = await histogram(base, 'mosaic_http_request_duration_seconds', 'route="/v1/profiles/:ref"');
     let reader = 0;
     const sessions = Math.floor(seq / 5) - firstSession;
     const reads = await pacedLoad({
@@ -260,6 +266,8 @@ async function main() {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
 
+    const readsAfter = await histogram(base, 'mosaic_http_request_duration_seconds', 'route="/v1/profiles/:ref"');
+    const readsServerP99 = quantile(readsBefore, readsAfter, 0.99) * 1000;
     say(`mosaic: memory as the log grows to ${MEMORY_STEPS.map((n) => n / 1e6 + 'M').join(' and ')} events…`);
     const memory: { events: number; rssMb: number }[] = [];
     for (const target of MEMORY_STEPS) {
@@ -303,7 +311,7 @@ async function main() {
       ingestBatched: { eventsPerSecond: Math.round(batchedEvents), requestsPerSecond: Math.round(batched.requestsPerSecond), non2xx: batched.non2xx, errors: batched.errors, ofRawSqlite: batchedEvents / rawRows },
       ingestSingle: { eventsPerSecond: Math.round(single.requestsPerSecond), non2xx: single.non2xx, errors: single.errors, latencyMs: single.latency, ofBareHttp: single.requestsPerSecond / bare.requestsPerSecond },
       freshness: { atEventsPerSecond: Math.round(half.requestsPerSecond * BATCH), p50Ms: fresh.p50, p99Ms: fresh.p99, statusCodes: half.statusCodes },
-      profileRead: { requestsPerSecond: Math.round(reads.requestsPerSecond), p50Ms: reads.latency.p50, p99Ms: reads.latency.p99, maxMs: reads.latency.max, statusCodes: reads.statusCodes, p99OverBareHttp: reads.latency.p99 / barePaced.latency.p99 },
+      profileRead: { requestsPerSecond: Math.round(reads.requestsPerSecond), p50Ms: reads.latency.p50, p99Ms: reads.latency.p99, serverP99Ms: readsServerP99, maxMs: reads.latency.max, statusCodes: reads.statusCodes, p99OverBareHttp: reads.latency.p99 / barePaced.latency.p99 },
       ingestSyncNormal: {
         batchedEventsPerSecond: Math.round(batchedNormal.requestsPerSecond * BATCH),
         singleEventsPerSecond: Math.round(singleNormal.requestsPerSecond),
@@ -333,6 +341,7 @@ async function main() {
         row(`freshness p99 at ${n(half.requestsPerSecond * BATCH)} ev/s`, `${n(fresh.p99, 1)} ms`, '', '≤ 100 ms'),
         row(`profile read p50 at ${n(reads.requestsPerSecond)} req/s`, `${n(reads.latency.p50, 2)} ms`, '', ''),
         row(`profile read p99 at ${n(reads.requestsPerSecond)} req/s`, `${n(reads.latency.p99, 2)} ms`, `${n(reads.latency.p99 / barePaced.latency.p99, 2)}× bare node:http`, '≤ 5 ms at 2,000 req/s'),
+        row('profile read p99 inside the server', `${n(readsServerP99, 2)} ms`, '', '(arrival → response sent)'),
         row(`replay (${n(replayStats.events)} events)`, `${n(replayStats.eventsPerSecond)} ev/s`, `${n(replayStats.eventsPerSecond / batchedEvents, 2)}× batched ingest`, ''),
         ...memory.map((m) => row(`RSS after ${n(m.events)} events`, `${n(m.rssMb)} MB`, '', '')),
         row('RSS growth across those steps', `${n(lastMem.rssMb / firstMem.rssMb, 2)}×`, '', 'flat'),

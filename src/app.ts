@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
 import { SqliteEventLog } from './adapters/sqlite/event-log.js';
 import { SqliteProfileStore } from './adapters/sqlite/profile-store.js';
+import { sqliteLogOptions } from './adapters/sqlite/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
@@ -83,15 +84,9 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const metrics = opts.metrics ?? new Metrics({ defaultMetrics: true });
   const unlock = opts.lock === false ? () => undefined : lockDataDir(config.dataDir);
 
-  const log = await SqliteEventLog.open({
-    dir: config.dataDir,
-    partitions: config.log.partitions,
-    sync: config.log.sync,
-    dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
-    maxPendingEvents: config.log.maxPendingEvents,
-    onCommit: (n) => metrics.logCommitEvents.observe(n),
-    writer: config.log.writer,
-  });
+  const log = await SqliteEventLog.open(
+    sqliteLogOptions(config, { writer: config.log.writer, onCommit: (n) => metrics.logCommitEvents.observe(n) }),
+  );
   const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' }); // see processor-thread.ts
   const control = new ControlStore({ dir: config.dataDir });
 
@@ -128,7 +123,9 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     if (closing) throw new MosaicError('MOSAIC_SHUTTING_DOWN', { retryAfter: 1 });
   });
   app.addHook('onResponse', async (req, reply) => {
-    metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode });
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, status: reply.statusCode });
+    metrics.httpSeconds.observe({ route }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toMosaicError(err, req);

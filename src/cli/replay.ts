@@ -1,6 +1,7 @@
 import { lockDataDir } from '../app.js';
 import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
 import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
+import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../observe/logger.js';
 import { Processor } from '../process/processor.js';
@@ -9,13 +10,7 @@ import { Processor } from '../process/processor.js';
 export async function runReplay(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const unlock = lockDataDir(config.dataDir);
-  const log = new SqliteEventLog({
-    dir: config.dataDir,
-    partitions: config.log.partitions,
-    sync: config.log.sync,
-    dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
-    maxPendingEvents: config.log.maxPendingEvents,
-  });
+  const log = new SqliteEventLog(sqliteLogOptions(config, { writer: 'inline' }));
   const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });
   try {
     const ends = await log.endOffsets();

@@ -9,6 +9,13 @@ export class Metrics {
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
+  readonly httpSeconds = new Histogram({
+    name: 'mosaic_http_request_duration_seconds',
+    help: 'Time from a request arriving to its response being sent, by route',
+    labelNames: ['route'] as const,
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   readonly eventsAccepted = new Counter({
     name: 'mosaic_events_accepted_total',
     help: 'Events durably appended to the log, by message type',

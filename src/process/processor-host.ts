@@ -21,13 +21,13 @@ export interface ProcessorHost {
 /** On the caller's thread: used by tests and tools, where determinism beats throughput. */
 export class InlineProcessorHost implements ProcessorHost {
   readonly processor: Processor;
+  /** false: only drain() applies events (tests that control when processing happens). */
+  private readonly run: boolean;
 
   constructor(log: EventLog, store: ProfileStore, opts: { batchSize: number; pollMs: number; lingerMs: number; metrics: Metrics; logger: Logger; run: boolean }) {
     this.processor = new Processor(log, store, opts);
     this.run = opts.run;
   }
-
-  private readonly run: boolean;
 
   async start(): Promise<void> {
     await this.processor.init();

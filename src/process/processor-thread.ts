@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
 import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
+import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
@@ -22,14 +23,7 @@ async function main(): Promise<void> {
   const { config } = workerData as { config: Config };
   const logger = createLogger(config.logLevel).child({ thread: 'processor' });
   const metrics = new Metrics();
-  const log = new SqliteEventLog({
-    dir: config.dataDir,
-    partitions: config.log.partitions,
-    sync: config.log.sync,
-    dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
-    maxPendingEvents: config.log.maxPendingEvents,
-    writer: 'none',
-  });
+  const log = new SqliteEventLog(sqliteLogOptions(config, { writer: 'none' }));
   // sync=normal: the log is the source of truth. After a power loss the profile store is still
   // consistent with its own offsets, only older, and catches up from the log.
   const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });

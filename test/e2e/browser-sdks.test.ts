@@ -25,6 +25,17 @@ const skip = missing ? `${CHROMIUM} not installed (apt-get install chromium); se
 
 /** Serves the test page and the SDK bundles from node_modules, on its own origin. */
 function pageServer(mosaic: string): Promise<{ server: Server; origin: string }> {
+  // Plugins and device-mode destinations would load from RudderStack's CDN: pointed at a 404 here.
+  const rudderstackPage = (user: string, plan: string, options: string) => `<script src="/rs/index.js"></script><script>
+      const ra = new window.rudderanalytics.RudderAnalytics();
+      ra.load('${WRITE_KEY}', '${mosaic}', { configUrl: '${mosaic}', logLevel: 'ERROR', ${options} destSDKBaseURL: '${mosaic}/none', pluginsSDKBaseURL: '${mosaic}/none' });
+      ra.ready(() => {
+        ra.page('Home');
+        ra.identify('${user}', { plan: '${plan}' });
+        ra.track('Browser Clicked', { button: 'buy' });
+        window.done = true;
+      });
+    </script>`;
   const pages: Record<string, string> = {
     '/segment.html': `<script src="/ajs/index.js"></script><script>
       (async () => {
@@ -35,27 +46,9 @@ function pageServer(mosaic: string): Promise<{ server: Server; origin: string }>
         window.done = true;
       })().catch((e) => { window.failed = String(e && e.stack || e); });
     </script>`,
-    '/rudderstack.html': `<script src="/rs/index.js"></script><script>
-      const ra = new window.rudderanalytics.RudderAnalytics();
-      ra.load('${WRITE_KEY}', '${mosaic}', { configUrl: '${mosaic}', logLevel: 'ERROR', destSDKBaseURL: '${mosaic}/none', pluginsSDKBaseURL: '${mosaic}/none' });
-      ra.ready(() => {
-        ra.page('Home');
-        ra.identify('browser-rs-user', { plan: 'team' });
-        ra.track('Browser Clicked', { button: 'buy' });
-        window.done = true;
-      });
-    </script>`,
+    '/rudderstack.html': rudderstackPage('browser-rs-user', 'team', ''),
     // sendBeacon mode posts text/plain batches to /beacon/v1/batch?writeKey=…
-    '/rudderstack-beacon.html': `<script src="/rs/index.js"></script><script>
-      const ra = new window.rudderanalytics.RudderAnalytics();
-      ra.load('${WRITE_KEY}', '${mosaic}', { configUrl: '${mosaic}', logLevel: 'ERROR', useBeacon: true, beaconQueueOptions: { maxItems: 3, flushQueueInterval: 200 }, destSDKBaseURL: '${mosaic}/none', pluginsSDKBaseURL: '${mosaic}/none' });
-      ra.ready(() => {
-        ra.page('Home');
-        ra.identify('browser-rs-beacon-user', { plan: 'beacon' });
-        ra.track('Browser Clicked', { button: 'buy' });
-        window.done = true;
-      });
-    </script>`,
+    '/rudderstack-beacon.html': rudderstackPage('browser-rs-beacon-user', 'beacon', "useBeacon: true, beaconQueueOptions: { maxItems: 3, flushQueueInterval: 200 },"),
   };
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
