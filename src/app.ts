@@ -131,7 +131,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     const e = toMosaicError(err, req);
     if (e.status >= 500 && e.code !== 'MOSAIC_OVERLOADED_LOG' && e.code !== 'MOSAIC_SHUTTING_DOWN') req.log.error({ err }, 'request failed');
     else req.log.debug({ code: e.code, url: req.url }, 'request rejected');
-    metrics.eventsRejected.inc({ reason: e.code });
+    metrics.requestsRejected.inc({ code: e.code });
     if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
     return reply.code(e.status).send(e.toJSON());
   });

@@ -122,6 +122,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
         message: `${rejected} of ${messages.length} messages were rejected (see details); the other ${records.length} were stored.`,
         details,
       });
+      metrics.requestsRejected.inc({ code: err.code });
       return reply.code(err.status).send({ ...err.toJSON(), accepted: records.length, rejected });
     }
     return OK;

@@ -29,8 +29,14 @@ export class Metrics {
   });
   readonly eventsRejected = new Counter({
     name: 'mosaic_events_rejected_total',
-    help: 'Events or requests rejected, by reason (error code or validation rule)',
+    help: 'Messages rejected by validation, by the rule they broke (one message may break several)',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly requestsRejected = new Counter({
+    name: 'mosaic_requests_rejected_total',
+    help: 'Requests answered with an error, by error code',
+    labelNames: ['code'] as const,
     registers: [this.registry],
   });
   readonly appendSeconds = new Histogram({

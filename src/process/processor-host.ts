@@ -4,8 +4,26 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
-import { Processor, type Lag } from './processor.js';
+import { lagOf, Processor, type Lag, type Progress } from './processor.js';
 import type { FromThread, MetricsJson, ToThread } from './processor-thread.js';
+
+/** The log's end offsets, kept current from its append notifications (this process's appends). */
+class LogEnds {
+  ends: number[] = [];
+  private unsubscribe: (() => void) | undefined;
+
+  async start(log: EventLog, onAppend?: () => void): Promise<void> {
+    this.ends = await log.endOffsets();
+    this.unsubscribe = log.onAppend(() => {
+      void log.endOffsets().then((e) => (this.ends = e));
+      onAppend?.();
+    });
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+  }
+}
 
 /** Where the processor runs, seen from the process that hosts the collector and API. */
 export interface ProcessorHost {
@@ -21,21 +39,25 @@ export interface ProcessorHost {
 /** On the caller's thread: used by tests and tools, where determinism beats throughput. */
 export class InlineProcessorHost implements ProcessorHost {
   readonly processor: Processor;
+  private readonly ends = new LogEnds();
+  private readonly log: EventLog;
   /** false: only drain() applies events (tests that control when processing happens). */
   private readonly run: boolean;
 
   constructor(log: EventLog, store: ProfileStore, opts: { batchSize: number; pollMs: number; lingerMs: number; metrics: Metrics; logger: Logger; run: boolean }) {
     this.processor = new Processor(log, store, opts);
     this.run = opts.run;
+    this.log = log;
   }
 
   async start(): Promise<void> {
     await this.processor.init();
+    await this.ends.start(this.log);
     if (this.run) this.processor.start();
   }
 
   lag(): Lag {
-    return this.processor.lag();
+    return lagOf(this.ends.ends, this.processor.progress());
   }
 
   drain(): Promise<number> {
@@ -47,6 +69,7 @@ export class InlineProcessorHost implements ProcessorHost {
   }
 
   stop(): Promise<void> {
+    this.ends.stop();
     return this.processor.stop();
   }
 }
@@ -58,11 +81,11 @@ export class InlineProcessorHost implements ProcessorHost {
  */
 export class ThreadProcessorHost implements ProcessorHost {
   private worker: Worker | undefined;
-  private lastLag: Lag = { events: 0, seconds: 0 };
+  private progress: Progress = { positions: [], newestAppliedMs: 0 };
+  private readonly ends = new LogEnds();
   private nextId = 0;
   private readonly pending = new Map<number, (v: unknown) => void>();
   private stopping = false;
-  private unsubscribe: (() => void) | undefined;
   private stopped: (() => void) | undefined;
 
   constructor(
@@ -73,7 +96,7 @@ export class ThreadProcessorHost implements ProcessorHost {
 
   async start(): Promise<void> {
     // One wake-up per group commit: the thread reads the log itself.
-    this.unsubscribe = this.log.onAppend(() => this.post({ type: 'wake' }));
+    await this.ends.start(this.log, () => this.post({ type: 'wake' }));
     await this.spawn();
   }
 
@@ -84,10 +107,11 @@ export class ThreadProcessorHost implements ProcessorHost {
       worker.on('message', (msg: FromThread) => {
         switch (msg.type) {
           case 'ready':
+            this.progress = msg.progress;
             resolve();
             break;
-          case 'lag':
-            this.lastLag = msg.lag;
+          case 'progress':
+            this.progress = msg.progress;
             break;
           case 'reply':
             this.pending.get(msg.id)?.(msg.value);
@@ -125,7 +149,7 @@ export class ThreadProcessorHost implements ProcessorHost {
   }
 
   lag(): Lag {
-    return this.lastLag;
+    return lagOf(this.ends.ends, this.progress);
   }
 
   drain(): Promise<number> {
@@ -138,7 +162,7 @@ export class ThreadProcessorHost implements ProcessorHost {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.unsubscribe?.();
+    this.ends.stop();
     const worker = this.worker;
     if (!worker) return;
     // The thread finishes its current batch (which commits with its offsets), then exits.

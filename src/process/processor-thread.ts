@@ -6,15 +6,15 @@ import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
-import { Processor, type Lag } from './processor.js';
+import { Processor, type Progress } from './processor.js';
 
 /** prom-client's getMetricsAsJSON() output, as AggregatorRegistry.aggregate takes it. */
 export type MetricsJson = object[];
 
 export type ToThread = { type: 'wake' } | { type: 'stop' } | { type: 'drain'; id: number } | { type: 'metrics'; id: number };
 export type FromThread =
-  | { type: 'ready' }
-  | { type: 'lag'; lag: Lag }
+  | { type: 'ready'; progress: Progress }
+  | { type: 'progress'; progress: Progress }
   | { type: 'reply'; id: number; value: number | MetricsJson }
   | { type: 'stopped' };
 
@@ -29,22 +29,14 @@ async function main(): Promise<void> {
   const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });
   const send = (msg: FromThread) => port.postMessage(msg);
 
-  // Lag goes to the collector for back-pressure; a few updates a second are plenty, but
-  // "caught up" is sent at once so readiness and tests see it.
-  let lastSent = 0;
+  // Positions go to the host after every batch: it computes lag against the log's ends.
   const processor = new Processor(log, store, {
     batchSize: config.processor.batchSize,
     pollMs: config.processor.pollMs,
     lingerMs: config.processor.lingerMs,
     metrics,
     logger,
-    onLag: (lag) => {
-      const now = Date.now();
-      if (lag.events === 0 || now - lastSent > 50) {
-        lastSent = now;
-        send({ type: 'lag', lag });
-      }
-    },
+    onProgress: (progress) => send({ type: 'progress', progress }),
   });
   await processor.init();
   processor.start();
@@ -71,7 +63,7 @@ async function main(): Promise<void> {
         break;
     }
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', progress: processor.progress() });
 }
 
 void main();

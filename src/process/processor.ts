@@ -16,13 +16,30 @@ export interface ProcessorOptions {
   lingerMs?: number;
   metrics?: Metrics;
   logger?: Logger;
-  /** Called whenever lag is recomputed (after each batch, and when idle). */
-  onLag?: (lag: Lag) => void;
+  /** Called after each committed batch with the positions it reached. */
+  onProgress?: (progress: Progress) => void;
 }
 
 export interface Lag {
   events: number;
   seconds: number;
+}
+
+/** Where a processor stands: next offset to read per partition, and the newest event applied. */
+export interface Progress {
+  positions: number[];
+  newestAppliedMs: number;
+}
+
+/**
+ * Lag from the log's end offsets and a processor's positions. Whoever appends knows the ends
+ * the moment a commit lands, so lag never reads a stale zero after an append.
+ */
+export function lagOf(ends: readonly number[], p: Progress, now = Date.now()): Lag {
+  let events = 0;
+  for (let i = 0; i < ends.length; i++) events += Math.max(0, (ends[i] ?? 0) - (p.positions[i] ?? 1));
+  const seconds = events > 0 && p.newestAppliedMs > 0 ? Math.max(0, (now - p.newestAppliedMs) / 1000) : 0;
+  return { events, seconds };
 }
 
 /**
@@ -112,14 +129,15 @@ export class Processor {
     return this.setLag(ends, entries.length);
   }
 
+  progress(): Progress {
+    return { positions: Array.from({ length: this.log.partitions }, (_, p) => this.offsets.get(p) ?? 1), newestAppliedMs: this.newestAppliedMs };
+  }
+
   private setLag(ends: number[], applied: number): number {
-    let events = 0;
-    for (let p = 0; p < this.log.partitions; p++) events += Math.max(0, (ends[p] ?? 0) - this.offsets.get(p)!);
-    const seconds = events > 0 && this.newestAppliedMs > 0 ? Math.max(0, (Date.now() - this.newestAppliedMs) / 1000) : 0;
-    this.lastLag = { events, seconds };
-    this.opts.onLag?.(this.lastLag);
-    this.opts.metrics?.processorLagEvents.set(events);
-    this.opts.metrics?.processorLagSeconds.set(seconds);
+    this.lastLag = lagOf(ends, this.progress());
+    if (applied > 0) this.opts.onProgress?.(this.progress());
+    this.opts.metrics?.processorLagEvents.set(this.lastLag.events);
+    this.opts.metrics?.processorLagSeconds.set(this.lastLag.seconds);
     return applied;
   }
 

@@ -148,6 +148,10 @@ test('a batch stores its valid messages and names each invalid one by index', as
   assert.equal(j.rejected, 2);
   assert.deepEqual(j.error.details.map((d: { index: number; messageId?: string }) => [d.index, d.messageId]), [[1, 'mix-bad'], [2, undefined]]);
   assert.equal((await byId('mix-ok')).length, 1);
+  const metrics = await m.metrics.registry.metrics();
+  assert.match(metrics, /^mosaic_events_rejected_total\{reason="required"\} [1-9]/m);
+  assert.match(metrics, /^mosaic_events_rejected_total\{reason="enum"\} [1-9]/m);
+  assert.match(metrics, /^mosaic_requests_rejected_total\{code="MOSAIC_BATCH_PARTIALLY_INVALID"\} [1-9]/m);
 });
 
 test('the same messageId from the same source is stored once however often it is retried', async () => {

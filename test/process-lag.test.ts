@@ -1,0 +1,11 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lagOf } from '../src/process/processor.js';
+
+test('lag: events between positions and ends; seconds only while behind', () => {
+  const now = 10_000;
+  assert.deepEqual(lagOf([5, 1, 9], { positions: [5, 1, 9], newestAppliedMs: 9_000 }, now), { events: 0, seconds: 0 });
+  assert.deepEqual(lagOf([7, 3, 9], { positions: [5, 1, 9], newestAppliedMs: 9_000 }, now), { events: 4, seconds: 1 });
+  // A partition the processor has never reported counts from offset 1.
+  assert.deepEqual(lagOf([7, 3], { positions: [7], newestAppliedMs: 0 }, now), { events: 2, seconds: 0 });
+});
