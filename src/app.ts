@@ -115,7 +115,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: config.limits.batchBytes,
-    trustProxy: true,
+    trustProxy: config.trustProxy,
   });
   registerBodyParsing(app);
   let closing = false;

@@ -9,6 +9,11 @@ const ConfigSchema = Type.Object(
   {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     host: Type.String({ default: '0.0.0.0' }),
+    /**
+     * Behind a reverse proxy, trust its X-Forwarded-* headers (client IP in the audit trail,
+     * https in the analytics.js settings). Off by default: anyone could forge them.
+     */
+    trustProxy: Type.Boolean({ default: false }),
     dataDir: Type.String({ default: './data' }),
     /** When set, this write key is (created and) accepted for the default source. */
     writeKey: Type.Optional(Type.String({ minLength: 8 })),
@@ -70,6 +75,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const log: Record<string, unknown> = {};
   if (env.PORT !== undefined) out.port = Number(env.PORT);
   if (env.HOST !== undefined) out.host = env.HOST;
+  if (env.MOSAIC_TRUST_PROXY !== undefined) out.trustProxy = env.MOSAIC_TRUST_PROXY === 'true' || env.MOSAIC_TRUST_PROXY === '1';
   if (env.MOSAIC_DATA_DIR !== undefined) out.dataDir = env.MOSAIC_DATA_DIR;
   if (env.MOSAIC_WRITE_KEY !== undefined) out.writeKey = env.MOSAIC_WRITE_KEY;
   if (env.MOSAIC_API_TOKEN !== undefined) out.apiToken = env.MOSAIC_API_TOKEN;

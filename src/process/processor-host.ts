@@ -81,6 +81,8 @@ export class InlineProcessorHost implements ProcessorHost {
  */
 export class ThreadProcessorHost implements ProcessorHost {
   private worker: Worker | undefined;
+  /** False while the thread is starting or restarting: questions get no answer, so none is asked. */
+  private alive = false;
   private progress: Progress = { positions: [], newestAppliedMs: 0 };
   private readonly ends = new LogEnds();
   private nextId = 0;
@@ -108,6 +110,7 @@ export class ThreadProcessorHost implements ProcessorHost {
         switch (msg.type) {
           case 'ready':
             this.progress = msg.progress;
+            this.alive = true;
             resolve();
             break;
           case 'progress':
@@ -127,6 +130,7 @@ export class ThreadProcessorHost implements ProcessorHost {
         reject(err);
       });
       worker.on('exit', (code) => {
+        this.alive = false;
         for (const settle of this.pending.values()) settle(undefined);
         this.pending.clear();
         if (this.stopping) return;
@@ -140,9 +144,10 @@ export class ThreadProcessorHost implements ProcessorHost {
     this.worker?.postMessage(msg);
   }
 
-  private ask<T>(type: 'drain' | 'metrics'): Promise<T> {
+  private ask<T>(type: 'drain' | 'metrics'): Promise<T | undefined> {
+    if (!this.alive) return Promise.resolve(undefined);
     const id = this.nextId++;
-    return new Promise<T>((resolve) => {
+    return new Promise<T | undefined>((resolve) => {
       this.pending.set(id, resolve as (v: unknown) => void);
       this.post({ type, id });
     });
@@ -152,12 +157,12 @@ export class ThreadProcessorHost implements ProcessorHost {
     return lagOf(this.ends.ends, this.progress);
   }
 
-  drain(): Promise<number> {
-    return this.ask<number>('drain');
+  async drain(): Promise<number> {
+    return (await this.ask<number>('drain')) ?? 0;
   }
 
   metrics(): Promise<MetricsJson | undefined> {
-    return this.ask<MetricsJson | undefined>('metrics');
+    return this.ask<MetricsJson>('metrics');
   }
 
   async stop(): Promise<void> {

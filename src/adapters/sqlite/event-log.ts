@@ -47,6 +47,8 @@ class WriterThread {
   next: number[] = [];
   partitions = 0;
   private worker!: Worker;
+  /** False while the thread is starting or restarting: appends are refused, not lost. */
+  private alive = false;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (f: AppendFlags) => void; reject: (e: unknown) => void }>();
   private closing = false;
@@ -60,6 +62,7 @@ class WriterThread {
         if (msg.type === 'ready') {
           this.partitions = msg.partitions;
           this.next = msg.next;
+          this.alive = true;
           resolve();
         } else if (msg.type === 'appended') {
           this.next = msg.next;
@@ -72,6 +75,7 @@ class WriterThread {
       });
       this.worker.on('error', reject);
       this.worker.on('exit', () => {
+        this.alive = false;
         for (const p of this.pending.values()) p.reject(new MosaicError('MOSAIC_INTERNAL', { message: 'The log writer stopped; the request was not applied.' }));
         this.pending.clear();
         if (!this.closing) setTimeout(() => void this.start().catch(() => undefined), 200).unref();
@@ -80,6 +84,7 @@ class WriterThread {
   }
 
   append(columns: AppendColumns): Promise<AppendFlags> {
+    if (!this.alive) return Promise.reject(new MosaicError('MOSAIC_OVERLOADED_LOG', { message: 'The log writer is restarting; retry in a moment.', retryAfter: 1 }));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
