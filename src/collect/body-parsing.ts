@@ -24,7 +24,9 @@ export function registerBodyParsing(app: FastifyInstance): void {
     if (!enc || enc === 'identity') return payload;
     if (enc !== 'gzip' && enc !== 'x-gzip') throw new MosaicError('MOSAIC_BODY_UNSUPPORTED_ENCODING', { message: `Content-Encoding "${enc}" is not supported; use gzip or none.` });
     const gunzip = createGunzip();
-    gunzip.on('error', () => undefined); // reported through the parser's stream error below
+    // Fastify reads the returned stream and answers its error (Z_* → MOSAIC_BODY_BAD_GZIP);
+    // this listener only keeps an error before Fastify attaches its own from being unhandled.
+    gunzip.on('error', () => undefined);
     payload.on('error', (err) => gunzip.destroy(err));
     const out = payload.pipe(gunzip) as typeof gunzip & { receivedEncodedLength?: number };
     out.receivedEncodedLength = 0;
