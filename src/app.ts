@@ -10,6 +10,7 @@ import { sqliteLogOptions } from './adapters/sqlite/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
+import { compileComputedTraits } from './core/computed-traits.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -102,11 +103,12 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   }
   if (!config.apiToken && control.tokenCount() === 0) created.apiToken = control.createToken('admin').token;
 
+  const computedTraits = compileComputedTraits(config.computedTraits);
   const runProcessor = opts.processor !== false && config.processor.enabled;
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, metrics, logger, run: runProcessor });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, computedTraits, metrics, logger, run: runProcessor });
   await processor.start();
 
   const app: FastifyInstance = Fastify({
@@ -148,7 +150,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     maxLagEvents: config.processor.maxLagEvents,
     lagEvents: () => processor.lag().events,
   });
-  await app.register(profileApi, { store, control, envToken: config.apiToken });
+  await app.register(profileApi, { store, control, envToken: config.apiToken, computedTraits });
   await app.register(operations, {
     metricsText: async () => {
       const thread = await processor.metrics();

@@ -3,7 +3,26 @@ import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { COMPUTED_OPS, CONDITION_OPS, ComputedTraitError, compileComputedTraits } from './core/computed-traits.js';
+import { MESSAGE_TYPES } from './core/envelope.js';
 import { MosaicError } from './errors.js';
+
+/** An enum schema: Ajv then reports one readable error with the allowed values, not one per literal. */
+const literals = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] });
+
+const ComputedTraitSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    op: literals(COMPUTED_OPS),
+    event: Type.Optional(Type.String({ minLength: 1 })),
+    type: Type.Optional(literals(MESSAGE_TYPES)),
+    property: Type.Optional(Type.String({ minLength: 1 })),
+    where: Type.Optional(
+      Type.Array(Type.Object({ path: Type.String({ minLength: 1 }), op: literals(CONDITION_OPS), value: Type.Optional(Type.Unknown()) }, { additionalProperties: false })),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const ConfigSchema = Type.Object(
   {
@@ -60,6 +79,8 @@ const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    /** Aggregates over each profile's events (see docs/computed-traits.md). */
+    computedTraits: Type.Array(ComputedTraitSchema, { default: [] }),
   },
   { additionalProperties: false },
 );
@@ -118,10 +139,25 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   const raw = mergeDeep(mergeDeep(fileConfig, fromEnv(env)), opts.overrides ?? {});
   if (!validate(raw)) {
     throw new MosaicError('MOSAIC_CONFIG_INVALID', {
-      details: (validate.errors ?? []).map((e) => ({ path: e.instancePath || '/', rule: e.keyword, message: e.message ?? 'invalid' })),
+      details: (validate.errors ?? []).map((e) => ({
+        path: e.instancePath || '/',
+        rule: e.keyword,
+        message:
+          e.keyword === 'enum'
+            ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+            : e.keyword === 'additionalProperties'
+              ? `unknown key "${(e.params as { additionalProperty: string }).additionalProperty}"`
+              : (e.message ?? 'invalid'),
+      })),
     });
   }
   const config = raw as Config;
   config.dataDir = resolve(cwd, config.dataDir);
+  try {
+    compileComputedTraits(config.computedTraits); // semantic checks the schema cannot express
+  } catch (err) {
+    if (!(err instanceof ComputedTraitError)) throw err;
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: err.problems.map((p) => ({ path: p.path, rule: 'computedTrait', message: p.message })) });
+  }
   return config;
 }

@@ -21,6 +21,24 @@ program
   .action(async () => runUp(config()));
 
 program
+  .command('config')
+  .description('configuration commands')
+  .command('check')
+  .description('validate the configuration (file + environment) and print what it sets')
+  .action(() => {
+    const c = config();
+    const lines = [
+      `configuration is valid`,
+      `  port ${c.port}, data in ${c.dataDir}`,
+      `  log: ${c.log.partitions} partitions, sync=${c.log.sync}, dedup window ${c.log.dedupWindowHours} h`,
+      `  processor: ${c.processor.enabled ? c.processor.mode : 'disabled'}, batches of up to ${c.processor.batchSize}`,
+      `  computed traits: ${c.computedTraits.length ? '' : 'none'}`,
+      ...c.computedTraits.map((t) => `    ${t.name}: ${t.op}${t.property ? ` of ${t.property}` : ''}${t.event ? ` over "${t.event}"` : t.type ? ` over ${t.type} events` : ''}${t.where?.length ? ` where ${t.where.map((w) => `${w.path} ${w.op}${w.value !== undefined ? ' ' + JSON.stringify(w.value) : ''}`).join(' and ')}` : ''}`),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  });
+
+program
   .command('replay')
   .description('rebuild every profile from the log (stop the server first)')
   .action(async () => runReplay(config()));

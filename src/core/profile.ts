@@ -1,3 +1,4 @@
+import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type ComputedState } from './computed-traits.js';
 import type { Envelope } from './envelope.js';
 import { ALIAS, canonicalProfileId, compareIdentityKeys, eventIdentities, splitKey, type IdentityKey } from './identity.js';
 
@@ -23,6 +24,8 @@ export interface ProfileDoc {
   eventCounts: Record<string, number>;
   /** Events by message type. */
   typeCounts: Record<string, number>;
+  /** Computed traits' states, by trait name (absent when none is configured). */
+  computed?: Record<string, ComputedState>;
 }
 
 /** What the profile API returns. */
@@ -35,9 +38,10 @@ export interface PublicProfile {
   eventCount: number;
   eventCounts: Record<string, number>;
   typeCounts: Record<string, number>;
+  computedTraits: Record<string, unknown>;
 }
 
-export function toPublicProfile(doc: ProfileDoc): PublicProfile {
+export function toPublicProfile(doc: ProfileDoc, computed: readonly CompiledTrait[] = []): PublicProfile {
   const traits: Record<string, unknown> = {};
   for (const k of Object.keys(doc.traits).sort()) traits[k] = doc.traits[k]!.v;
   return {
@@ -49,6 +53,7 @@ export function toPublicProfile(doc: ProfileDoc): PublicProfile {
     eventCount: doc.eventCount,
     eventCounts: doc.eventCounts,
     typeCounts: doc.typeCounts,
+    computedTraits: computedValues(doc.computed, computed),
   };
 }
 
@@ -87,7 +92,7 @@ export function emptyProfile(): ProfileDoc {
 }
 
 /** Folds one event into a profile (in place). Commutative with every other event. */
-export function applyEvent(doc: ProfileDoc, e: Envelope): void {
+export function applyEvent(doc: ProfileDoc, e: Envelope, traits: readonly CompiledTrait[] = []): void {
   const t = Date.parse(e.timestamp);
   doc.eventCount += 1;
   doc.typeCounts[e.type] = (doc.typeCounts[e.type] ?? 0) + 1;
@@ -97,10 +102,11 @@ export function applyEvent(doc: ProfileDoc, e: Envelope): void {
   // context.traits first: an identify's own traits win over the cached copy in its context.
   setTraits(doc, e.context?.traits, t, e.messageId);
   if (e.type === 'identify') setTraits(doc, e.traits, t, e.messageId);
+  if (traits.length) applyComputed((doc.computed ??= {}), traits, e, t);
 }
 
 /** Merges `b` into `a` (in place). Exact: every event lives in exactly one of them. */
-export function mergeInto(a: ProfileDoc, b: ProfileDoc): void {
+export function mergeInto(a: ProfileDoc, b: ProfileDoc, traits: readonly CompiledTrait[] = []): void {
   for (const k of b.identities) insertSorted(a.identities, k);
   for (const [k, entry] of Object.entries(b.traits)) if (wins(entry, a.traits[k])) a.traits[k] = entry;
   a.firstSeen = Math.min(a.firstSeen, b.firstSeen);
@@ -108,6 +114,7 @@ export function mergeInto(a: ProfileDoc, b: ProfileDoc): void {
   a.eventCount += b.eventCount;
   addCounts(a.eventCounts, b.eventCounts);
   addCounts(a.typeCounts, b.typeCounts);
+  if (b.computed) mergeComputed((a.computed ??= {}), b.computed, traits);
 }
 
 /** Reads the current graph: which profile holds a key, and that profile's document. */
@@ -138,7 +145,7 @@ export interface BatchChanges {
  * changed. Pure: the caller loads what `view` needs and commits the result atomically,
  * together with the log offsets consumed.
  */
-export function reduceBatch(events: readonly Envelope[], view: GraphView): BatchChanges {
+export function reduceBatch(events: readonly Envelope[], view: GraphView, traits: readonly CompiledTrait[] = []): BatchChanges {
   const keyOwner = new Map<IdentityKey, string | undefined>();
   const docs = new Map<string, ProfileDoc | undefined>();
   const changes: BatchChanges = { upserts: new Map(), deletes: new Set(), identities: new Map(), merges: [], landedOn: [] };
@@ -172,12 +179,12 @@ export function reduceBatch(events: readonly Envelope[], view: GraphView): Batch
       firstBefore = doc.identities[0];
       for (const o of owners.slice(1)) {
         const other = docOf(o);
-        if (other) mergeInto(doc, other);
+        if (other) mergeInto(doc, other, traits);
       }
     }
     let added = false;
     for (const k of nodes) if (insertSorted(doc.identities, k)) added = true;
-    applyEvent(doc, e);
+    applyEvent(doc, e, traits);
 
     const oldId = doc.id;
     // The id is a hash of the first identity: recompute only when that identity changed.

@@ -1,10 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Metrics } from '../observe/metrics.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
-import { lagOf, Processor, type Lag, type Progress } from './processor.js';
+import { lagOf, Processor, type Lag, type ProcessorOptions, type Progress } from './processor.js';
 import type { FromThread, MetricsJson, ToThread } from './processor-thread.js';
 
 /** The log's end offsets, kept current from its append notifications (this process's appends). */
@@ -44,7 +43,7 @@ export class InlineProcessorHost implements ProcessorHost {
   /** false: only drain() applies events (tests that control when processing happens). */
   private readonly run: boolean;
 
-  constructor(log: EventLog, store: ProfileStore, opts: { batchSize: number; pollMs: number; lingerMs: number; metrics: Metrics; logger: Logger; run: boolean }) {
+  constructor(log: EventLog, store: ProfileStore, opts: ProcessorOptions & { run: boolean }) {
     this.processor = new Processor(log, store, opts);
     this.run = opts.run;
     this.log = log;

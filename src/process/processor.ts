@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CompiledTrait } from '../core/computed-traits.js';
 import type { Envelope } from '../core/envelope.js';
 import { eventIdentities, type IdentityKey } from '../core/identity.js';
 import { reduceBatch } from '../core/profile.js';
@@ -16,6 +17,7 @@ export interface ProcessorOptions {
   lingerMs?: number;
   metrics?: Metrics;
   logger?: Logger;
+  computedTraits?: readonly CompiledTrait[];
   /** Called after each committed batch with the positions it reached. */
   onProgress?: (progress: Progress) => void;
 }
@@ -109,7 +111,7 @@ export class Processor {
     }
     const owners = await this.store.lookupIdentities([...keys]);
     const docs = await this.store.getProfiles([...new Set(owners.values())]);
-    const changes = reduceBatch(events, { profileOf: (k) => owners.get(k), load: (id) => docs.get(id) });
+    const changes = reduceBatch(events, { profileOf: (k) => owners.get(k), load: (id) => docs.get(id) }, this.opts.computedTraits);
     await this.store.commit({
       upserts: changes.upserts.values(),
       deletes: changes.deletes,

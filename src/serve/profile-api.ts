@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { CompiledTrait } from '../core/computed-traits.js';
 import { identityKey, parseIdentityRef } from '../core/identity.js';
 import { toPublicProfile } from '../core/profile.js';
 import { MosaicError } from '../errors.js';
@@ -11,6 +12,7 @@ export interface ProfileApiOptions {
   control: Credentials;
   /** Token accepted besides stored ones (MOSAIC_API_TOKEN). */
   envToken?: string;
+  computedTraits?: readonly CompiledTrait[];
 }
 
 /** Secret-token guard for every route that reads personal data. Write keys never pass. */
@@ -44,11 +46,12 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
     return doc;
   }
 
-  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => toPublicProfile(await load(req, req.params.ref, 'profile.read')));
+  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => toPublicProfile(await load(req, req.params.ref, 'profile.read'), opts.computedTraits));
 
   // Segment Profile API shape, so its clients work unchanged.
   app.get<{ Params: { space: string; ref: string } }>('/v1/spaces/:space/collections/users/profiles/:ref/traits', async (req) => {
-    const profile = toPublicProfile(await load(req, req.params.ref, 'profile.traits'));
-    return { traits: profile.traits, cursor: { url: '', has_more: false, next: '' } };
+    const profile = toPublicProfile(await load(req, req.params.ref, 'profile.traits'), opts.computedTraits);
+    // Segment's Profile API returns computed traits among the traits.
+    return { traits: { ...profile.traits, ...profile.computedTraits }, cursor: { url: '', has_more: false, next: '' } };
   });
 };

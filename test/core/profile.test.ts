@@ -24,7 +24,7 @@ class MemoryGraph {
 
   /** Every profile, in a canonical order, as the API would show them. */
   snapshot() {
-    return [...this.docs.values()].map(toPublicProfile).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return [...this.docs.values()].map((d) => toPublicProfile(d)).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Invariants: every identity of every doc points back at that doc; no dangling owner. */
