@@ -17,6 +17,7 @@ const ComputedTraitSchema = Type.Object(
     event: Type.Optional(Type.String({ minLength: 1 })),
     type: Type.Optional(literals(MESSAGE_TYPES)),
     property: Type.Optional(Type.String({ minLength: 1 })),
+    window: Type.Optional(Type.String({ minLength: 2 })),
     where: Type.Optional(
       Type.Array(Type.Object({ path: Type.String({ minLength: 1 }), op: literals(CONDITION_OPS), value: Type.Optional(Type.Unknown()) }, { additionalProperties: false })),
     ),

@@ -33,7 +33,7 @@ program
       `  log: ${c.log.partitions} partitions, sync=${c.log.sync}, dedup window ${c.log.dedupWindowHours} h`,
       `  processor: ${c.processor.enabled ? c.processor.mode : 'disabled'}, batches of up to ${c.processor.batchSize}`,
       `  computed traits: ${c.computedTraits.length ? '' : 'none'}`,
-      ...c.computedTraits.map((t) => `    ${t.name}: ${t.op}${t.property ? ` of ${t.property}` : ''}${t.event ? ` over "${t.event}"` : t.type ? ` over ${t.type} events` : ''}${t.where?.length ? ` where ${t.where.map((w) => `${w.path} ${w.op}${w.value !== undefined ? ' ' + JSON.stringify(w.value) : ''}`).join(' and ')}` : ''}`),
+      ...c.computedTraits.map((t) => `    ${t.name}: ${t.op}${t.property ? ` of ${t.property}` : ''}${t.event ? ` over "${t.event}"` : t.type ? ` over ${t.type} events` : ''}${t.where?.length ? ` where ${t.where.map((w) => `${w.path} ${w.op}${w.value !== undefined ? ' ' + JSON.stringify(w.value) : ''}`).join(' and ')}` : ''}${t.window ? ` within ${t.window}` : ''}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
   });

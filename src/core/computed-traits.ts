@@ -29,6 +29,8 @@ export interface ComputedTraitDef {
   property?: string;
   /** All must hold. */
   where?: Condition[];
+  /** Only events within this much of now, e.g. "30m", "24h", "7d" (counted in whole buckets). */
+  window?: string;
 }
 
 /** Per-trait state stored on the profile. */
@@ -49,6 +51,8 @@ export interface ComputedState {
 
 export interface CompiledTrait {
   def: ComputedTraitDef;
+  /** For a windowed trait: bucket size and how many buckets the window spans (the current one included). */
+  window?: { bucketMs: number; buckets: number };
   matches(e: Envelope): boolean;
   value(e: Envelope): unknown;
 }
@@ -97,7 +101,27 @@ function condition(c: Condition): (e: Envelope) => boolean {
   }
 }
 
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * "7d" -> buckets of an hour, 168 of them. The bucket is the largest of a day, an hour or a
+ * minute that still cuts the window into at least 24 buckets, so the edge of the window is
+ * never coarser than a 24th of it, and state stays bounded (at most 1,440 buckets).
+ */
+export function parseWindow(w: string): { bucketMs: number; buckets: number } | undefined {
+  const m = /^(\d+)([mhd])$/.exec(w);
+  if (!m) return undefined;
+  const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
+  if (ms < 60_000 || ms > 400 * 86_400_000) return undefined;
+  for (const bucketMs of [86_400_000, 3_600_000, 60_000]) {
+    if (ms % bucketMs === 0 && ms / bucketMs >= 24) return { bucketMs, buckets: ms / bucketMs };
+  }
+  return ms % 60_000 === 0 && ms / 60_000 <= 1440 ? { bucketMs: 60_000, buckets: ms / 60_000 } : undefined;
+}
+
 const NEEDS_PROPERTY: ReadonlySet<ComputedOp> = new Set(['sum', 'avg', 'min', 'max', 'first', 'last']);
+
+const windowOf = (d: ComputedTraitDef) => (d.window === undefined ? undefined : parseWindow(d.window));
 
 /** Validates and compiles the definitions once; throws ComputedTraitError naming each problem. */
 export function compileComputedTraits(defs: readonly ComputedTraitDef[]): CompiledTrait[] {
@@ -110,6 +134,7 @@ export function compileComputedTraits(defs: readonly ComputedTraitDef[]): Compil
     names.add(d.name);
     if (!COMPUTED_OPS.includes(d.op)) problems.push({ path: `${at}/op`, message: `"${d.op}" is not one of ${COMPUTED_OPS.join(', ')}` });
     if (NEEDS_PROPERTY.has(d.op) && !d.property) problems.push({ path: `${at}/property`, message: `${d.op} needs "property", the value to aggregate (e.g. properties.revenue)` });
+    if (d.window !== undefined && !parseWindow(d.window)) problems.push({ path: `${at}/window`, message: `"${d.window}" is not a window: write a number and m, h or d (e.g. 30m, 24h, 7d), from 1m to 400d` });
     if (d.op === 'count' && d.property) problems.push({ path: `${at}/property`, message: 'count counts events; drop "property" or use where: [{ path, op: exists }]' });
     (d.where ?? []).forEach((c, j) => {
       const cat = `${at}/where/${j}`;
@@ -125,8 +150,10 @@ export function compileComputedTraits(defs: readonly ComputedTraitDef[]): Compil
   return defs.map((def) => {
     const conds = (def.where ?? []).map(condition);
     const value = def.property ? getter(def.property) : () => undefined;
+    const window = windowOf(def);
     return {
       def,
+      ...(window ? { window } : {}),
       value,
       matches: (e) =>
         (def.type === undefined || e.type === def.type) &&
@@ -167,39 +194,91 @@ function fold(op: ComputedOp, s: ComputedState, v: unknown, t: number, m: string
   }
 }
 
-/** Folds one event into the profile's computed states (in place). */
-export function applyComputed(states: Record<string, ComputedState>, traits: readonly CompiledTrait[], e: Envelope, t: number): void {
-  for (const c of traits) {
-    if (!c.matches(e)) continue;
-    const s = (states[c.def.name] ??= {});
-    fold(c.def.op, s, c.value(e), t, e.messageId);
+/** Merges one state into another of the same op (in place). */
+function mergeState(op: ComputedOp, sa: ComputedState, sb: ComputedState): void {
+  switch (op) {
+    case 'count':
+    case 'sum':
+    case 'avg':
+      if (sb.n !== undefined) sa.n = (sa.n ?? 0) + sb.n;
+      if (sb.s !== undefined) sa.s = (sa.s ?? 0) + sb.s;
+      return;
+    default:
+      if (sb.v !== undefined) fold(op, sa, sb.v, sb.t ?? 0, sb.m ?? '');
   }
 }
 
-/** Merges b's states into a's (in place): exact, since each event was folded into one of them. */
-export function mergeComputed(a: Record<string, ComputedState>, b: Record<string, ComputedState>, traits: readonly CompiledTrait[]): void {
+/**
+ * A windowed trait keeps one state per time bucket (by event time) and drops buckets that fall
+ * out of the window measured from the newest event seen. Pruning from the newest event, not
+ * from arrival, keeps the state independent of arrival order; the value is evaluated against
+ * the clock when read, so it falls as the window slides with no new event.
+ */
+interface WindowedState {
+  /** bucket index -> state */
+  w: Record<string, ComputedState>;
+  /** newest bucket index seen */
+  hi: number;
+}
+
+/** What a profile stores per computed trait. */
+export type TraitState = ComputedState | WindowedState;
+
+function prune(ws: WindowedState, buckets: number): void {
+  for (const k of Object.keys(ws.w)) if (Number(k) <= ws.hi - buckets) delete ws.w[k];
+}
+
+/** Folds one event into the profile's computed states (in place). */
+export function applyComputed(states: Record<string, TraitState>, traits: readonly CompiledTrait[], e: Envelope, t: number): void {
   for (const c of traits) {
-    const sb = b[c.def.name];
-    if (!sb) continue;
-    const sa = (a[c.def.name] ??= {});
-    switch (c.def.op) {
-      case 'count':
-      case 'sum':
-      case 'avg':
-        if (sb.n !== undefined) sa.n = (sa.n ?? 0) + sb.n;
-        if (sb.s !== undefined) sa.s = (sa.s ?? 0) + sb.s;
-        break;
-      default:
-        if (sb.v !== undefined) fold(c.def.op, sa, sb.v, sb.t ?? 0, sb.m ?? '');
+    if (!c.matches(e)) continue;
+    const v = c.value(e);
+    if (!c.window) {
+      fold(c.def.op, (states[c.def.name] ??= {}) as ComputedState, v, t, e.messageId);
+      continue;
+    }
+    const idx = Math.floor(t / c.window.bucketMs);
+    const ws = (states[c.def.name] ??= { w: {}, hi: idx }) as WindowedState;
+    if (idx <= ws.hi - c.window.buckets) continue; // already outside the window of newer events
+    fold(c.def.op, (ws.w[idx] ??= {}), v, t, e.messageId);
+    if (idx > ws.hi) {
+      ws.hi = idx;
+      prune(ws, c.window.buckets);
     }
   }
 }
 
-/** The values the API shows: null where nothing matched yet. */
-export function computedValues(states: Record<string, ComputedState> | undefined, traits: readonly CompiledTrait[]): Record<string, unknown> {
+/** Merges b's states into a's (in place): exact, since each event was folded into one of them. */
+export function mergeComputed(a: Record<string, TraitState>, b: Record<string, TraitState>, traits: readonly CompiledTrait[]): void {
+  for (const c of traits) {
+    const sb = b[c.def.name];
+    if (!sb) continue;
+    if (!c.window) {
+      mergeState(c.def.op, (a[c.def.name] ??= {}) as ComputedState, sb as ComputedState);
+      continue;
+    }
+    const wb = sb as WindowedState;
+    const wa = (a[c.def.name] ??= { w: {}, hi: wb.hi }) as WindowedState;
+    for (const [k, st] of Object.entries(wb.w)) mergeState(c.def.op, (wa.w[k] ??= {}), st);
+    wa.hi = Math.max(wa.hi, wb.hi);
+    prune(wa, c.window.buckets);
+  }
+}
+
+/** The values the API shows at time `now`: 0 for empty counts and sums, null otherwise. */
+export function computedValues(states: Record<string, TraitState> | undefined, traits: readonly CompiledTrait[], now = Date.now()): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of traits) {
-    const s = states?.[c.def.name];
+    let s = states?.[c.def.name] as ComputedState | undefined;
+    if (c.window && s) {
+      const ws = s as unknown as WindowedState;
+      const current = Math.floor(now / c.window.bucketMs);
+      s = {};
+      for (const [k, st] of Object.entries(ws.w)) {
+        const idx = Number(k);
+        if (idx > current - c.window.buckets && idx <= current) mergeState(c.def.op, s, st);
+      }
+    }
     switch (c.def.op) {
       case 'count':
         out[c.def.name] = s?.n ?? 0;

@@ -1,4 +1,4 @@
-import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type ComputedState } from './computed-traits.js';
+import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type TraitState } from './computed-traits.js';
 import type { Envelope } from './envelope.js';
 import { ALIAS, canonicalProfileId, compareIdentityKeys, eventIdentities, splitKey, type IdentityKey } from './identity.js';
 
@@ -24,8 +24,8 @@ export interface ProfileDoc {
   eventCounts: Record<string, number>;
   /** Events by message type. */
   typeCounts: Record<string, number>;
-  /** Computed traits' states, by trait name (absent when none is configured). */
-  computed?: Record<string, ComputedState>;
+  /** Computed traits' states, by trait name (absent when none is configured); opaque outside computed-traits.ts. */
+  computed?: Record<string, TraitState>;
 }
 
 /** What the profile API returns. */
@@ -41,7 +41,7 @@ export interface PublicProfile {
   computedTraits: Record<string, unknown>;
 }
 
-export function toPublicProfile(doc: ProfileDoc, computed: readonly CompiledTrait[] = []): PublicProfile {
+export function toPublicProfile(doc: ProfileDoc, computed: readonly CompiledTrait[] = [], now = Date.now()): PublicProfile {
   const traits: Record<string, unknown> = {};
   for (const k of Object.keys(doc.traits).sort()) traits[k] = doc.traits[k]!.v;
   return {
@@ -53,7 +53,7 @@ export function toPublicProfile(doc: ProfileDoc, computed: readonly CompiledTrai
     eventCount: doc.eventCount,
     eventCounts: doc.eventCounts,
     typeCounts: doc.typeCounts,
-    computedTraits: computedValues(doc.computed, computed),
+    computedTraits: computedValues(doc.computed, computed, now),
   };
 }
 

@@ -159,3 +159,77 @@ test('property: computed traits are independent of order and batching, and equal
     { numRuns: 300 },
   );
 });
+
+// --- windows ---
+
+import { parseWindow } from '../../src/core/computed-traits.js';
+
+test('windows: bucket size gives at least 24 buckets per window, within bounds', () => {
+  assert.deepEqual(parseWindow('30d'), { bucketMs: 86_400_000, buckets: 30 });
+  assert.deepEqual(parseWindow('7d'), { bucketMs: 3_600_000, buckets: 168 });
+  assert.deepEqual(parseWindow('24h'), { bucketMs: 3_600_000, buckets: 24 });
+  assert.deepEqual(parseWindow('1h'), { bucketMs: 60_000, buckets: 60 });
+  assert.deepEqual(parseWindow('30m'), { bucketMs: 60_000, buckets: 30 });
+  for (const bad of ['7', 'd7', '0d', '500d', '1.5h', '7w']) assert.equal(parseWindow(bad), undefined, bad);
+  assert.throws(() => compileComputedTraits([{ name: 'x', op: 'count', window: 'soon' }]), /not a window/);
+});
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 0, 1);
+const windowed = compileComputedTraits([
+  { name: 'orders_7d', op: 'count', event: 'Order Completed', window: '7d' },
+  { name: 'revenue_3d', op: 'sum', event: 'Order Completed', property: 'properties.revenue', window: '3d' },
+  { name: 'last_cat_2d', op: 'last', event: 'Order Completed', property: 'properties.category', window: '2d' },
+]);
+
+test('a windowed value falls as the window slides, with no new event', () => {
+  const doc = emptyProfile();
+  for (const h of [0, 24, 48]) applyEvent(doc, order(10, `c${h}`, new Date(T0 + h * HOUR).toISOString()), windowed);
+  const at = (h: number) => toPublicProfile(doc, windowed, T0 + h * HOUR).computedTraits;
+  assert.deepEqual(at(48), { orders_7d: 3, revenue_3d: 30, last_cat_2d: 'c48' });
+  assert.deepEqual(at(24 * 3), { orders_7d: 3, revenue_3d: 20, last_cat_2d: 'c48' }); // hour 0 is 72 h old: out of 3d
+  assert.deepEqual(at(24 * 7 + 1), { orders_7d: 2, revenue_3d: 0, last_cat_2d: null }); // hour 0 left the 7 days
+  assert.deepEqual(at(24 * 8 + 1), { orders_7d: 1, revenue_3d: 0, last_cat_2d: null });
+  assert.deepEqual(at(24 * 9), { orders_7d: 0, revenue_3d: 0, last_cat_2d: null });
+});
+
+test('property: windowed traits are independent of order and batching, and equal a direct count', () => {
+  const hourArb = fc.integer({ min: 0, max: 24 * 20 });
+  const ev = fc.record({ anon: fc.constantFrom('a1', 'a2'), user: fc.option(fc.constantFrom('u1', 'u2'), { nil: undefined }), hour: hourArb, revenue: fc.integer({ min: 1, max: 9 }), cat: fc.constantFrom('x', 'y') });
+  fc.assert(
+    fc.property(fc.array(ev, { minLength: 1, maxLength: 30 }), fc.nat(), fc.integer({ min: 0, max: 24 * 12 }), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }), (raw, seed, after, cuts) => {
+      const events = raw.map((r, i) => ({ type: 'track', event: 'Order Completed', anonymousId: r.anon, userId: r.user, timestamp: new Date(T0 + r.hour * HOUR).toISOString(), messageId: `m${String(i).padStart(3, '0')}`, receivedAt: '', sourceId: 's', properties: { revenue: r.revenue, category: r.cat } }) as Envelope);
+      const now = T0 + (Math.max(...raw.map((r) => r.hour)) + after) * HOUR + 1;
+      const once = (evs: readonly Envelope[], c: number[]) => {
+        const owners = new Map<string, string>();
+        const docs = new Map<string, ProfileDoc>();
+        let at = 0;
+        let k = 0;
+        while (at < evs.length) {
+          const n = c[k++ % c.length]!;
+          const ch = reduceBatch(evs.slice(at, at + n), { profileOf: (key) => owners.get(key), load: (id) => structuredClone(docs.get(id)) }, windowed);
+          for (const id of ch.deletes) docs.delete(id);
+          for (const d of ch.upserts.values()) docs.set(d.id, structuredClone(d));
+          for (const [key, id] of ch.identities) owners.set(key, id);
+          at += n;
+        }
+        return [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      };
+      const want = once(events, [events.length]);
+      const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
+      assert.deepEqual(once(shuffled, cuts).map((d) => toPublicProfile(d, windowed, now)), want.map((d) => toPublicProfile(d, windowed, now)));
+      for (const doc of want) {
+        const mine = events.filter((e) => doc.identities.includes(`anonymous_id:${e.anonymousId}`));
+        const nowHour = Math.floor(now / HOUR);
+        const inWindow = (e: Envelope, hours: number) => Math.floor(Date.parse(e.timestamp) / HOUR) > nowHour - hours;
+        const last2d = mine.filter((e) => inWindow(e, 48)).sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.messageId < b.messageId ? -1 : 1)).pop();
+        assert.deepEqual(toPublicProfile(doc, windowed, now).computedTraits, {
+          orders_7d: mine.filter((e) => inWindow(e, 168)).length,
+          revenue_3d: mine.filter((e) => inWindow(e, 72)).reduce((a, e) => a + (e.properties!.revenue as number), 0),
+          last_cat_2d: last2d?.properties!.category ?? null,
+        });
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
