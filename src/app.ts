@@ -10,7 +10,7 @@ import { sqliteLogOptions } from './adapters/sqlite/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
-import { compileComputedTraits } from './core/computed-traits.js';
+import { compileComputedTraits, computedTraitsFingerprint } from './core/computed-traits.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -104,6 +104,17 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   if (!config.apiToken && control.tokenCount() === 0) created.apiToken = control.createToken('admin').token;
 
   const computedTraits = compileComputedTraits(config.computedTraits);
+  // Profiles remember which definitions built them; a change applies from now on only.
+  const fingerprint = computedTraitsFingerprint(config.computedTraits);
+  const builtWith = (await store.getMeta('computedTraits')) ?? ((await store.countProfiles()) === 0 ? fingerprint : '[]');
+  if (builtWith === fingerprint) await store.setMeta('computedTraits', fingerprint);
+  const computedTraitsCurrent = builtWith === fingerprint;
+  if (!computedTraitsCurrent) {
+    logger.warn(
+      { builtWith: JSON.parse(builtWith), configured: config.computedTraits },
+      'computed traits changed since the profiles were built: new or changed ones cover only events processed from now on; stop Mosaic and run `mosaic replay` to compute them over the whole history',
+    );
+  }
   const runProcessor = opts.processor !== false && config.processor.enabled;
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
@@ -162,7 +173,10 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       const lag = processor.lag();
       const pending = log.pendingAppends();
       const ready = !closing && lag.events <= config.processor.maxLagEvents && pending < config.log.maxPendingEvents;
-      return { ready, checks: { log: { pendingAppends: pending }, processor: { lagEvents: lag.events, lagSeconds: lag.seconds } } };
+      return {
+        ready,
+        checks: { log: { pendingAppends: pending }, processor: { lagEvents: lag.events, lagSeconds: lag.seconds }, profiles: { computedTraitsCurrent } },
+      };
     },
   });
 

@@ -3,7 +3,7 @@ import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
 import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
 import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
 import type { Config } from '../config.js';
-import { compileComputedTraits } from '../core/computed-traits.js';
+import { compileComputedTraits, computedTraitsFingerprint } from '../core/computed-traits.js';
 import { createLogger } from '../observe/logger.js';
 import { Processor } from '../process/processor.js';
 
@@ -17,6 +17,7 @@ export async function runReplay(config: Config): Promise<void> {
     const ends = await log.endOffsets();
     const total = ends.reduce((a, n) => a + n - 1, 0);
     await store.reset();
+    await store.setMeta('computedTraits', computedTraitsFingerprint(config.computedTraits));
     const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, computedTraits: compileComputedTraits(config.computedTraits) });
     await processor.init();
     const started = performance.now();

@@ -295,3 +295,10 @@ export function computedValues(states: Record<string, TraitState> | undefined, t
   }
   return out;
 }
+
+/** A stable fingerprint of the definitions: tells whether profiles were built with the ones configured now. */
+export function computedTraitsFingerprint(defs: readonly ComputedTraitDef[]): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(canonical(defs));
+}

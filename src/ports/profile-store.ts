@@ -22,5 +22,8 @@ export interface ProfileStore {
   /** Drops every profile, identity and offset (before a replay). */
   reset(): Promise<void>;
   countProfiles(): Promise<number>;
+  /** Small facts about how the profiles were built (e.g. the computed-trait definitions). Survive reset(). */
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -51,6 +51,19 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
     }
   });
 
+  test(`${name}: meta values are stored, replaced, and survive reset`, async () => {
+    const s = await make();
+    try {
+      assert.equal(await s.getMeta('k'), undefined);
+      await s.setMeta('k', 'v1');
+      await s.setMeta('k', 'v2');
+      await s.reset();
+      assert.equal(await s.getMeta('k'), 'v2');
+    } finally {
+      await s.close();
+    }
+  });
+
   test(`${name}: reset empties everything`, async () => {
     const s = await make();
     try {

@@ -33,11 +33,18 @@ test('computed traits show on the profile API, and a replay computes a newly dec
     assert.deepEqual((await read(m, '/v1/profiles/user_id:c1')).computedTraits, { orders: 2, revenue: 42.3 });
     const segment = await read(m, '/v1/spaces/s/collections/users/profiles/user_id:c1/traits');
     assert.deepEqual(segment.traits, { city: 'Nantes', orders: 2, revenue: 42.3 }, 'Segment clients see computed traits among traits');
+    assert.equal((await read(m, '/health')).profiles.computedTraitsCurrent, true);
     await m.close();
+
+    // Declared without a replay: the profile says its computed traits are not current.
+    const stale = await open([ORDERS, REVENUE, LAST_CITY]);
+    assert.equal((await read(stale, '/health')).profiles.computedTraitsCurrent, false);
+    await stale.close();
 
     await runReplay(configWith([ORDERS, REVENUE, LAST_CITY]));
     const again = await open([ORDERS, REVENUE, LAST_CITY]);
     assert.deepEqual((await read(again, '/v1/profiles/user_id:c1')).computedTraits, { orders: 2, revenue: 42.3, last_city: 'Nantes' });
+    assert.equal((await read(again, '/health')).profiles.computedTraitsCurrent, true, 'the replay rebuilt them');
     await again.close();
   } finally {
     cleanup();

@@ -12,6 +12,7 @@ const MIGRATIONS = [
   `CREATE TABLE profiles (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
    CREATE TABLE identities (key TEXT PRIMARY KEY, profile_id TEXT NOT NULL) WITHOUT ROWID;
    CREATE TABLE offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL);`,
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 /**
@@ -44,6 +45,8 @@ export class SqliteProfileStore implements ProfileStore {
         'INSERT INTO offsets (partition, next_offset) VALUES (?, ?) ON CONFLICT(partition) DO UPDATE SET next_offset = excluded.next_offset',
       ),
       count: this.db.prepare('SELECT count(*) FROM profiles').pluck(),
+      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
     this.commitTx = this.db.transaction((batch: ProfileCommit) => {
       for (const id of batch.deletes) this.stmts.delete!.run(id);
@@ -92,6 +95,14 @@ export class SqliteProfileStore implements ProfileStore {
 
   async reset(): Promise<void> {
     this.db.exec('DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets;');
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.stmts.getMeta!.get(key) as string | undefined;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.stmts.setMeta!.run(key, value);
   }
 
   async countProfiles(): Promise<number> {
