@@ -80,6 +80,15 @@ const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    sessions: Type.Object(
+      {
+        /** A gap longer than this (event time) starts a new session. */
+        timeoutMinutes: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+        /** Sessions that ended this long before a profile's newest event are summarised. */
+        retainDays: Type.Number({ exclusiveMinimum: 0, default: 90 }),
+      },
+      { default: {} },
+    ),
     /** Aggregates over each profile's events (see docs/computed-traits.md). */
     computedTraits: Type.Array(ComputedTraitSchema, { default: [] }),
   },

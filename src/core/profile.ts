@@ -1,5 +1,12 @@
 import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type TraitState } from './computed-traits.js';
 import type { Envelope } from './envelope.js';
+import { applySession, emptySessions, mergeSessions, summarizeSessions, type SessionConfig, type SessionsState, type SessionsSummary } from './sessions.js';
+
+/** What the reducer computes beyond identities, traits and counts; from the configuration. */
+export interface ProfileModel {
+  computedTraits?: readonly CompiledTrait[];
+  sessions?: SessionConfig;
+}
 import { ALIAS, canonicalProfileId, compareIdentityKeys, eventIdentities, splitKey, type IdentityKey } from './identity.js';
 
 /** A trait value with what decides last-write-wins: event time, then messageId. */
@@ -26,6 +33,8 @@ export interface ProfileDoc {
   typeCounts: Record<string, number>;
   /** Computed traits' states, by trait name (absent when none is configured); opaque outside computed-traits.ts. */
   computed?: Record<string, TraitState>;
+  /** Sessions by event time (absent when sessions are not configured). */
+  sessions?: SessionsState;
 }
 
 /** What the profile API returns. */
@@ -39,9 +48,10 @@ export interface PublicProfile {
   eventCounts: Record<string, number>;
   typeCounts: Record<string, number>;
   computedTraits: Record<string, unknown>;
+  sessions: SessionsSummary;
 }
 
-export function toPublicProfile(doc: ProfileDoc, computed: readonly CompiledTrait[] = [], now = Date.now()): PublicProfile {
+export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now = Date.now()): PublicProfile {
   const traits: Record<string, unknown> = {};
   for (const k of Object.keys(doc.traits).sort()) traits[k] = doc.traits[k]!.v;
   return {
@@ -53,7 +63,8 @@ export function toPublicProfile(doc: ProfileDoc, computed: readonly CompiledTrai
     eventCount: doc.eventCount,
     eventCounts: doc.eventCounts,
     typeCounts: doc.typeCounts,
-    computedTraits: computedValues(doc.computed, computed, now),
+    computedTraits: computedValues(doc.computed, model.computedTraits ?? [], now),
+    sessions: summarizeSessions(doc.sessions),
   };
 }
 
@@ -92,7 +103,7 @@ export function emptyProfile(): ProfileDoc {
 }
 
 /** Folds one event into a profile (in place). Commutative with every other event. */
-export function applyEvent(doc: ProfileDoc, e: Envelope, traits: readonly CompiledTrait[] = []): void {
+export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {}): void {
   const t = Date.parse(e.timestamp);
   doc.eventCount += 1;
   doc.typeCounts[e.type] = (doc.typeCounts[e.type] ?? 0) + 1;
@@ -102,11 +113,12 @@ export function applyEvent(doc: ProfileDoc, e: Envelope, traits: readonly Compil
   // context.traits first: an identify's own traits win over the cached copy in its context.
   setTraits(doc, e.context?.traits, t, e.messageId);
   if (e.type === 'identify') setTraits(doc, e.traits, t, e.messageId);
-  if (traits.length) applyComputed((doc.computed ??= {}), traits, e, t);
+  if (model.computedTraits?.length) applyComputed((doc.computed ??= {}), model.computedTraits, e, t);
+  if (model.sessions) applySession((doc.sessions ??= emptySessions()), e, t, model.sessions);
 }
 
 /** Merges `b` into `a` (in place). Exact: every event lives in exactly one of them. */
-export function mergeInto(a: ProfileDoc, b: ProfileDoc, traits: readonly CompiledTrait[] = []): void {
+export function mergeInto(a: ProfileDoc, b: ProfileDoc, model: ProfileModel = {}): void {
   for (const k of b.identities) insertSorted(a.identities, k);
   for (const [k, entry] of Object.entries(b.traits)) if (wins(entry, a.traits[k])) a.traits[k] = entry;
   a.firstSeen = Math.min(a.firstSeen, b.firstSeen);
@@ -114,7 +126,8 @@ export function mergeInto(a: ProfileDoc, b: ProfileDoc, traits: readonly Compile
   a.eventCount += b.eventCount;
   addCounts(a.eventCounts, b.eventCounts);
   addCounts(a.typeCounts, b.typeCounts);
-  if (b.computed) mergeComputed((a.computed ??= {}), b.computed, traits);
+  if (b.computed) mergeComputed((a.computed ??= {}), b.computed, model.computedTraits ?? []);
+  if (b.sessions && model.sessions) mergeSessions((a.sessions ??= emptySessions()), b.sessions, model.sessions);
 }
 
 /** Reads the current graph: which profile holds a key, and that profile's document. */
@@ -145,7 +158,7 @@ export interface BatchChanges {
  * changed. Pure: the caller loads what `view` needs and commits the result atomically,
  * together with the log offsets consumed.
  */
-export function reduceBatch(events: readonly Envelope[], view: GraphView, traits: readonly CompiledTrait[] = []): BatchChanges {
+export function reduceBatch(events: readonly Envelope[], view: GraphView, model: ProfileModel = {}): BatchChanges {
   const keyOwner = new Map<IdentityKey, string | undefined>();
   const docs = new Map<string, ProfileDoc | undefined>();
   const changes: BatchChanges = { upserts: new Map(), deletes: new Set(), identities: new Map(), merges: [], landedOn: [] };
@@ -179,12 +192,12 @@ export function reduceBatch(events: readonly Envelope[], view: GraphView, traits
       firstBefore = doc.identities[0];
       for (const o of owners.slice(1)) {
         const other = docOf(o);
-        if (other) mergeInto(doc, other, traits);
+        if (other) mergeInto(doc, other, model);
       }
     }
     let added = false;
     for (const k of nodes) if (insertSorted(doc.identities, k)) added = true;
-    applyEvent(doc, e, traits);
+    applyEvent(doc, e, model);
 
     const oldId = doc.id;
     // The id is a hash of the first identity: recompute only when that identity changed.

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
-import type { CompiledTrait } from '../core/computed-traits.js';
 import type { Envelope } from '../core/envelope.js';
 import { eventIdentities, type IdentityKey } from '../core/identity.js';
-import { reduceBatch } from '../core/profile.js';
+import { reduceBatch, type ProfileModel } from '../core/profile.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -17,7 +16,8 @@ export interface ProcessorOptions {
   lingerMs?: number;
   metrics?: Metrics;
   logger?: Logger;
-  computedTraits?: readonly CompiledTrait[];
+  /** Computed traits and sessions to maintain. */
+  model?: ProfileModel;
   /** Called after each committed batch with the positions it reached. */
   onProgress?: (progress: Progress) => void;
 }
@@ -111,7 +111,7 @@ export class Processor {
     }
     const owners = await this.store.lookupIdentities([...keys]);
     const docs = await this.store.getProfiles([...new Set(owners.values())]);
-    const changes = reduceBatch(events, { profileOf: (k) => owners.get(k), load: (id) => docs.get(id) }, this.opts.computedTraits);
+    const changes = reduceBatch(events, { profileOf: (k) => owners.get(k), load: (id) => docs.get(id) }, this.opts.model);
     await this.store.commit({
       upserts: changes.upserts.values(),
       deletes: changes.deletes,

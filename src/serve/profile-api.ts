@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { CompiledTrait } from '../core/computed-traits.js';
 import { identityKey, parseIdentityRef } from '../core/identity.js';
-import { toPublicProfile } from '../core/profile.js';
+import { toPublicProfile, type ProfileModel } from '../core/profile.js';
 import { MosaicError } from '../errors.js';
 import type { Credentials } from '../ports/credentials.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -12,7 +11,8 @@ export interface ProfileApiOptions {
   control: Credentials;
   /** Token accepted besides stored ones (MOSAIC_API_TOKEN). */
   envToken?: string;
-  computedTraits?: readonly CompiledTrait[];
+  /** Computed traits and sessions, as the processor maintains them. */
+  model?: ProfileModel;
 }
 
 /** Secret-token guard for every route that reads personal data. Write keys never pass. */
@@ -46,11 +46,11 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
     return doc;
   }
 
-  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => toPublicProfile(await load(req, req.params.ref, 'profile.read'), opts.computedTraits));
+  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => toPublicProfile(await load(req, req.params.ref, 'profile.read'), opts.model));
 
   // Segment Profile API shape, so its clients work unchanged.
   app.get<{ Params: { space: string; ref: string } }>('/v1/spaces/:space/collections/users/profiles/:ref/traits', async (req) => {
-    const profile = toPublicProfile(await load(req, req.params.ref, 'profile.traits'), opts.computedTraits);
+    const profile = toPublicProfile(await load(req, req.params.ref, 'profile.traits'), opts.model);
     // Segment's Profile API returns computed traits among the traits.
     return { traits: { ...profile.traits, ...profile.computedTraits }, cursor: { url: '', has_more: false, next: '' } };
   });
