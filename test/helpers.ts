@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { createMosaic, type Mosaic } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { Envelope } from '../src/core/envelope.js';
+import { reduceBatch, type ProfileDoc, type ProfileModel } from '../src/core/profile.js';
 import { Metrics } from '../src/observe/metrics.js';
 
 export const WRITE_KEY = 'wk_test_writekey';
@@ -46,4 +47,24 @@ export function env(partial: Partial<Envelope> & Pick<Envelope, 'type'>): Envelo
     ...partial,
     timestamp: ts,
   } as Envelope;
+}
+
+/**
+ * The reducer over an in-memory graph that commits like the real store, fed `events` in
+ * batches whose sizes cycle through `cuts`. Returns every profile, sorted by id.
+ */
+export function reduceInBatches(events: readonly Envelope[], cuts: readonly number[], model: ProfileModel = {}): ProfileDoc[] {
+  const owners = new Map<string, string>();
+  const docs = new Map<string, ProfileDoc>();
+  let at = 0;
+  let c = 0;
+  while (at < events.length) {
+    const n = cuts[c++ % cuts.length]!;
+    const changes = reduceBatch(events.slice(at, at + n), { profileOf: (k) => owners.get(k), load: (id) => structuredClone(docs.get(id)) }, model);
+    for (const id of changes.deletes) docs.delete(id);
+    for (const d of changes.upserts.values()) docs.set(d.id, structuredClone(d));
+    for (const [k, id] of changes.identities) owners.set(k, id);
+    at += n;
+  }
+  return [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
 }

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ComputedTraitError, compileComputedTraits, type ComputedTraitDef } from '../../src/core/computed-traits.js';
 import type { Envelope } from '../../src/core/envelope.js';
-import { applyEvent, emptyProfile, reduceBatch, toPublicProfile, type ProfileDoc } from '../../src/core/profile.js';
-import { env } from '../helpers.js';
+import { applyEvent, emptyProfile, toPublicProfile, type ProfileDoc } from '../../src/core/profile.js';
+import { env, reduceInBatches } from '../helpers.js';
 
 const DEFS: ComputedTraitDef[] = [
   { name: 'orders', op: 'count', event: 'Order Completed' },
@@ -104,21 +104,7 @@ const eventArb = fc.oneof(
   fc.record({ type: fc.constant('alias' as const), userId: users, previousId: fc.oneof(users, anons), timestamp: time }),
 );
 
-function run(events: readonly Envelope[], cuts: number[]): ProfileDoc[] {
-  const owners = new Map<string, string>();
-  const docs = new Map<string, ProfileDoc>();
-  let at = 0;
-  let c = 0;
-  while (at < events.length) {
-    const n = cuts[c++ % cuts.length]!;
-    const changes = reduceBatch(events.slice(at, at + n), { profileOf: (k) => owners.get(k), load: (id) => structuredClone(docs.get(id)) }, model);
-    for (const id of changes.deletes) docs.delete(id);
-    for (const d of changes.upserts.values()) docs.set(d.id, structuredClone(d));
-    for (const [k, id] of changes.identities) owners.set(k, id);
-    at += n;
-  }
-  return [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-}
+const run = (events: readonly Envelope[], cuts: number[]) => reduceInBatches(events, cuts, model);
 
 /** The reference: each event's final profile found through its identities, values computed directly. */
 function reference(events: readonly Envelope[], doc: ProfileDoc, all: ProfileDoc[]) {
@@ -202,21 +188,7 @@ test('property: windowed traits are independent of order and batching, and equal
     fc.property(fc.array(ev, { minLength: 1, maxLength: 30 }), fc.nat(), fc.integer({ min: 0, max: 24 * 12 }), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }), (raw, seed, after, cuts) => {
       const events = raw.map((r, i) => ({ type: 'track', event: 'Order Completed', anonymousId: r.anon, userId: r.user, timestamp: new Date(T0 + r.hour * HOUR).toISOString(), messageId: `m${String(i).padStart(3, '0')}`, receivedAt: '', sourceId: 's', properties: { revenue: r.revenue, category: r.cat } }) as Envelope);
       const now = T0 + (Math.max(...raw.map((r) => r.hour)) + after) * HOUR + 1;
-      const once = (evs: readonly Envelope[], c: number[]) => {
-        const owners = new Map<string, string>();
-        const docs = new Map<string, ProfileDoc>();
-        let at = 0;
-        let k = 0;
-        while (at < evs.length) {
-          const n = c[k++ % c.length]!;
-          const ch = reduceBatch(evs.slice(at, at + n), { profileOf: (key) => owners.get(key), load: (id) => structuredClone(docs.get(id)) }, windowed);
-          for (const id of ch.deletes) docs.delete(id);
-          for (const d of ch.upserts.values()) docs.set(d.id, structuredClone(d));
-          for (const [key, id] of ch.identities) owners.set(key, id);
-          at += n;
-        }
-        return [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-      };
+      const once = (evs: readonly Envelope[], c: number[]) => reduceInBatches(evs, c, windowed);
       const want = once(events, [events.length]);
       const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
       assert.deepEqual(once(shuffled, cuts).map((d) => toPublicProfile(d, windowed, now)), want.map((d) => toPublicProfile(d, windowed, now)));

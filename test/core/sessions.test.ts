@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Envelope } from '../../src/core/envelope.js';
-import { applyEvent, emptyProfile, reduceBatch, toPublicProfile, type ProfileDoc } from '../../src/core/profile.js';
-import { env } from '../helpers.js';
+import { applyEvent, emptyProfile, toPublicProfile } from '../../src/core/profile.js';
+import { env, reduceInBatches } from '../helpers.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -81,21 +81,7 @@ test('property: sessions are independent of order, batching and merges, and equa
             context: r.ref ? { page: { referrer: r.ref } } : {},
           }) as Envelope,
       );
-      const run = (evs: readonly Envelope[], c: number[]) => {
-        const owners = new Map<string, string>();
-        const docs = new Map<string, ProfileDoc>();
-        let i = 0;
-        let k = 0;
-        while (i < evs.length) {
-          const n = c[k++ % c.length]!;
-          const ch = reduceBatch(evs.slice(i, i + n), { profileOf: (key) => owners.get(key), load: (id) => structuredClone(docs.get(id)) }, model);
-          for (const id of ch.deletes) docs.delete(id);
-          for (const d of ch.upserts.values()) docs.set(d.id, structuredClone(d));
-          for (const [key, id] of ch.identities) owners.set(key, id);
-          i += n;
-        }
-        return [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-      };
+      const run = (evs: readonly Envelope[], c: number[]) => reduceInBatches(evs, c, model);
       const want = run(events, [events.length]);
       const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
       assert.deepEqual(run(shuffled, cuts).map((d) => toPublicProfile(d, model).sessions), want.map((d) => toPublicProfile(d, model).sessions));
