@@ -86,6 +86,10 @@ const ConfigSchema = Type.Object(
         timeoutMinutes: Type.Number({ exclusiveMinimum: 0, default: 30 }),
         /** Sessions that ended this long before a profile's newest event are summarised. */
         retainDays: Type.Number({ exclusiveMinimum: 0, default: 90 }),
+        /** Campaign from the page URL's utm_* parameters when the SDK sent no context.campaign. */
+        campaignFromUrl: Type.Boolean({ default: true }),
+        /** Classify each session's referrer: direct, internal, search, social, email, referral. */
+        referrerType: Type.Boolean({ default: true }),
       },
       { default: {} },
     ),

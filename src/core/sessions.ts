@@ -1,3 +1,4 @@
+import { campaignFromUrl, referrerType, type ReferrerType } from './enrich.js';
 import type { Envelope } from './envelope.js';
 
 /**
@@ -10,11 +11,16 @@ import type { Envelope } from './envelope.js';
 export interface SessionConfig {
   timeoutMs: number;
   retainMs: number;
+  /** Fill the campaign from the page URL's utm_* parameters when the SDK sent none. */
+  campaignFromUrl?: boolean;
+  /** Classify the referrer: direct, internal, search, social, email, referral. */
+  referrerType?: boolean;
 }
 
 /** What started a session: the referrer and campaign of its earliest event. */
 export interface Source {
   referrer?: string;
+  referrerType?: ReferrerType;
   campaign?: Record<string, unknown>;
 }
 
@@ -50,11 +56,20 @@ export interface SessionsState {
 
 const before = (a: { t: number; m: string }, b: { t: number; m: string } | undefined) => b === undefined || a.t < b.t || (a.t === b.t && a.m < b.m);
 
-function sourceOf(e: Envelope): Source {
-  const ctx = e.context as { page?: { referrer?: unknown }; campaign?: unknown } | undefined;
+function sourceOf(e: Envelope, cfg: SessionConfig): Source {
+  const ctx = e.context as { page?: { referrer?: unknown; url?: unknown }; campaign?: unknown } | undefined;
+  const props = e.properties as { url?: unknown; referrer?: unknown } | undefined;
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const referrer = str(ctx?.page?.referrer) ?? str(props?.referrer);
+  const url = str(ctx?.page?.url) ?? str(props?.url);
   const src: Source = {};
-  if (typeof ctx?.page?.referrer === 'string' && ctx.page.referrer) src.referrer = ctx.page.referrer;
+  if (referrer) src.referrer = referrer;
   if (ctx?.campaign && typeof ctx.campaign === 'object') src.campaign = ctx.campaign as Record<string, unknown>;
+  else if (cfg.campaignFromUrl) {
+    const c = campaignFromUrl(url);
+    if (c) src.campaign = c;
+  }
+  if (cfg.referrerType) src.referrerType = referrerType(referrer, url, str(src.campaign?.medium));
   return src;
 }
 
@@ -100,7 +115,7 @@ export function emptySessions(): SessionsState {
 
 /** Folds one event (time t) into the sessions (in place). */
 export function applySession(state: SessionsState, e: Envelope, t: number, cfg: SessionConfig): void {
-  const src = { t, m: e.messageId, v: sourceOf(e) };
+  const src = { t, m: e.messageId, v: sourceOf(e, cfg) };
   if (before(src, state.first)) state.first = src;
   if (t < state.hi - cfg.retainMs - cfg.timeoutMs) {
     state.old.events += 1; // far older than anything kept: it can no longer join a session
@@ -138,6 +153,7 @@ export interface PublicSession {
   pageViews: number;
   landingPage: string | null;
   referrer: string | null;
+  referrerType: ReferrerType | null;
   campaign: Record<string, unknown> | null;
 }
 
@@ -145,13 +161,20 @@ export interface SessionsSummary {
   count: number;
   totalDurationSeconds: number;
   averageEventsPerSession: number;
-  firstTouch: { at: string; referrer: string | null; campaign: Record<string, unknown> | null } | null;
-  lastTouch: { at: string; referrer: string | null; campaign: Record<string, unknown> | null } | null;
+  firstTouch: Touchpoint | null;
+  lastTouch: Touchpoint | null;
   /** The most recent sessions, newest first. */
   recent: PublicSession[];
 }
 
-const touch = (t: Touch<Source>) => ({ at: new Date(t.t).toISOString(), referrer: t.v.referrer ?? null, campaign: t.v.campaign ?? null });
+export interface Touchpoint {
+  at: string;
+  referrer: string | null;
+  referrerType: ReferrerType | null;
+  campaign: Record<string, unknown> | null;
+}
+
+const touch = (t: Touch<Source>): Touchpoint => ({ at: new Date(t.t).toISOString(), referrer: t.v.referrer ?? null, referrerType: t.v.referrerType ?? null, campaign: t.v.campaign ?? null });
 
 export function summarizeSessions(state: SessionsState | undefined, recent = 5): SessionsSummary {
   if (!state || (state.list.length === 0 && state.old.count === 0)) {
@@ -178,6 +201,7 @@ export function summarizeSessions(state: SessionsState | undefined, recent = 5):
         pageViews: s.p,
         landingPage: s.land?.v ?? null,
         referrer: s.src.v.referrer ?? null,
+        referrerType: s.src.v.referrerType ?? null,
         campaign: s.src.v.campaign ?? null,
       })),
   };

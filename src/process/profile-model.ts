@@ -6,6 +6,11 @@ import type { ProfileModel } from '../core/profile.js';
 export function profileModel(config: Config): ProfileModel {
   return {
     computedTraits: compileComputedTraits(config.computedTraits),
-    sessions: { timeoutMs: config.sessions.timeoutMinutes * 60_000, retainMs: config.sessions.retainDays * 86_400_000 },
+    sessions: {
+      timeoutMs: config.sessions.timeoutMinutes * 60_000,
+      retainMs: config.sessions.retainDays * 86_400_000,
+      campaignFromUrl: config.sessions.campaignFromUrl,
+      referrerType: config.sessions.referrerType,
+    },
   };
 }

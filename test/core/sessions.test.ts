@@ -25,8 +25,8 @@ test('sessions split on 30 minutes of inactivity, with landing page, source and 
   assert.equal(s.count, 2);
   assert.equal(s.totalDurationSeconds, 25 * 60 + 10 * 60);
   assert.equal(s.averageEventsPerSession, 2.5);
-  assert.deepEqual(s.firstTouch, { at: at(0), referrer: 'https://www.google.com/', campaign: { name: 'spring', source: 'google' } });
-  assert.deepEqual(s.lastTouch, { at: at(120), referrer: 'https://news.example/', campaign: null });
+  assert.deepEqual(s.firstTouch, { at: at(0), referrer: 'https://www.google.com/', referrerType: null, campaign: { name: 'spring', source: 'google' } });
+  assert.deepEqual(s.lastTouch, { at: at(120), referrer: 'https://news.example/', referrerType: null, campaign: null });
   assert.deepEqual(s.recent.map((r) => [r.start, r.end, r.events, r.pageViews, r.landingPage]), [
     [at(120), at(130), 2, 2, '/hats'],
     [at(0), at(25), 3, 2, '/'],
@@ -111,4 +111,14 @@ test('property: sessions are independent of order, batching and merges, and equa
     }),
     { numRuns: 300 },
   );
+});
+
+test('with enrichment on, a session source gets a referrer type and a campaign from the URL', () => {
+  const enriched = { sessions: { ...model.sessions, campaignFromUrl: true, referrerType: true } };
+  const doc = emptyProfile();
+  applyEvent(doc, page(0, '/', { page: { url: 'https://shop.example/?utm_source=news&utm_medium=email&utm_campaign=fall', referrer: 'https://mail.google.com/' } }), enriched);
+  applyEvent(doc, page(120, '/x', { page: { url: 'https://shop.example/x', referrer: 'https://www.bing.com/search?q=shoes' } }), enriched);
+  const s = toPublicProfile(doc, enriched).sessions;
+  assert.deepEqual(s.firstTouch, { at: at(0), referrer: 'https://mail.google.com/', referrerType: 'email', campaign: { name: 'fall', source: 'news', medium: 'email' } });
+  assert.deepEqual(s.lastTouch, { at: at(120), referrer: 'https://www.bing.com/search?q=shoes', referrerType: 'search', campaign: null });
 });
