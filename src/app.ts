@@ -165,6 +165,10 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   await app.register(profileApi, { store, control, envToken: config.apiToken, model });
   await app.register(operations, {
     metricsText: async () => {
+      // Lag is the host's (the log's ends against the processor's positions), read at scrape time.
+      const lag = processor.lag();
+      metrics.processorLagEvents.set(lag.events);
+      metrics.processorLagSeconds.set(lag.seconds);
       const thread = await processor.metrics();
       if (!thread) return metrics.registry.metrics();
       return AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), thread]).metrics();

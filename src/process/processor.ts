@@ -55,7 +55,6 @@ export class Processor {
   private loop: Promise<void> | undefined;
   private wakeSleeper: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
-  private lastLag: Lag = { events: 0, seconds: 0 };
   private newestAppliedMs = 0;
 
   constructor(
@@ -67,11 +66,6 @@ export class Processor {
   async init(): Promise<void> {
     this.offsets = await this.store.readOffsets();
     for (let p = 0; p < this.log.partitions; p++) if (!this.offsets.has(p)) this.offsets.set(p, 1);
-    await this.refreshLag();
-  }
-
-  lag(): Lag {
-    return this.lastLag;
   }
 
   private serial: Promise<unknown> = Promise.resolve();
@@ -90,7 +84,7 @@ export class Processor {
     const ends = await this.log.endOffsets();
     const waiting: number[] = [];
     for (let p = 0; p < this.log.partitions; p++) if ((ends[p] ?? 0) > this.offsets.get(p)!) waiting.push(p);
-    if (waiting.length === 0) return this.setLag(ends, 0);
+    if (waiting.length === 0) return 0;
     const per = Math.max(1, Math.ceil(this.opts.batchSize / waiting.length));
     const entries: LogEntry[] = [];
     const consumed = new Map<number, number>();
@@ -100,7 +94,7 @@ export class Processor {
       for (const e of got) entries.push(e);
       consumed.set(p, got[got.length - 1]!.offset + 1);
     }
-    if (entries.length === 0) return this.setLag(ends, 0);
+    if (entries.length === 0) return 0;
 
     const events = entries.map((e) => JSON.parse(e.payload) as Envelope);
     const keys = new Set<IdentityKey>();
@@ -128,24 +122,12 @@ export class Processor {
       for (const e of entries) m.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
     }
     for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
-    return this.setLag(ends, entries.length);
+    this.opts.onProgress?.(this.progress());
+    return entries.length;
   }
 
   progress(): Progress {
     return { positions: Array.from({ length: this.log.partitions }, (_, p) => this.offsets.get(p) ?? 1), newestAppliedMs: this.newestAppliedMs };
-  }
-
-  private setLag(ends: number[], applied: number): number {
-    this.lastLag = lagOf(ends, this.progress());
-    if (applied > 0) this.opts.onProgress?.(this.progress());
-    this.opts.metrics?.processorLagEvents.set(this.lastLag.events);
-    this.opts.metrics?.processorLagSeconds.set(this.lastLag.seconds);
-    return applied;
-  }
-
-  /** Recomputes lag against the log's end without applying anything. */
-  async refreshLag(): Promise<void> {
-    this.setLag(await this.log.endOffsets(), 0);
   }
 
   /** Processes until the log has nothing more (replay, tests). */

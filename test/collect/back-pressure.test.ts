@@ -9,6 +9,8 @@ test('ingest answers 429 with Retry-After when the processor is too far behind',
     const headers = { authorization: basic(WRITE_KEY), 'content-type': 'application/json' };
     assert.equal((await m.app.inject({ method: 'POST', url: '/v1/batch', payload: batch, headers })).statusCode, 200);
     assert.equal(m.processor.lag().events, 10, 'the processor is stopped: its lag is all 10 events, at once');
+    const metrics = (await m.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^mosaic_processor_lag_events 10$/m, 'the gauge reads the same lag, not a stale copy');
     const r = await m.app.inject({ method: 'POST', url: '/v1/track', payload: { userId: 'u', event: 'e' }, headers });
     assert.equal(r.statusCode, 429);
     assert.equal(r.headers['retry-after'], '5');

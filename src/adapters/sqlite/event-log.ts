@@ -45,7 +45,6 @@ const outcomes = (flags: AppendFlags): AppendOutcome[] => Array.from(flags, (f) 
 /** The log writer in a worker thread, restarted if it dies (its appends then fail and are retried by clients). */
 class WriterThread {
   next: number[] = [];
-  partitions = 0;
   private worker!: Worker;
   /** False while the thread is starting or restarting: appends are refused, not lost. */
   private alive = false;
@@ -60,7 +59,6 @@ class WriterThread {
       this.worker = new Worker(new URL('./log-writer-thread.js', import.meta.url), { workerData: this.opts });
       this.worker.on('message', (msg: FromWriter) => {
         if (msg.type === 'ready') {
-          this.partitions = msg.partitions;
           this.next = msg.next;
           this.alive = true;
           resolve();
@@ -76,7 +74,8 @@ class WriterThread {
       this.worker.on('error', reject);
       this.worker.on('exit', () => {
         this.alive = false;
-        for (const p of this.pending.values()) p.reject(new MosaicError('MOSAIC_INTERNAL', { message: 'The log writer stopped; the request was not applied.' }));
+        // A commit may have landed before the thread died: the client retries, and dedup drops what was written.
+        for (const p of this.pending.values()) p.reject(new MosaicError('MOSAIC_OVERLOADED_LOG', { message: 'The log writer stopped mid-request; retry (a message already written is not stored twice).', retryAfter: 1 }));
         this.pending.clear();
         if (!this.closing) setTimeout(() => void this.start().catch(() => undefined), 200).unref();
       });

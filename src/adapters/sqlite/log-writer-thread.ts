@@ -4,7 +4,7 @@ import { LogWriter, type AppendColumns, type LogWriterOptions } from './log-writ
 
 export type ToWriter = { type: 'append'; id: number; columns: AppendColumns } | { type: 'close' };
 export type FromWriter =
-  | { type: 'ready'; partitions: number; next: number[] }
+  | { type: 'ready'; next: number[] }
   | { type: 'appended'; id: number; flags: Uint8Array; next: number[] }
   | { type: 'failed'; id: number; message: string }
   | { type: 'closed' };
@@ -27,4 +27,4 @@ port.on('message', (msg: ToWriter) => {
     send({ type: 'failed', id: msg.id, message: (err as Error).message });
   }
 });
-send({ type: 'ready', partitions: writer.partitions, next: writer.nextOffsets() });
+send({ type: 'ready', next: writer.nextOffsets() });
