@@ -11,7 +11,7 @@ import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
 import { computedTraitsFingerprint } from './core/computed-traits.js';
-import { profileModel } from './process/profile-model.js';
+import { identityRules, profileModel } from './process/profile-model.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -105,6 +105,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   if (!config.apiToken && control.tokenCount() === 0) created.apiToken = control.createToken('admin').token;
 
   const model = profileModel(config);
+  const rules = await identityRules(config, store); // before the thread starts: it reads the same key
   // Profiles remember which definitions built them; a change applies from now on only.
   const fingerprint = computedTraitsFingerprint(config.computedTraits);
   const builtWith = (await store.getMeta('computedTraits')) ?? ((await store.countProfiles()) === 0 ? fingerprint : '[]');
@@ -120,7 +121,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, model, metrics, logger, run: runProcessor });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model, metrics, logger, run: runProcessor });
   await processor.start();
 
   const app: FastifyInstance = Fastify({
@@ -162,7 +163,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     maxLagEvents: config.processor.maxLagEvents,
     lagEvents: () => processor.lag().events,
   });
-  await app.register(profileApi, { store, control, envToken: config.apiToken, model });
+  await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model });
   await app.register(operations, {
     metricsText: async () => {
       // Lag is the host's (the log's ends against the processor's positions), read at scrape time.

@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { COMPUTED_OPS, CONDITION_OPS, ComputedTraitError, compileComputedTraits } from './core/computed-traits.js';
 import { MESSAGE_TYPES } from './core/envelope.js';
+import { DEFAULT_IDENTIFIER_TYPES, IdentityRules, IdentityRulesError, NORMALIZERS } from './core/identity.js';
 import { MosaicError } from './errors.js';
 
 /** An enum schema: Ajv then reports one readable error with the allowed values, not one per literal. */
@@ -21,6 +22,17 @@ const ComputedTraitSchema = Type.Object(
     where: Type.Optional(
       Type.Array(Type.Object({ path: Type.String({ minLength: 1 }), op: literals(CONDITION_OPS), value: Type.Optional(Type.Unknown()) }, { additionalProperties: false })),
     ),
+  },
+  { additionalProperties: false },
+);
+
+const IdentifierTypeSchema = Type.Object(
+  {
+    type: Type.String({ minLength: 1 }),
+    paths: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    limit: Type.Integer({ minimum: 1 }),
+    normalize: Type.Optional(literals(NORMALIZERS)),
+    hash: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -90,6 +102,13 @@ const ConfigSchema = Type.Object(
         campaignFromUrl: Type.Boolean({ default: true }),
         /** Classify each session's referrer: direct, internal, search, social, email, referral. */
         referrerType: Type.Boolean({ default: true }),
+      },
+      { default: {} },
+    ),
+    identity: Type.Object(
+      {
+        /** Identifier types in merge priority order, highest first (see docs/identity.md). */
+        types: Type.Array(IdentifierTypeSchema, { default: DEFAULT_IDENTIFIER_TYPES }),
       },
       { default: {} },
     ),
@@ -167,11 +186,18 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   }
   const config = raw as Config;
   config.dataDir = resolve(cwd, config.dataDir);
+  // Semantic checks the schema cannot express.
   try {
-    compileComputedTraits(config.computedTraits); // semantic checks the schema cannot express
+    compileComputedTraits(config.computedTraits);
   } catch (err) {
     if (!(err instanceof ComputedTraitError)) throw err;
     throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: err.problems.map((p) => ({ path: p.path, rule: 'computedTrait', message: p.message })) });
+  }
+  try {
+    new IdentityRules(config.identity.types, 'validation only');
+  } catch (err) {
+    if (!(err instanceof IdentityRulesError)) throw err;
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: err.problems.map((p) => ({ path: p.path, rule: 'identity', message: p.message })) });
   }
   return config;
 }

@@ -5,7 +5,11 @@ import { pino } from 'pino';
 import { createMosaic, type Mosaic } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { Envelope } from '../src/core/envelope.js';
-import { reduceBatch, type ProfileDoc, type ProfileModel } from '../src/core/profile.js';
+import assert from 'node:assert/strict';
+import { SqliteProfileStore } from '../src/adapters/sqlite/profile-store.js';
+import { DEFAULT_IDENTIFIER_TYPES, IdentityRules } from '../src/core/identity.js';
+import { assembleProfile, toPublicProfile, type ProfileDoc, type ProfileModel } from '../src/core/profile.js';
+import { applyBatch } from '../src/process/apply-batch.js';
 import { Metrics } from '../src/observe/metrics.js';
 
 export const WRITE_KEY = 'wk_test_writekey';
@@ -49,22 +53,69 @@ export function env(partial: Partial<Envelope> & Pick<Envelope, 'type'>): Envelo
   } as Envelope;
 }
 
-/**
- * The reducer over an in-memory graph that commits like the real store, fed `events` in
- * batches whose sizes cycle through `cuts`. Returns every profile, sorted by id.
- */
-export function reduceInBatches(events: readonly Envelope[], cuts: readonly number[], model: ProfileModel = {}): ProfileDoc[] {
-  const owners = new Map<string, string>();
-  const docs = new Map<string, ProfileDoc>();
-  let at = 0;
-  let c = 0;
-  while (at < events.length) {
-    const n = cuts[c++ % cuts.length]!;
-    const changes = reduceBatch(events.slice(at, at + n), { profileOf: (k) => owners.get(k), load: (id) => structuredClone(docs.get(id)) }, model);
-    for (const id of changes.deletes) docs.delete(id);
-    for (const d of changes.upserts.values()) docs.set(d.id, structuredClone(d));
-    for (const [k, id] of changes.identities) owners.set(k, id);
-    at += n;
+export const TEST_RULES = new IdentityRules(DEFAULT_IDENTIFIER_TYPES, 'test-hash-key');
+
+/** The profile an event lands on is its anchor's: its highest-priority identifier. */
+export const anchorOf = (e: Envelope, rules = TEST_RULES) => rules.identifiersOf(e)[0]!;
+
+/** The real batch path (applyBatch on an in-memory SQLite store), for reducer tests. */
+export class MemoryProfiles {
+  readonly store = new SqliteProfileStore({ dir: ':memory:' });
+  constructor(
+    readonly model: ProfileModel = {},
+    readonly rules: IdentityRules = TEST_RULES,
+  ) {}
+
+  async apply(events: readonly Envelope[]) {
+    return applyBatch(this.store, events, new Map(), this.rules, this.model);
   }
-  return [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+  async docOf(key: string): Promise<ProfileDoc | undefined> {
+    const cluster = await this.store.findCluster(key);
+    if (!cluster) return undefined;
+    return assembleProfile(cluster, (await this.store.getParts(cluster.members)).values(), this.model);
+  }
+
+  async byKey(key: string) {
+    const doc = await this.docOf(key);
+    return doc && toPublicProfile(doc, this.model);
+  }
+
+  /** Every profile, assembled, sorted by id. */
+  async docs(): Promise<ProfileDoc[]> {
+    const out: ProfileDoc[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await this.store.scanClusters(after, 100);
+      for (const c of page) out.push(assembleProfile(c, (await this.store.getParts(c.members)).values(), this.model));
+      if (page.length < 100) return out;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /** Invariants: every member of every cluster points back at it. */
+  async check(): Promise<void> {
+    for (const doc of await this.docs()) {
+      const owners = await this.store.nodeClusters(doc.identities);
+      for (const k of doc.identities) assert.equal(owners.get(k), doc.id, `${k} should point at ${doc.id}`);
+    }
+  }
+
+  close() {
+    return this.store.close();
+  }
+}
+
+/** Feeds `events` in batches whose sizes cycle through `cuts`; returns every profile, sorted by id. */
+export async function reduceInBatches(events: readonly Envelope[], cuts: readonly number[], model: ProfileModel = {}, rules = TEST_RULES): Promise<ProfileDoc[]> {
+  const g = new MemoryProfiles(model, rules);
+  try {
+    for (let at = 0, c = 0; at < events.length; ) {
+      const n = cuts[c++ % cuts.length]!;
+      await g.apply(events.slice(at, at + n));
+      at += n;
+    }
+    return await g.docs();
+  } finally {
+    await g.close();
+  }
 }

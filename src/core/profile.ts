@@ -7,7 +7,8 @@ export interface ProfileModel {
   computedTraits?: readonly CompiledTrait[];
   sessions?: SessionConfig;
 }
-import { ALIAS, canonicalProfileId, compareIdentityKeys, eventIdentities, splitKey, type IdentityKey } from './identity.js';
+import { splitKey, type IdentityKey } from './identity.js';
+import type { Cluster } from './identity-graph.js';
 
 /** A trait value with what decides last-write-wins: event time, then messageId. */
 export interface TraitEntry {
@@ -18,10 +19,15 @@ export interface TraitEntry {
   m: string;
 }
 
-/** The stored profile. Every field is an order-independent aggregate of its events. */
+/**
+ * A profile's aggregates. Every field is an order-independent, mergeable aggregate of events.
+ * Stored per anchor identity (each event's highest-priority identifier), so that when the
+ * identity graph splits or joins profiles, the pieces are re-combined, never recomputed.
+ */
 export interface ProfileDoc {
+  /** The profile id once assembled; the anchor identity in a stored part. */
   id: string;
-  /** Sorted identity keys, alias nodes included. */
+  /** Identity keys in priority order, once assembled (empty in a stored part). */
   identities: IdentityKey[];
   traits: Record<string, TraitEntry>;
   firstSeen: number;
@@ -42,8 +48,8 @@ export interface PublicProfile {
   id: string;
   identities: { type: string; id: string }[];
   traits: Record<string, unknown>;
-  firstSeen: string;
-  lastSeen: string;
+  firstSeen: string | null;
+  lastSeen: string | null;
   eventCount: number;
   eventCounts: Record<string, number>;
   typeCounts: Record<string, number>;
@@ -56,10 +62,11 @@ export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now =
   for (const k of Object.keys(doc.traits).sort()) traits[k] = doc.traits[k]!.v;
   return {
     id: doc.id,
-    identities: doc.identities.map(splitKey).filter((i) => i.type !== ALIAS),
+    identities: doc.identities.map(splitKey),
     traits,
-    firstSeen: new Date(doc.firstSeen).toISOString(),
-    lastSeen: new Date(doc.lastSeen).toISOString(),
+    // A profile can hold identifiers and no event yet (one a merge rule kept apart).
+    firstSeen: doc.eventCount ? new Date(doc.firstSeen).toISOString() : null,
+    lastSeen: doc.eventCount ? new Date(doc.lastSeen).toISOString() : null,
     eventCount: doc.eventCount,
     eventCounts: doc.eventCounts,
     typeCounts: doc.typeCounts,
@@ -84,20 +91,6 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
 }
 
-function insertSorted(keys: IdentityKey[], key: IdentityKey): boolean {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = compareIdentityKeys(keys[mid]!, key);
-    if (c === 0) return false;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  keys.splice(lo, 0, key);
-  return true;
-}
-
 export function emptyProfile(): ProfileDoc {
   return { id: '', identities: [], traits: {}, firstSeen: Infinity, lastSeen: -Infinity, eventCount: 0, eventCounts: {}, typeCounts: {} };
 }
@@ -117,9 +110,8 @@ export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {
   if (model.sessions) applySession((doc.sessions ??= emptySessions()), e, t, model.sessions);
 }
 
-/** Merges `b` into `a` (in place). Exact: every event lives in exactly one of them. */
+/** Merges `b`'s aggregates into `a` (in place). Exact: every event lives in exactly one of them. */
 export function mergeInto(a: ProfileDoc, b: ProfileDoc, model: ProfileModel = {}): void {
-  for (const k of b.identities) insertSorted(a.identities, k);
   for (const [k, entry] of Object.entries(b.traits)) if (wins(entry, a.traits[k])) a.traits[k] = entry;
   a.firstSeen = Math.min(a.firstSeen, b.firstSeen);
   a.lastSeen = Math.max(a.lastSeen, b.lastSeen);
@@ -130,103 +122,11 @@ export function mergeInto(a: ProfileDoc, b: ProfileDoc, model: ProfileModel = {}
   if (b.sessions && model.sessions) mergeSessions((a.sessions ??= emptySessions()), b.sessions, model.sessions);
 }
 
-/** Reads the current graph: which profile holds a key, and that profile's document. */
-export interface GraphView {
-  profileOf(key: IdentityKey): string | undefined;
-  /** A document the reducer may mutate (a fresh copy, not one shared with a cache). */
-  load(profileId: string): ProfileDoc | undefined;
-}
-
-export interface MergeRecord {
-  into: string;
-  from: string[];
-  messageId: string;
-}
-
-export interface BatchChanges {
-  upserts: Map<string, ProfileDoc>;
-  deletes: Set<string>;
-  /** identity key -> profile id, to write. */
-  identities: Map<IdentityKey, string>;
-  merges: MergeRecord[];
-  /** profile id each event landed on, in input order. */
-  landedOn: string[];
-}
-
-/**
- * Applies a batch of events to the identity graph and profiles, returning only what
- * changed. Pure: the caller loads what `view` needs and commits the result atomically,
- * together with the log offsets consumed.
- */
-export function reduceBatch(events: readonly Envelope[], view: GraphView, model: ProfileModel = {}): BatchChanges {
-  const keyOwner = new Map<IdentityKey, string | undefined>();
-  const docs = new Map<string, ProfileDoc | undefined>();
-  const changes: BatchChanges = { upserts: new Map(), deletes: new Set(), identities: new Map(), merges: [], landedOn: [] };
-
-  const ownerOf = (k: IdentityKey) => {
-    if (!keyOwner.has(k)) keyOwner.set(k, view.profileOf(k));
-    return keyOwner.get(k);
-  };
-  const docOf = (id: string) => {
-    if (!docs.has(id)) docs.set(id, view.load(id));
-    return docs.get(id);
-  };
-
-  for (const e of events) {
-    const { nodes, probes } = eventIdentities(e);
-    const owners: string[] = [];
-    for (const k of nodes) {
-      const o = ownerOf(k);
-      if (o !== undefined && !owners.includes(o)) owners.push(o);
-    }
-    for (const k of probes) {
-      const o = ownerOf(k);
-      if (o !== undefined && !owners.includes(o)) owners.push(o);
-    }
-    owners.sort();
-    let doc: ProfileDoc;
-    let firstBefore: IdentityKey | undefined;
-    if (owners.length === 0) doc = emptyProfile();
-    else {
-      doc = docOf(owners[0]!) ?? emptyProfile();
-      firstBefore = doc.identities[0];
-      for (const o of owners.slice(1)) {
-        const other = docOf(o);
-        if (other) mergeInto(doc, other, model);
-      }
-    }
-    let added = false;
-    for (const k of nodes) if (insertSorted(doc.identities, k)) added = true;
-    applyEvent(doc, e, model);
-
-    const oldId = doc.id;
-    // The id is a hash of the first identity: recompute only when that identity changed.
-    const newId = oldId !== '' && doc.identities[0] === firstBefore ? oldId : canonicalProfileId(doc.identities);
-    doc.id = newId;
-    for (const o of owners) {
-      if (o !== newId) {
-        docs.set(o, undefined);
-        changes.upserts.delete(o);
-        changes.deletes.add(o);
-      }
-    }
-    changes.deletes.delete(newId);
-    docs.set(newId, doc);
-    changes.upserts.set(newId, doc);
-    if (owners.length > 1 || (oldId !== '' && oldId !== newId)) {
-      changes.merges.push({ into: newId, from: owners.filter((o) => o !== newId), messageId: e.messageId });
-    }
-    // Re-point every identity when the profile was renamed or merged; else only new nodes.
-    const repointAll = owners.length !== 1 || owners[0] !== newId;
-    if (repointAll || added) {
-      for (const k of repointAll ? doc.identities : nodes) {
-        if (keyOwner.get(k) !== newId) {
-          keyOwner.set(k, newId);
-          changes.identities.set(k, newId);
-        }
-      }
-    }
-    changes.landedOn.push(newId);
-  }
-  return changes;
+/** A profile as the API shows it: its cluster's identities and the sum of its members' parts. */
+export function assembleProfile(cluster: Cluster, parts: Iterable<ProfileDoc>, model: ProfileModel = {}): ProfileDoc {
+  const doc = emptyProfile();
+  for (const p of parts) mergeInto(doc, p, model);
+  doc.id = cluster.id;
+  doc.identities = [...cluster.members];
+  return doc;
 }

@@ -68,7 +68,17 @@ export class Metrics {
   });
   readonly profileMerges = new Counter({
     name: 'mosaic_profile_merges_total',
-    help: 'Profile merges and renames caused by identities meeting',
+    help: 'Profiles merged because one event carried identifiers of both',
+    registers: [this.registry],
+  });
+  readonly identityConflicts = new Counter({
+    name: 'mosaic_identity_conflicts_total',
+    help: 'Merges refused by an identity limit (the event landed on its highest-priority identifier)',
+    registers: [this.registry],
+  });
+  readonly identityReclusters = new Counter({
+    name: 'mosaic_identity_reclusters_total',
+    help: 'Batches whose late edges made a connected component be rebuilt from its stored edges',
     registers: [this.registry],
   });
   readonly freshnessSeconds = new Histogram({

@@ -1,25 +1,43 @@
 import type { IdentityKey } from '../core/identity.js';
+import type { Cluster, Hyperedge, Stamp } from '../core/identity-graph.js';
 import type { ProfileDoc } from '../core/profile.js';
 
-/** One processed batch: profile changes and the log positions they consumed, committed together. */
+/** One processed batch: graph and profile changes and the log positions they consumed, committed together. */
 export interface ProfileCommit {
-  upserts: Iterable<ProfileDoc>;
-  deletes: Iterable<string>;
-  identities: Iterable<[IdentityKey, string]>;
+  clusters: Iterable<Cluster>;
+  deleteClusters: Iterable<string>;
+  /** node -> cluster (profile) id. */
+  nodes: Iterable<[IdentityKey, string]>;
+  /** Edges new to the store, or seen earlier than stored (their stamp replaces the stored one). */
+  edges: Iterable<Hyperedge>;
+  /** Per-anchor aggregates (doc.id is the anchor identity). */
+  parts: Iterable<ProfileDoc>;
   /** partition -> next offset to read. */
   offsets: ReadonlyMap<number, number>;
 }
 
+/**
+ * Profiles are clusters of the identity graph, with per-anchor aggregates summed on read.
+ * Everything a batch changes is committed in one transaction with the offsets it consumed.
+ */
 export interface ProfileStore {
   /** partition -> next offset to read, as last committed. */
   readOffsets(): Promise<Map<number, number>>;
-  /** Profile id for each key that has one. */
-  lookupIdentities(keys: readonly IdentityKey[]): Promise<Map<IdentityKey, string>>;
-  getProfiles(ids: readonly string[]): Promise<Map<string, ProfileDoc>>;
-  getProfileByIdentity(key: IdentityKey): Promise<ProfileDoc | undefined>;
+  /** Cluster id of each node that has one. */
+  nodeClusters(nodes: readonly IdentityKey[]): Promise<Map<IdentityKey, string>>;
+  getClusters(ids: readonly string[]): Promise<Map<string, Cluster>>;
+  /** Stamps of the stored edges among `keys`. */
+  edgeStamps(keys: readonly string[]): Promise<Map<string, Stamp>>;
+  /** Every stored edge naming any of `nodes`. */
+  edgesTouching(nodes: readonly IdentityKey[]): Promise<Hyperedge[]>;
+  getParts(anchors: readonly IdentityKey[]): Promise<Map<IdentityKey, ProfileDoc>>;
+  /** Clusters in id order after `afterId` (a cursor), at most `limit`. */
+  scanClusters(afterId: string | undefined, limit: number): Promise<Cluster[]>;
+  /** The cluster holding `key`, if any. */
+  findCluster(key: IdentityKey): Promise<Cluster | undefined>;
   /** Atomic: all of it or none of it. */
   commit(batch: ProfileCommit): Promise<void>;
-  /** Drops every profile, identity and offset (before a replay). */
+  /** Drops every profile, identity, edge, part and offset (before a replay). */
   reset(): Promise<void>;
   countProfiles(): Promise<number>;
   /** Small facts about how the profiles were built (e.g. the computed-trait definitions). Survive reset(). */

@@ -4,7 +4,7 @@ import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
 import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
 import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
 import type { Config } from '../config.js';
-import { profileModel } from './profile-model.js';
+import { identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { Processor, type Progress } from './processor.js';
@@ -35,7 +35,9 @@ async function main(): Promise<void> {
     batchSize: config.processor.batchSize,
     pollMs: config.processor.pollMs,
     lingerMs: config.processor.lingerMs,
-    model: profileModel(config), // functions cannot cross threads: compiled here
+    // Functions cannot cross threads: compiled here.
+    rules: await identityRules(config, store),
+    model: profileModel(config),
     metrics,
     logger,
     onProgress: (progress) => send({ type: 'progress', progress }),

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
-import { eventIdentities, type IdentityKey } from '../core/identity.js';
-import { reduceBatch, type ProfileModel } from '../core/profile.js';
+import type { IdentityRules } from '../core/identity.js';
+import type { ProfileModel } from '../core/profile.js';
+import { applyBatch } from './apply-batch.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -16,6 +17,8 @@ export interface ProcessorOptions {
   lingerMs?: number;
   metrics?: Metrics;
   logger?: Logger;
+  /** Which identifiers link events into profiles, and the merge limits. */
+  rules: IdentityRules;
   /** Computed traits and sessions to maintain. */
   model?: ProfileModel;
   /** Called after each committed batch with the positions it reached. */
@@ -97,28 +100,16 @@ export class Processor {
     if (entries.length === 0) return 0;
 
     const events = entries.map((e) => JSON.parse(e.payload) as Envelope);
-    const keys = new Set<IdentityKey>();
-    for (const ev of events) {
-      const { nodes, probes } = eventIdentities(ev);
-      for (const k of nodes) keys.add(k);
-      for (const k of probes) keys.add(k);
-    }
-    const owners = await this.store.lookupIdentities([...keys]);
-    const docs = await this.store.getProfiles([...new Set(owners.values())]);
-    const changes = reduceBatch(events, { profileOf: (k) => owners.get(k), load: (id) => docs.get(id) }, this.opts.model);
-    await this.store.commit({
-      upserts: changes.upserts.values(),
-      deletes: changes.deletes,
-      identities: changes.identities,
-      offsets: consumed,
-    });
+    const { merges, conflicts, reclustered } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model);
     for (const [p, next] of consumed) this.offsets.set(p, next);
 
     const now = Date.now();
     const m = this.opts.metrics;
     if (m) {
       m.processedEvents.inc(entries.length);
-      if (changes.merges.length) m.profileMerges.inc(changes.merges.length);
+      if (merges) m.profileMerges.inc(merges);
+      if (conflicts) m.identityConflicts.inc(conflicts);
+      if (reclustered) m.identityReclusters.inc();
       for (const e of entries) m.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
     }
     for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { compileComputedTraits } from '../core/computed-traits.js';
+import { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
+import type { ProfileStore } from '../ports/profile-store.js';
 
 /** The reducer's model from the configuration; built once per thread (it holds functions). */
 export function profileModel(config: Config): ProfileModel {
@@ -13,4 +16,20 @@ export function profileModel(config: Config): ProfileModel {
       referrerType: config.sessions.referrerType,
     },
   };
+}
+
+const HASH_KEY = 'identity.hashKey';
+
+/**
+ * The key that pseudonymizes hashed identifiers (email, phone) before they become graph
+ * nodes. Made once per store and kept with it (it survives a replay's reset), so the same
+ * address always maps to the same node and a dictionary of addresses cannot be hashed offline.
+ */
+export async function identityRules(config: Config, store: ProfileStore): Promise<IdentityRules> {
+  let key = await store.getMeta(HASH_KEY);
+  if (!key) {
+    key = randomBytes(32).toString('base64url');
+    await store.setMeta(HASH_KEY, key);
+  }
+  return new IdentityRules(config.identity.types, key);
 }

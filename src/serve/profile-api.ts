@@ -1,16 +1,19 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { identityKey, parseIdentityRef } from '../core/identity.js';
-import { toPublicProfile, type ProfileModel } from '../core/profile.js';
+import { parseIdentityRef, type IdentityRules } from '../core/identity.js';
+import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/profile.js';
 import { MosaicError } from '../errors.js';
 import type { Credentials } from '../ports/credentials.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import { basicUser, bearer } from '../collect/auth.js';
+import type { Cluster } from '../core/identity-graph.js';
 
 export interface ProfileApiOptions {
   store: ProfileStore;
   control: Credentials;
   /** Token accepted besides stored ones (MOSAIC_API_TOKEN). */
   envToken?: string;
+  /** How identifiers in paths become graph nodes (normalized, pseudonymized). */
+  rules: IdentityRules;
   /** Computed traits and sessions, as the processor maintains them. */
   model?: ProfileModel;
 }
@@ -33,24 +36,54 @@ declare module 'fastify' {
 }
 
 export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: FastifyInstance, opts) => {
-  const { store, control } = opts;
+  const { store, control, rules } = opts;
   app.addHook('onRequest', requireToken(control, opts.envToken));
 
-  async function load(req: FastifyRequest, ref: string, action: string) {
+  async function findCluster(req: FastifyRequest, ref: string, action: string): Promise<Cluster> {
     const parsed = parseIdentityRef(ref);
     if (!parsed) throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'format', message: `"${ref}" is not "<idType>:<id>"` }] });
-    const doc = await store.getProfileByIdentity(identityKey(parsed.type, parsed.id));
+    if (!rules.typeNames.includes(parsed.type)) {
+      throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'type', message: `"${parsed.type}" is not a configured identifier type (${rules.typeNames.join(', ')})` }] });
+    }
+    const key = rules.keyFor(parsed.type, parsed.id);
+    const cluster = key === undefined ? undefined : await store.findCluster(key);
     // Audited whether found or not: probing for a person is itself an access to record.
-    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: `${parsed.type}:${parsed.id}`, ip: req.ip, status: doc ? 200 : 404 });
-    if (!doc) throw new MosaicError('MOSAIC_PROFILE_NOT_FOUND', { message: `No profile holds ${parsed.type} "${parsed.id}".` });
-    return doc;
+    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: `${parsed.type}:${parsed.id}`, ip: req.ip, status: cluster ? 200 : 404 });
+    if (!cluster) throw new MosaicError('MOSAIC_PROFILE_NOT_FOUND', { message: `No profile holds ${parsed.type} "${parsed.id}".` });
+    return cluster;
   }
 
-  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => toPublicProfile(await load(req, req.params.ref, 'profile.read'), opts.model));
+  async function load(req: FastifyRequest, ref: string, action: string) {
+    const cluster = await findCluster(req, ref, action);
+    const parts = await store.getParts(cluster.members);
+    return toPublicProfile(assembleProfile(cluster, [...parts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)), opts.model), opts.model);
+  }
+
+  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => load(req, req.params.ref, 'profile.read'));
+
+  // Lineage: which identifiers and profiles were merged, when, by which event, and which merges a rule refused.
+  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref/merges', async (req) => {
+    const cluster = await findCluster(req, req.params.ref, 'profile.merges');
+    const show = (key: string) => {
+      const i = key.indexOf(':');
+      return { type: key.slice(0, i), id: key.slice(i + 1) };
+    };
+    return {
+      id: cluster.id,
+      merges: cluster.lineage.map((l) => ({
+        kind: l.kind,
+        at: new Date(l.at).toISOString(),
+        messageId: l.messageId,
+        identities: l.identities.map(show),
+        ...(l.profiles ? { profiles: l.profiles } : {}),
+        ...(l.dropped ? { dropped: l.dropped.map((d) => ({ ...show(d.key), ...(d.profile ? { profile: d.profile } : {}), rule: d.rule })) } : {}),
+      })),
+    };
+  });
 
   // Segment Profile API shape, so its clients work unchanged.
   app.get<{ Params: { space: string; ref: string } }>('/v1/spaces/:space/collections/users/profiles/:ref/traits', async (req) => {
-    const profile = toPublicProfile(await load(req, req.params.ref, 'profile.traits'), opts.model);
+    const profile = await load(req, req.params.ref, 'profile.traits');
     // Segment's Profile API returns computed traits among the traits.
     return { traits: { ...profile.traits, ...profile.computedTraits }, cursor: { url: '', has_more: false, next: '' } };
   });

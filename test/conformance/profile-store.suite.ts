@@ -1,79 +1,113 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Cluster, Hyperedge } from '../../src/core/identity-graph.js';
 import type { ProfileDoc } from '../../src/core/profile.js';
-import type { ProfileStore } from '../../src/ports/profile-store.js';
+import type { ProfileCommit, ProfileStore } from '../../src/ports/profile-store.js';
 
-const doc = (id: string, identities: string[], eventCount = 1): ProfileDoc => ({
-  id, identities, traits: { plan: { v: 'pro', t: 1, m: 'm1' } }, firstSeen: 1, lastSeen: 2, eventCount, eventCounts: { A: eventCount }, typeCounts: { track: eventCount },
+const part = (anchor: string, eventCount = 1): ProfileDoc => ({
+  id: anchor, identities: [], traits: { plan: { v: 'pro', t: 1, m: 'm1' } }, firstSeen: 1, lastSeen: 2, eventCount, eventCounts: { A: eventCount }, typeCounts: { track: eventCount },
 });
+const cluster = (id: string, members: string[], t = 1): Cluster => ({ id, members, last: { t, m: `m${t}` }, lineage: [] });
+const edge = (nodes: string[], t: number): Hyperedge => ({ key: nodes.join('|'), nodes, t, m: `m${t}` });
+const commit = (c: Partial<ProfileCommit>): ProfileCommit => ({ clusters: [], deleteClusters: [], nodes: [], edges: [], parts: [], offsets: new Map(), ...c });
 
 /** What every ProfileStore adapter must do. `make` returns a fresh, empty store. */
 export function profileStoreConformance(name: string, make: () => Promise<ProfileStore>) {
-  test(`${name}: commit writes profiles, identities and offsets together`, async () => {
+  async function withStore(fn: (s: ProfileStore) => Promise<void>) {
     const s = await make();
     try {
-      await s.commit({ upserts: [doc('p1', ['user_id:1', 'anonymous_id:a'])], deletes: [], identities: [['user_id:1', 'p1'], ['anonymous_id:a', 'p1']], offsets: new Map([[0, 5], [1, 3]]) });
+      await fn(s);
+    } finally {
+      await s.close();
+    }
+  }
+
+  test(`${name}: commit writes clusters, nodes, edges, parts and offsets together`, () =>
+    withStore(async (s) => {
+      const c = cluster('p1', ['user_id:1', 'anonymous_id:a']);
+      await s.commit(commit({
+        clusters: [c],
+        nodes: [['user_id:1', 'p1'], ['anonymous_id:a', 'p1']],
+        edges: [edge(['user_id:1', 'anonymous_id:a'], 5)],
+        parts: [part('user_id:1')],
+        offsets: new Map([[0, 5], [1, 3]]),
+      }));
       assert.deepEqual(await s.readOffsets(), new Map([[0, 5], [1, 3]]));
-      assert.deepEqual(await s.lookupIdentities(['user_id:1', 'anonymous_id:a', 'user_id:none']), new Map([['user_id:1', 'p1'], ['anonymous_id:a', 'p1']]));
-      assert.deepEqual((await s.getProfiles(['p1', 'p404'])).get('p1'), doc('p1', ['user_id:1', 'anonymous_id:a']));
-      assert.equal((await s.getProfiles(['p1', 'p404'])).size, 1);
-      assert.equal((await s.getProfileByIdentity('anonymous_id:a'))?.id, 'p1');
-      assert.equal(await s.getProfileByIdentity('user_id:none'), undefined);
+      assert.deepEqual(await s.nodeClusters(['user_id:1', 'anonymous_id:a', 'user_id:none']), new Map([['user_id:1', 'p1'], ['anonymous_id:a', 'p1']]));
+      assert.deepEqual(await s.getClusters(['p1', 'p404']), new Map([['p1', c]]));
+      assert.deepEqual(await s.findCluster('anonymous_id:a'), c);
+      assert.equal(await s.findCluster('user_id:none'), undefined);
+      assert.deepEqual(await s.edgeStamps(['user_id:1|anonymous_id:a', 'nope']), new Map([['user_id:1|anonymous_id:a', { t: 5, m: 'm5' }]]));
+      assert.deepEqual(await s.edgesTouching(['anonymous_id:a']), [edge(['user_id:1', 'anonymous_id:a'], 5)]);
+      assert.deepEqual(await s.edgesTouching(['anonymous_id:zzz']), []);
+      assert.deepEqual(await s.getParts(['user_id:1', 'anonymous_id:a']), new Map([['user_id:1', part('user_id:1')]]));
       assert.equal(await s.countProfiles(), 1);
-    } finally {
-      await s.close();
-    }
-  });
+    }));
 
-  test(`${name}: a merge deletes the absorbed profile and re-points its identities`, async () => {
-    const s = await make();
-    try {
-      await s.commit({ upserts: [doc('p1', ['user_id:1']), doc('p2', ['anonymous_id:b'])], deletes: [], identities: [['user_id:1', 'p1'], ['anonymous_id:b', 'p2']], offsets: new Map([[0, 2]]) });
-      await s.commit({ upserts: [doc('p1', ['user_id:1', 'anonymous_id:b'], 2)], deletes: ['p2'], identities: [['anonymous_id:b', 'p1']], offsets: new Map([[0, 3]]) });
+  test(`${name}: a merge deletes the absorbed cluster and re-points its nodes; parts are updated in place`, () =>
+    withStore(async (s) => {
+      await s.commit(commit({
+        clusters: [cluster('p1', ['user_id:1']), cluster('p2', ['anonymous_id:b'])],
+        nodes: [['user_id:1', 'p1'], ['anonymous_id:b', 'p2']],
+        parts: [part('user_id:1'), part('anonymous_id:b')],
+        offsets: new Map([[0, 2]]),
+      }));
+      const parts = await s.getParts(['user_id:1']);
+      parts.get('user_id:1')!.eventCount = 7;
+      await s.commit(commit({
+        clusters: [cluster('p1', ['user_id:1', 'anonymous_id:b'], 3)],
+        deleteClusters: ['p2'],
+        nodes: [['anonymous_id:b', 'p1']],
+        parts: parts.values(),
+        offsets: new Map([[0, 3]]),
+      }));
       assert.equal(await s.countProfiles(), 1);
-      assert.equal((await s.getProfileByIdentity('anonymous_id:b'))?.eventCount, 2);
+      assert.equal((await s.findCluster('anonymous_id:b'))?.id, 'p1');
+      assert.equal((await s.getParts(['user_id:1'])).get('user_id:1')?.eventCount, 7);
       assert.equal((await s.readOffsets()).get(0), 3);
-    } finally {
-      await s.close();
-    }
-  });
+    }));
 
-  test(`${name}: a failing commit changes nothing`, async () => {
-    const s = await make();
-    try {
-      await s.commit({ upserts: [doc('p1', ['user_id:1'])], deletes: [], identities: [['user_id:1', 'p1']], offsets: new Map([[0, 2]]) });
-      const poison = { id: 'p2', get identities(): string[] { throw new Error('boom'); } } as unknown as ProfileDoc;
-      await assert.rejects(s.commit({ upserts: [doc('p1', ['user_id:1'], 9), poison], deletes: [], identities: [], offsets: new Map([[0, 99]]) }));
+  test(`${name}: an edge seen earlier replaces the stored stamp`, () =>
+    withStore(async (s) => {
+      await s.commit(commit({ edges: [edge(['a', 'b'], 9)] }));
+      await s.commit(commit({ edges: [edge(['a', 'b'], 4)] }));
+      assert.deepEqual(await s.edgeStamps(['a|b']), new Map([['a|b', { t: 4, m: 'm4' }]]));
+      assert.equal((await s.edgesTouching(['a', 'b'])).length, 1);
+    }));
+
+  test(`${name}: clusters are scanned in id order from a cursor`, () =>
+    withStore(async (s) => {
+      await s.commit(commit({ clusters: ['p3', 'p1', 'p2'].map((id) => cluster(id, [`user_id:${id}`])) }));
+      assert.deepEqual((await s.scanClusters(undefined, 2)).map((c) => c.id), ['p1', 'p2']);
+      assert.deepEqual((await s.scanClusters('p2', 2)).map((c) => c.id), ['p3']);
+    }));
+
+  test(`${name}: a failing commit changes nothing`, () =>
+    withStore(async (s) => {
+      await s.commit(commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) }));
+      const poison = { id: 'p2', get members(): string[] { throw new Error('boom'); } } as unknown as Cluster;
+      await assert.rejects(s.commit(commit({ parts: [part('user_id:1', 9)], clusters: [poison], offsets: new Map([[0, 99]]) })));
       assert.equal((await s.readOffsets()).get(0), 2);
-      assert.equal((await s.getProfileByIdentity('user_id:1'))?.eventCount, 1);
-    } finally {
-      await s.close();
-    }
-  });
+      assert.equal((await s.getParts(['user_id:1'])).get('user_id:1')?.eventCount, 1);
+    }));
 
-  test(`${name}: meta values are stored, replaced, and survive reset`, async () => {
-    const s = await make();
-    try {
+  test(`${name}: meta values are stored, replaced, and survive reset`, () =>
+    withStore(async (s) => {
       assert.equal(await s.getMeta('k'), undefined);
       await s.setMeta('k', 'v1');
       await s.setMeta('k', 'v2');
       await s.reset();
       assert.equal(await s.getMeta('k'), 'v2');
-    } finally {
-      await s.close();
-    }
-  });
+    }));
 
-  test(`${name}: reset empties everything`, async () => {
-    const s = await make();
-    try {
-      await s.commit({ upserts: [doc('p1', ['user_id:1'])], deletes: [], identities: [['user_id:1', 'p1']], offsets: new Map([[0, 2]]) });
+  test(`${name}: reset empties everything`, () =>
+    withStore(async (s) => {
+      await s.commit(commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], edges: [edge(['user_id:1', 'x:1'], 1)], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) }));
       await s.reset();
       assert.equal(await s.countProfiles(), 0);
       assert.equal((await s.readOffsets()).size, 0);
-      assert.equal((await s.lookupIdentities(['user_id:1'])).size, 0);
-    } finally {
-      await s.close();
-    }
-  });
+      assert.equal((await s.nodeClusters(['user_id:1'])).size, 0);
+      assert.equal((await s.edgesTouching(['user_id:1'])).length, 0);
+      assert.equal((await s.getParts(['user_id:1'])).size, 0);
+    }));
 }

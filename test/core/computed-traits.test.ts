@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { ComputedTraitError, compileComputedTraits, type ComputedTraitDef } from '../../src/core/computed-traits.js';
 import type { Envelope } from '../../src/core/envelope.js';
 import { applyEvent, emptyProfile, toPublicProfile, type ProfileDoc } from '../../src/core/profile.js';
-import { env, reduceInBatches } from '../helpers.js';
+import { anchorOf, env, reduceInBatches } from '../helpers.js';
 
 const DEFS: ComputedTraitDef[] = [
   { name: 'orders', op: 'count', event: 'Order Completed' },
@@ -108,10 +108,7 @@ const run = (events: readonly Envelope[], cuts: number[]) => reduceInBatches(eve
 
 /** The reference: each event's final profile found through its identities, values computed directly. */
 function reference(events: readonly Envelope[], doc: ProfileDoc, all: ProfileDoc[]) {
-  const mine = events.filter((e) => {
-    const keys = [e.userId && `user_id:${e.userId}`, e.anonymousId && `anonymous_id:${e.anonymousId}`, e.type === 'alias' && e.previousId && `alias:${e.previousId}`].filter(Boolean);
-    return all.find((d) => keys.some((k) => d.identities.includes(k as string)))?.id === doc.id;
-  });
+  const mine = events.filter((e) => all.find((d) => d.identities.includes(anchorOf(e)))?.id === doc.id);
   const orders = mine.filter((e) => e.type === 'track' && e.event === 'Order Completed');
   const nums = orders.map((e) => e.properties!.revenue).filter((v): v is number => typeof v === 'number');
   const byTime = [...orders].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.messageId < b.messageId ? -1 : 1));
@@ -130,17 +127,17 @@ function reference(events: readonly Envelope[], doc: ProfileDoc, all: ProfileDoc
   };
 }
 
-test('property: computed traits are independent of order and batching, and equal a direct computation', () => {
-  fc.assert(
-    fc.property(
+test('property: computed traits are independent of order and batching, and equal a direct computation', async () => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(eventArb, { minLength: 1, maxLength: 40 }).map((evs) => evs.map((e, i) => ({ ...e, messageId: `m${String(i).padStart(3, '0')}`, receivedAt: e.timestamp, sourceId: 's' }) as Envelope)),
       fc.nat(),
       fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 6 }),
-      (events, seed, cuts) => {
-        const want = run(events, [events.length]);
+      async (events, seed, cuts) => {
+        const want = await run(events, [events.length]);
         for (const doc of want) assert.deepEqual(toPublicProfile(doc, model).computedTraits, reference(events, doc, want));
         const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
-        assert.deepEqual(run(shuffled, cuts).map((d) => toPublicProfile(d, model)), want.map((d) => toPublicProfile(d, model)));
+        assert.deepEqual((await run(shuffled, cuts)).map((d) => toPublicProfile(d, model)), want.map((d) => toPublicProfile(d, model)));
       },
     ),
     { numRuns: 300 },
@@ -181,19 +178,19 @@ test('a windowed value falls as the window slides, with no new event', () => {
   assert.deepEqual(at(24 * 9), { orders_7d: 0, revenue_3d: 0, last_cat_2d: null });
 });
 
-test('property: windowed traits are independent of order and batching, and equal a direct count', () => {
+test('property: windowed traits are independent of order and batching, and equal a direct count', async () => {
   const hourArb = fc.integer({ min: 0, max: 24 * 20 });
   const ev = fc.record({ anon: fc.constantFrom('a1', 'a2'), user: fc.option(fc.constantFrom('u1', 'u2'), { nil: undefined }), hour: hourArb, revenue: fc.integer({ min: 1, max: 9 }), cat: fc.constantFrom('x', 'y') });
-  fc.assert(
-    fc.property(fc.array(ev, { minLength: 1, maxLength: 30 }), fc.nat(), fc.integer({ min: 0, max: 24 * 12 }), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }), (raw, seed, after, cuts) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(ev, { minLength: 1, maxLength: 30 }), fc.nat(), fc.integer({ min: 0, max: 24 * 12 }), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }), async (raw, seed, after, cuts) => {
       const events = raw.map((r, i) => ({ type: 'track', event: 'Order Completed', anonymousId: r.anon, userId: r.user, timestamp: new Date(T0 + r.hour * HOUR).toISOString(), messageId: `m${String(i).padStart(3, '0')}`, receivedAt: '', sourceId: 's', properties: { revenue: r.revenue, category: r.cat } }) as Envelope);
       const now = T0 + (Math.max(...raw.map((r) => r.hour)) + after) * HOUR + 1;
       const once = (evs: readonly Envelope[], c: number[]) => reduceInBatches(evs, c, windowed);
-      const want = once(events, [events.length]);
+      const want = await once(events, [events.length]);
       const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
-      assert.deepEqual(once(shuffled, cuts).map((d) => toPublicProfile(d, windowed, now)), want.map((d) => toPublicProfile(d, windowed, now)));
+      assert.deepEqual((await once(shuffled, cuts)).map((d) => toPublicProfile(d, windowed, now)), want.map((d) => toPublicProfile(d, windowed, now)));
       for (const doc of want) {
-        const mine = events.filter((e) => doc.identities.includes(`anonymous_id:${e.anonymousId}`));
+        const mine = events.filter((e) => doc.identities.includes(anchorOf(e)));
         const nowHour = Math.floor(now / HOUR);
         const inWindow = (e: Envelope, hours: number) => Math.floor(Date.parse(e.timestamp) / HOUR) > nowHour - hours;
         const last2d = mine.filter((e) => inWindow(e, 48)).sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.messageId < b.messageId ? -1 : 1)).pop();

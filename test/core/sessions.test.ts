@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Envelope } from '../../src/core/envelope.js';
 import { applyEvent, emptyProfile, toPublicProfile } from '../../src/core/profile.js';
-import { env, reduceInBatches } from '../helpers.js';
+import { anchorOf, env, reduceInBatches } from '../helpers.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -56,7 +56,7 @@ test('sessions older than the retention are summarised, still counted', () => {
   assert.equal(doc.sessions!.list.length, 1);
 });
 
-test('property: sessions are independent of order, batching and merges, and equal a direct clustering', () => {
+test('property: sessions are independent of order, batching and merges, and equal a direct clustering', async () => {
   const ev = fc.record({
     anon: fc.constantFrom('a1', 'a2', 'a3'),
     user: fc.option(fc.constantFrom('u1', 'u2'), { nil: undefined }),
@@ -65,8 +65,8 @@ test('property: sessions are independent of order, batching and merges, and equa
     ref: fc.constantFrom(undefined, 'https://a.example/', 'https://b.example/'),
     path: fc.constantFrom('/', '/x', '/y'),
   });
-  fc.assert(
-    fc.property(fc.array(ev, { minLength: 1, maxLength: 35 }), fc.nat(), fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }), (raw, seed, cuts) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(ev, { minLength: 1, maxLength: 35 }), fc.nat(), fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }), async (raw, seed, cuts) => {
       const events = raw.map(
         (r, i) =>
           ({
@@ -82,14 +82,14 @@ test('property: sessions are independent of order, batching and merges, and equa
           }) as Envelope,
       );
       const run = (evs: readonly Envelope[], c: number[]) => reduceInBatches(evs, c, model);
-      const want = run(events, [events.length]);
+      const want = await run(events, [events.length]);
       const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
-      assert.deepEqual(run(shuffled, cuts).map((d) => toPublicProfile(d, model).sessions), want.map((d) => toPublicProfile(d, model).sessions));
+      assert.deepEqual((await run(shuffled, cuts)).map((d) => toPublicProfile(d, model).sessions), want.map((d) => toPublicProfile(d, model).sessions));
 
       // Reference: sort the profile's events and cut wherever the gap exceeds 30 minutes.
       for (const doc of want) {
         const mine = events
-          .filter((e) => doc.identities.includes(`anonymous_id:${e.anonymousId}`))
+          .filter((e) => doc.identities.includes(anchorOf(e)))
           .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.messageId < b.messageId ? -1 : 1));
         const runs: Envelope[][] = [];
         for (const e of mine) {

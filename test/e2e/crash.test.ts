@@ -128,13 +128,18 @@ test('kill -9 at random moments loses no acknowledged event and double-counts no
 
     const snapshot = () => {
       const db = new Database(join(dir, 'profiles.db'), { readonly: true });
-      const rows = db.prepare('SELECT id, doc FROM profiles ORDER BY id').all() as { id: string; doc: string }[];
+      const clusters = db.prepare('SELECT id, doc FROM profiles ORDER BY id').all() as { id: string; doc: string }[];
+      const parts = db.prepare('SELECT anchor, doc FROM parts ORDER BY anchor').all() as { anchor: string; doc: string }[];
       const ids = db.prepare('SELECT key, profile_id FROM identities ORDER BY key').all();
       db.close();
-      return { rows: rows.map((r) => ({ id: r.id, doc: JSON.parse(r.doc) as { eventCount: number } })), ids };
+      return {
+        clusters: clusters.map((r) => ({ id: r.id, doc: JSON.parse(r.doc) as unknown })),
+        parts: parts.map((r) => ({ anchor: r.anchor, doc: JSON.parse(r.doc) as { eventCount: number } })),
+        ids,
+      };
     };
     const live = snapshot();
-    const total = live.rows.reduce((a, r) => a + r.doc.eventCount, 0);
+    const total = live.parts.reduce((a, r) => a + r.doc.eventCount, 0);
     assert.equal(total, counts.size, 'profiles count each logged event exactly once');
 
     const replay = spawnSync(process.execPath, [CLI, 'replay'], { env: { ...process.env, MOSAIC_DATA_DIR: dir, MOSAIC_LOG_LEVEL: 'warn' }, encoding: 'utf8' });

@@ -36,7 +36,9 @@ test('the real @segment/analytics-node SDK sends to Mosaic and the profile reads
     assert.deepEqual(profile.traits, { email: 'sdk@example.com', plan: 'pro' });
     assert.deepEqual(profile.eventCounts, { 'Product Viewed': 1, 'Order Completed': 1 });
     assert.deepEqual(profile.typeCounts, { track: 2, page: 1, identify: 2, alias: 1, group: 1 });
-    assert.deepEqual(profile.identities, [{ type: 'user_id', id: 'sdk-user' }, { type: 'anonymous_id', id: 'sdk-anon' }]);
+    // The alias linked the CRM's old id; the email is a node too, pseudonymized.
+    const identities = profile.identities as { type: string; id: string }[];
+    assert.deepEqual(identities.map((i) => `${i.type}:${i.type === 'email' ? '…' : i.id}`), ['user_id:sdk-user', 'email:…', 'anonymous_id:legacy-crm-7', 'anonymous_id:sdk-anon']);
 
     // The processor runs in a thread; its metrics are merged into /metrics.
     const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -25,7 +25,9 @@ test('GET /v1/profiles/{idType}:{id} returns the unified profile by any of its i
   assert.equal(r.statusCode, 200, r.body);
   const p = r.json();
   assert.match(p.id, /^p_/);
-  assert.deepEqual(p.identities, [{ type: 'user_id', id: '42' }, { type: 'anonymous_id', id: 'anon-1' }]);
+  assert.deepEqual(p.identities.map((i: { type: string }) => i.type), ['user_id', 'email', 'anonymous_id']);
+  assert.deepEqual(p.identities[0], { type: 'user_id', id: '42' });
+  assert.ok(!p.identities[1].id.includes('ada'), 'the email node is pseudonymized');
   assert.deepEqual(p.traits, { email: 'ada@example.com', plan: 'pro' });
   assert.equal(p.firstSeen, '2026-11-01T10:00:00.000Z');
   assert.equal(p.lastSeen, '2026-11-02T10:00:00.000Z');
@@ -35,6 +37,28 @@ test('GET /v1/profiles/{idType}:{id} returns the unified profile by any of its i
   assert.deepEqual(byAnon.json(), p);
   const encoded = await m.app.inject({ method: 'GET', url: '/v1/profiles/user_id%3A42', headers: bearer });
   assert.equal(encoded.statusCode, 200);
+  // By email as a person writes it: normalized and pseudonymized the same way as at ingest.
+  const byEmail = await m.app.inject({ method: 'GET', url: '/v1/profiles/email:%20Ada@Example.COM', headers: bearer });
+  assert.equal(byEmail.json().id, p.id);
+});
+
+test('GET /v1/profiles/{ref}/merges shows which identifiers were joined, when and by which event', async () => {
+  const r = await m.app.inject({ method: 'GET', url: '/v1/profiles/anonymous_id:anon-1/merges', headers: bearer });
+  assert.equal(r.statusCode, 200, r.body);
+  const body = r.json();
+  const merges = body.merges.filter((x: { kind: string }) => x.kind === 'merge');
+  assert.equal(merges.length, 1, r.body);
+  assert.equal(merges[0].at, '2026-11-01T10:01:00.000Z');
+  assert.match(merges[0].messageId, /.+/);
+  assert.deepEqual(merges[0].identities.map((i: { type: string }) => i.type), ['user_id', 'email', 'anonymous_id']);
+  assert.equal(merges[0].profiles.length, 2, 'the anonymous visitor and the new email joined user 42');
+});
+
+test('an unknown identifier type is a 400 that lists the configured ones', async () => {
+  const r = await m.app.inject({ method: 'GET', url: '/v1/profiles/crm:7', headers: bearer });
+  assert.equal(r.statusCode, 400);
+  assert.equal(r.json().error.code, 'MOSAIC_IDENTITY_INVALID');
+  assert.match(r.body, /user_id, email, phone, device_id, anonymous_id/);
 });
 
 test('the profile API sends no CORS headers: it is not for browsers', async () => {

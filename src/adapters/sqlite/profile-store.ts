@@ -1,46 +1,58 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { IdentityKey } from '../../core/identity.js';
+import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
 import type { ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
 import { migrate, openSqlite, type SqliteDb } from './open.js';
 
 const MIGRATIONS = [
-  // A rowid table with a unique index, not WITHOUT ROWID: documents are hundreds of bytes, and
-  // keeping them out of the key's B-tree halves the pages an update touches (measured).
-  // Identities are small rows, where WITHOUT ROWID is the better fit.
   `CREATE TABLE profiles (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
    CREATE TABLE identities (key TEXT PRIMARY KEY, profile_id TEXT NOT NULL) WITHOUT ROWID;
    CREATE TABLE offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL);`,
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // Identity rules: profiles become clusters of an identity graph with per-anchor parts. The
+  // old documents cannot be split, so they are dropped with the offsets: the processor
+  // rebuilds everything from the log, which is the source of truth.
+  `DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets;
+   CREATE TABLE parts (rid INTEGER PRIMARY KEY, anchor TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+   CREATE TABLE edges (key TEXT PRIMARY KEY, t INTEGER NOT NULL, m TEXT NOT NULL, nodes TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE edge_nodes (node TEXT NOT NULL, edge TEXT NOT NULL, PRIMARY KEY (node, edge)) WITHOUT ROWID;`,
 ];
 
 /**
- * Profiles as JSON documents. A document loaded by getProfiles remembers its rowid (in a
- * WeakMap keyed by the object the reducer mutates in place), so committing it is an UPDATE by
- * rowid: 2.4x faster than an upsert by id (measured), and no change to the core's types.
+ * The embedded ProfileStore. Profiles (clusters) and parts are JSON documents in rowid tables
+ * (documents are hundreds of bytes: keeping them out of the key's B-tree halves the pages an
+ * update touches, measured). A part loaded by getParts remembers its rowid in a WeakMap keyed
+ * by the object the reducer mutates, so committing it is an UPDATE by rowid: 2.4x faster than
+ * an upsert by key (measured), with no change to the core's types.
  */
 export class SqliteProfileStore implements ProfileStore {
   private readonly db: SqliteDb;
-  private rowOf = new WeakMap<ProfileDoc, { rid: number; id: string }>();
+  private rowOf = new WeakMap<ProfileDoc, number>();
   private readonly stmts: Record<string, Database.Statement>;
   private readonly commitTx: (batch: ProfileCommit) => void;
 
   constructor(opts: { dir: string; sync?: 'full' | 'normal'; file?: string }) {
     this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, opts.file ?? 'profiles.db'), { sync: opts.sync ?? 'full', cacheMb: 64 });
     migrate(this.db, MIGRATIONS);
+    const inList = (sql: string) => this.db.prepare(sql.replace('?', '(SELECT value FROM json_each(?))')).raw();
     this.stmts = {
       offsets: this.db.prepare('SELECT partition, next_offset FROM offsets').raw(),
-      lookup: this.db.prepare('SELECT key, profile_id FROM identities WHERE key IN (SELECT value FROM json_each(?))').raw(),
-      lookupOne: this.db.prepare('SELECT profile_id FROM identities WHERE key = ?').pluck(),
-      profiles: this.db.prepare('SELECT rid, doc FROM profiles WHERE id IN (SELECT value FROM json_each(?))').raw(),
-      profile: this.db.prepare('SELECT doc FROM profiles WHERE id = ?').pluck(),
-      upsert: this.db.prepare('INSERT INTO profiles (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc'),
-      updateRow: this.db.prepare('UPDATE profiles SET doc = ? WHERE rid = ?'),
-      delete: this.db.prepare('DELETE FROM profiles WHERE id = ?'),
-      identity: this.db.prepare(
-        'INSERT INTO identities (key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id',
-      ),
+      nodes: inList('SELECT key, profile_id FROM identities WHERE key IN ?'),
+      clusters: inList('SELECT doc FROM profiles WHERE id IN ?'),
+      edgeStamps: inList('SELECT key, t, m FROM edges WHERE key IN ?'),
+      edgesTouching: inList('SELECT DISTINCT e.key, e.t, e.m, e.nodes FROM edge_nodes n JOIN edges e ON e.key = n.edge WHERE n.node IN ?'),
+      parts: inList('SELECT rid, doc FROM parts WHERE anchor IN ?'),
+      scan: this.db.prepare('SELECT doc FROM profiles WHERE id > ? ORDER BY id LIMIT ?').pluck(),
+      findCluster: this.db.prepare('SELECT p.doc FROM identities i JOIN profiles p ON p.id = i.profile_id WHERE i.key = ?').pluck(),
+      upsertCluster: this.db.prepare('INSERT INTO profiles (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc'),
+      deleteCluster: this.db.prepare('DELETE FROM profiles WHERE id = ?'),
+      node: this.db.prepare('INSERT INTO identities (key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
+      edge: this.db.prepare('INSERT INTO edges (key, t, m, nodes) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET t = excluded.t, m = excluded.m'),
+      edgeNode: this.db.prepare('INSERT OR IGNORE INTO edge_nodes (node, edge) VALUES (?, ?)'),
+      insertPart: this.db.prepare('INSERT INTO parts (anchor, doc) VALUES (?, ?) ON CONFLICT(anchor) DO UPDATE SET doc = excluded.doc'),
+      updatePart: this.db.prepare('UPDATE parts SET doc = ? WHERE rid = ?'),
       offset: this.db.prepare(
         'INSERT INTO offsets (partition, next_offset) VALUES (?, ?) ON CONFLICT(partition) DO UPDATE SET next_offset = excluded.next_offset',
       ),
@@ -49,14 +61,18 @@ export class SqliteProfileStore implements ProfileStore {
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
     this.commitTx = this.db.transaction((batch: ProfileCommit) => {
-      for (const id of batch.deletes) this.stmts.delete!.run(id);
-      for (const doc of batch.upserts) {
-        const row = this.rowOf.get(doc);
-        // A renamed profile's old row was among the deletes above: it is inserted afresh.
-        if (row && row.id === doc.id) this.stmts.updateRow!.run(JSON.stringify(doc), row.rid);
-        else this.stmts.upsert!.run(doc.id, JSON.stringify(doc));
+      for (const id of batch.deleteClusters) this.stmts.deleteCluster!.run(id);
+      for (const c of batch.clusters) this.stmts.upsertCluster!.run(c.id, JSON.stringify(c));
+      for (const [key, id] of batch.nodes) this.stmts.node!.run(key, id);
+      for (const e of batch.edges) {
+        this.stmts.edge!.run(e.key, e.t, e.m, JSON.stringify(e.nodes));
+        for (const n of e.nodes) this.stmts.edgeNode!.run(n, e.key);
       }
-      for (const [key, id] of batch.identities) this.stmts.identity!.run(key, id);
+      for (const part of batch.parts) {
+        const rid = this.rowOf.get(part);
+        if (rid !== undefined) this.stmts.updatePart!.run(JSON.stringify(part), rid);
+        else this.stmts.insertPart!.run(part.id, JSON.stringify(part));
+      }
       for (const [p, next] of batch.offsets) this.stmts.offset!.run(p, next);
     });
   }
@@ -65,28 +81,51 @@ export class SqliteProfileStore implements ProfileStore {
     return new Map(this.stmts.offsets!.all() as [number, number][]);
   }
 
-  async lookupIdentities(keys: readonly IdentityKey[]): Promise<Map<IdentityKey, string>> {
-    if (keys.length === 0) return new Map();
-    return new Map(this.stmts.lookup!.all(JSON.stringify(keys)) as [string, string][]);
+  async nodeClusters(nodes: readonly IdentityKey[]): Promise<Map<IdentityKey, string>> {
+    if (nodes.length === 0) return new Map();
+    return new Map(this.stmts.nodes!.all(JSON.stringify(nodes)) as [string, string][]);
   }
 
-  async getProfiles(ids: readonly string[]): Promise<Map<string, ProfileDoc>> {
-    if (ids.length === 0) return new Map();
-    const rows = this.stmts.profiles!.all(JSON.stringify(ids)) as [number, string][];
-    const out = new Map<string, ProfileDoc>();
-    for (const [rid, text] of rows) {
+  async getClusters(ids: readonly string[]): Promise<Map<string, Cluster>> {
+    const out = new Map<string, Cluster>();
+    if (ids.length === 0) return out;
+    for (const [text] of this.stmts.clusters!.all(JSON.stringify(ids)) as [string][]) {
+      const c = JSON.parse(text) as Cluster;
+      out.set(c.id, c);
+    }
+    return out;
+  }
+
+  async edgeStamps(keys: readonly string[]): Promise<Map<string, Stamp>> {
+    const out = new Map<string, Stamp>();
+    if (keys.length === 0) return out;
+    for (const [key, t, m] of this.stmts.edgeStamps!.all(JSON.stringify(keys)) as [string, number, string][]) out.set(key, { t, m });
+    return out;
+  }
+
+  async edgesTouching(nodes: readonly IdentityKey[]): Promise<Hyperedge[]> {
+    if (nodes.length === 0) return [];
+    return (this.stmts.edgesTouching!.all(JSON.stringify(nodes)) as [string, number, string, string][]).map(([key, t, m, n]) => ({ key, t, m, nodes: JSON.parse(n) as IdentityKey[] }));
+  }
+
+  async getParts(anchors: readonly IdentityKey[]): Promise<Map<IdentityKey, ProfileDoc>> {
+    const out = new Map<IdentityKey, ProfileDoc>();
+    if (anchors.length === 0) return out;
+    for (const [rid, text] of this.stmts.parts!.all(JSON.stringify(anchors)) as [number, string][]) {
       const doc = JSON.parse(text) as ProfileDoc;
-      this.rowOf.set(doc, { rid, id: doc.id });
+      this.rowOf.set(doc, rid);
       out.set(doc.id, doc);
     }
     return out;
   }
 
-  async getProfileByIdentity(key: IdentityKey): Promise<ProfileDoc | undefined> {
-    const id = this.stmts.lookupOne!.get(key) as string | undefined;
-    if (id === undefined) return undefined;
-    const doc = this.stmts.profile!.get(id) as string | undefined;
-    return doc === undefined ? undefined : (JSON.parse(doc) as ProfileDoc);
+  async scanClusters(afterId: string | undefined, limit: number): Promise<Cluster[]> {
+    return (this.stmts.scan!.all(afterId ?? '', limit) as string[]).map((t) => JSON.parse(t) as Cluster);
+  }
+
+  async findCluster(key: IdentityKey): Promise<Cluster | undefined> {
+    const text = this.stmts.findCluster!.get(key) as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as Cluster);
   }
 
   async commit(batch: ProfileCommit): Promise<void> {
@@ -94,7 +133,7 @@ export class SqliteProfileStore implements ProfileStore {
   }
 
   async reset(): Promise<void> {
-    this.db.exec('DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets;');
+    this.db.exec('DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges; DELETE FROM edge_nodes;');
   }
 
   async getMeta(key: string): Promise<string | undefined> {
