@@ -83,7 +83,8 @@ interface LoadResult {
 async function load(opts: { url: string; seconds: number; method?: 'GET' | 'POST'; body?: () => string; path?: () => string; headers?: Record<string, string>; rate?: number; amount?: number; connections?: number }): Promise<LoadResult> {
   const result = await autocannon({
     url: opts.url,
-    connections: opts.connections ?? CONNECTIONS,
+    // autocannon refuses more connections than requests (the last top-up step can be small).
+    connections: Math.min(opts.connections ?? CONNECTIONS, opts.amount ?? Infinity),
     ...(opts.amount ? { amount: opts.amount } : { duration: opts.seconds }),
     ...(opts.rate ? { overallRate: opts.rate } : {}),
     method: opts.method ?? 'POST',

@@ -19,6 +19,7 @@ const ComputedTraitSchema = Type.Object(
     type: Type.Optional(literals(MESSAGE_TYPES)),
     property: Type.Optional(Type.String({ minLength: 1 })),
     window: Type.Optional(Type.String({ minLength: 2 })),
+    n: Type.Optional(Type.Integer()),
     where: Type.Optional(
       Type.Array(Type.Object({ path: Type.String({ minLength: 1 }), op: literals(CONDITION_OPS), value: Type.Optional(Type.Unknown()) }, { additionalProperties: false })),
     ),

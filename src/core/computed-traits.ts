@@ -5,7 +5,7 @@ import type { Envelope, MessageType } from './envelope.js';
  * is commutative and mergeable, so a profile's values do not depend on arrival order, batch
  * boundaries or merges (the property test checks it against a direct computation).
  */
-export const COMPUTED_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last'] as const;
+export const COMPUTED_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'distinct_count', 'top_n', 'rfm'] as const;
 export type ComputedOp = (typeof COMPUTED_OPS)[number];
 
 export const CONDITION_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
@@ -31,7 +31,15 @@ export interface ComputedTraitDef {
   where?: Condition[];
   /** Only events within this much of now, e.g. "30m", "24h", "7d" (counted in whole buckets). */
   window?: string;
+  /** top_n: how many values to show (default 3). */
+  n?: number;
 }
+
+/**
+ * Distinct values kept per trait (distinct_count, top_n). Beyond it, new values are not counted:
+ * a bound on memory (invariant 6) that only very high-cardinality properties reach.
+ */
+export const MAX_DISTINCT_VALUES = 1000;
 
 /** Per-trait state stored on the profile. */
 export interface ComputedState {
@@ -44,9 +52,11 @@ export interface ComputedState {
   s?: number;
   /** value (min, max, first, last) */
   v?: unknown;
-  /** event time and messageId of `v` (first, last) */
+  /** event time and messageId of `v` (first, last); newest matching event time (rfm) */
   t?: number;
   m?: string;
+  /** occurrences by value (distinct_count, top_n) */
+  c?: Record<string, number>;
 }
 
 export interface CompiledTrait {
@@ -119,7 +129,7 @@ export function parseWindow(w: string): { bucketMs: number; buckets: number } | 
   return ms % 60_000 === 0 && ms / 60_000 <= 1440 ? { bucketMs: 60_000, buckets: ms / 60_000 } : undefined;
 }
 
-const NEEDS_PROPERTY: ReadonlySet<ComputedOp> = new Set(['sum', 'avg', 'min', 'max', 'first', 'last']);
+const NEEDS_PROPERTY: ReadonlySet<ComputedOp> = new Set(['sum', 'avg', 'min', 'max', 'first', 'last', 'distinct_count', 'top_n', 'rfm']);
 
 const windowOf = (d: ComputedTraitDef) => (d.window === undefined ? undefined : parseWindow(d.window));
 
@@ -135,6 +145,8 @@ export function compileComputedTraits(defs: readonly ComputedTraitDef[]): Compil
     if (!COMPUTED_OPS.includes(d.op)) problems.push({ path: `${at}/op`, message: `"${d.op}" is not one of ${COMPUTED_OPS.join(', ')}` });
     if (NEEDS_PROPERTY.has(d.op) && !d.property) problems.push({ path: `${at}/property`, message: `${d.op} needs "property", the value to aggregate (e.g. properties.revenue)` });
     if (d.window !== undefined && !parseWindow(d.window)) problems.push({ path: `${at}/window`, message: `"${d.window}" is not a window: write a number and m, h or d (e.g. 30m, 24h, 7d), from 1m to 400d` });
+    if (d.n !== undefined && d.op !== 'top_n') problems.push({ path: `${at}/n`, message: '"n" is for top_n only' });
+    if (d.n !== undefined && (!Number.isInteger(d.n) || d.n < 1 || d.n > 100)) problems.push({ path: `${at}/n`, message: 'n must be a whole number from 1 to 100' });
     if (d.op === 'count' && d.property) problems.push({ path: `${at}/property`, message: 'count counts events; drop "property" or use where: [{ path, op: exists }]' });
     (d.where ?? []).forEach((c, j) => {
       const cat = `${at}/where/${j}`;
@@ -191,7 +203,23 @@ function fold(op: ComputedOp, s: ComputedState, v: unknown, t: number, m: string
     case 'last':
       if (v !== undefined && later(t, m, s)) Object.assign(s, { v, t, m });
       return;
+    case 'distinct_count':
+    case 'top_n':
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') countValue(s, String(v), 1);
+      return;
+    case 'rfm':
+      // Frequency counts every matching event; monetary sums the numeric values; recency is read at query time.
+      s.n = (s.n ?? 0) + 1;
+      if (typeof v === 'number' && Number.isFinite(v)) s.s = (s.s ?? 0) + Math.round(v * MICRO);
+      if (s.t === undefined || t > s.t) s.t = t;
+      return;
   }
+}
+
+function countValue(s: ComputedState, key: string, n: number): void {
+  const c = (s.c ??= {});
+  if (c[key] === undefined && Object.keys(c).length >= MAX_DISTINCT_VALUES) return;
+  c[key] = (c[key] ?? 0) + n;
 }
 
 /** Merges one state into another of the same op (in place). */
@@ -200,8 +228,15 @@ function mergeState(op: ComputedOp, sa: ComputedState, sb: ComputedState): void 
     case 'count':
     case 'sum':
     case 'avg':
+    case 'rfm':
       if (sb.n !== undefined) sa.n = (sa.n ?? 0) + sb.n;
       if (sb.s !== undefined) sa.s = (sa.s ?? 0) + sb.s;
+      if (op === 'rfm' && sb.t !== undefined && (sa.t === undefined || sb.t > sa.t)) sa.t = sb.t;
+      return;
+    case 'distinct_count':
+    case 'top_n':
+      // Keys in sorted order: which values fit under the cap must not depend on merge order.
+      for (const k of Object.keys(sb.c ?? {}).sort()) countValue(sa, k, sb.c![k]!);
       return;
     default:
       if (sb.v !== undefined) fold(op, sa, sb.v, sb.t ?? 0, sb.m ?? '');
@@ -288,6 +323,20 @@ export function computedValues(states: Record<string, TraitState> | undefined, t
         break;
       case 'avg':
         out[c.def.name] = s?.n ? s.s! / MICRO / s.n : null;
+        break;
+      case 'distinct_count':
+        out[c.def.name] = Object.keys(s?.c ?? {}).length;
+        break;
+      case 'top_n':
+        out[c.def.name] = Object.entries(s?.c ?? {})
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+          .slice(0, c.def.n ?? 3)
+          .map(([k]) => k);
+        break;
+      case 'rfm':
+        out[c.def.name] = s?.n
+          ? { recencyDays: Math.max(0, Math.floor((now - s.t!) / 86_400_000)), frequency: s.n, monetary: (s.s ?? 0) / MICRO }
+          : null;
         break;
       default:
         out[c.def.name] = s?.v ?? null;

@@ -17,10 +17,14 @@ const DEFS: ComputedTraitDef[] = [
   { name: 'big_orders', op: 'count', event: 'Order Completed', where: [{ path: 'properties.revenue', op: 'gte', value: 100 }] },
   { name: 'shoe_views', op: 'count', event: 'Product Viewed', where: [{ path: 'properties.category', op: 'in', value: ['shoes', 'boots'] }] },
   { name: 'pages', op: 'count', type: 'page' },
+  { name: 'categories_bought', op: 'distinct_count', event: 'Order Completed', property: 'properties.category' },
+  { name: 'favourite_categories', op: 'top_n', n: 2, event: 'Product Viewed', property: 'properties.category' },
+  { name: 'rfm', op: 'rfm', event: 'Order Completed', property: 'properties.revenue' },
 ];
 const traits = compileComputedTraits(DEFS);
 const model = { computedTraits: traits };
 
+const NOW = Date.parse('2026-06-01T00:00:00.000Z');
 const order = (revenue: unknown, category: string, timestamp: string, userId = 'u') =>
   env({ type: 'track', userId, event: 'Order Completed', properties: { revenue, category }, timestamp });
 
@@ -37,7 +41,7 @@ test('each operation, with event, type and where filters', () => {
   ]) {
     applyEvent(doc, e, model);
   }
-  assert.deepEqual(toPublicProfile(doc, model).computedTraits, {
+  assert.deepEqual(toPublicProfile(doc, model, NOW).computedTraits, {
     orders: 4,
     revenue: 219.99, // not 219.98999999999998: sums are kept in integer millionths
     avg_order: 73.33,
@@ -48,13 +52,31 @@ test('each operation, with event, type and where filters', () => {
     big_orders: 1,
     shoe_views: 1,
     pages: 1,
+    categories_bought: 4,
+    favourite_categories: ['boots', 'hats'], // one view each: ties broken by value
+    // Recency is measured against the clock when read: here the env() clock's reading.
+    rfm: { recencyDays: Math.floor((NOW - Date.parse('2026-01-04T00:00:00.000Z')) / 86_400_000), frequency: 4, monetary: 219.99 },
   });
+});
+
+test('top_n ranks by occurrences; rfm recency grows as time passes with no new event', () => {
+  const doc = emptyProfile();
+  for (const c of ['hats', 'shoes', 'shoes', 'boots', 'shoes', 'hats']) applyEvent(doc, env({ type: 'track', userId: 'u', event: 'Product Viewed', properties: { category: c } }), model);
+  applyEvent(doc, order(10, 'x', '2026-03-01T00:00:00.000Z'), model);
+  const day = 86_400_000;
+  const at = (t: number) => toPublicProfile(doc, model, t).computedTraits;
+  assert.deepEqual(at(Date.parse('2026-03-01T12:00:00.000Z')).favourite_categories, ['shoes', 'hats']);
+  assert.deepEqual(at(Date.parse('2026-03-01T12:00:00.000Z')).rfm, { recencyDays: 0, frequency: 1, monetary: 10 });
+  assert.deepEqual(at(Date.parse('2026-03-01T00:00:00.000Z') + 10 * day).rfm, { recencyDays: 10, frequency: 1, monetary: 10 });
 });
 
 test('a profile with no matching event shows 0 for counts and sums, null otherwise', () => {
   const doc = emptyProfile();
   applyEvent(doc, env({ type: 'identify', userId: 'u' }), model);
   const v = toPublicProfile(doc, model).computedTraits;
+  assert.equal(v.categories_bought, 0);
+  assert.deepEqual(v.favourite_categories, []);
+  assert.equal(v.rfm, null);
   assert.equal(v.orders, 0);
   assert.equal(v.revenue, 0);
   assert.equal(v.avg_order, null);
@@ -124,6 +146,13 @@ function reference(events: readonly Envelope[], doc: ProfileDoc, all: ProfileDoc
     big_orders: nums.filter((n) => n >= 100).length,
     shoe_views: mine.filter((e) => e.event === 'Product Viewed' && ['shoes', 'boots'].includes(e.properties!.category as string)).length,
     pages: mine.filter((e) => e.type === 'page').length,
+    categories_bought: new Set(orders.map((e) => e.properties!.category)).size,
+    favourite_categories: (() => {
+      const counts = new Map<string, number>();
+      for (const e of mine) if (e.event === 'Product Viewed') counts.set(e.properties!.category as string, (counts.get(e.properties!.category as string) ?? 0) + 1);
+      return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 2).map(([k]) => k);
+    })(),
+    rfm: orders.length ? { recencyDays: Math.floor((NOW - Math.max(...orders.map((e) => Date.parse(e.timestamp)))) / 86_400_000), frequency: orders.length, monetary: sum } : null,
   };
 }
 
@@ -135,9 +164,9 @@ test('property: computed traits are independent of order and batching, and equal
       fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 6 }),
       async (events, seed, cuts) => {
         const want = await run(events, [events.length]);
-        for (const doc of want) assert.deepEqual(toPublicProfile(doc, model).computedTraits, reference(events, doc, want));
+        for (const doc of want) assert.deepEqual(toPublicProfile(doc, model, NOW).computedTraits, reference(events, doc, want));
         const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
-        assert.deepEqual((await run(shuffled, cuts)).map((d) => toPublicProfile(d, model)), want.map((d) => toPublicProfile(d, model)));
+        assert.deepEqual((await run(shuffled, cuts)).map((d) => toPublicProfile(d, model, NOW)), want.map((d) => toPublicProfile(d, model, NOW)));
       },
     ),
     { numRuns: 300 },
