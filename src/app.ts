@@ -12,6 +12,7 @@ import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
 import { computedTraitsFingerprint } from './core/computed-traits.js';
 import { identityRules, profileModel } from './process/profile-model.js';
+import { appendEnvelopes } from './process/emit.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -20,6 +21,7 @@ import type { ProfileStore } from './ports/profile-store.js';
 import { InlineProcessorHost, ThreadProcessorHost, type ProcessorHost } from './process/processor-host.js';
 import { operations } from './serve/operations.js';
 import { profileApi } from './serve/profile-api.js';
+import { audienceApi } from './serve/audience-api.js';
 
 export interface Mosaic {
   config: Config;
@@ -121,7 +123,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model, metrics, logger, run: runProcessor });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer });
   await processor.start();
 
   const app: FastifyInstance = Fastify({
@@ -164,6 +166,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     lagEvents: () => processor.lag().events,
   });
   await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model });
+  await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   await app.register(operations, {
     metricsText: async () => {
       // Lag is the host's (the log's ends against the processor's positions), read at scrape time.

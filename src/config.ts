@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { COMPUTED_OPS, CONDITION_OPS, ComputedTraitError, compileComputedTraits } from './core/computed-traits.js';
+import { AudienceError, compileAudiences, type AudienceDef } from './core/audiences.js';
 import { MESSAGE_TYPES } from './core/envelope.js';
 import { DEFAULT_IDENTIFIER_TYPES, IdentityRules, IdentityRulesError, NORMALIZERS } from './core/identity.js';
 import { MosaicError } from './errors.js';
@@ -115,6 +116,24 @@ const ConfigSchema = Type.Object(
     ),
     /** Aggregates over each profile's events (see docs/computed-traits.md). */
     computedTraits: Type.Array(ComputedTraitSchema, { default: [] }),
+    /** Segments by rule (see docs/audiences.md); rules are checked by compileAudiences. */
+    audiences: Type.Array(
+      Type.Object({ name: Type.String(), description: Type.Optional(Type.String()), rule: Type.Unknown() }, { additionalProperties: false }),
+      { default: [] },
+    ),
+    audienceTimer: Type.Object(
+      {
+        /** How often the timer re-evaluates a slice of profiles, so members leave as windows expire. */
+        intervalMs: Type.Integer({ minimum: 50, default: 1000 }),
+        /** Profiles per tick: a full pass over N profiles takes N / this ticks. */
+        profilesPerTick: Type.Integer({ minimum: 1, default: 2000 }),
+        /** Profiles per tick while an added or changed audience is being backfilled. */
+        backfillPerTick: Type.Integer({ minimum: 1, default: 20_000 }),
+        /** How often each audience's size is recorded (size over time). */
+        sizeSampleSeconds: Type.Integer({ minimum: 1, default: 60 }),
+      },
+      { default: {} },
+    ),
   },
   { additionalProperties: false },
 );
@@ -193,6 +212,12 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   } catch (err) {
     if (!(err instanceof ComputedTraitError)) throw err;
     throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: err.problems.map((p) => ({ path: p.path, rule: 'computedTrait', message: p.message })) });
+  }
+  try {
+    compileAudiences(config.audiences as AudienceDef[], config.computedTraits.map((t) => t.name));
+  } catch (err) {
+    if (!(err instanceof AudienceError)) throw err;
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: err.problems.map((p) => ({ path: p.path, rule: 'audience', message: p.message })) });
   }
   try {
     new IdentityRules(config.identity.types, 'validation only');

@@ -57,6 +57,7 @@ export const ERROR_CATALOGUE = {
     status: 400,
     message: 'Identify the profile as "<idType>:<id>", e.g. "user_id:42" or "anonymous_id:abc".',
   },
+  MOSAIC_AUDIENCE_NOT_FOUND: { status: 404, message: 'No audience has this name. GET /v1/audiences lists them.' },
   MOSAIC_NOT_FOUND: { status: 404, message: 'No such route.' },
   MOSAIC_BAD_REQUEST: { status: 400, message: 'The request could not be understood; see the message.' },
   MOSAIC_SHUTTING_DOWN: { status: 503, message: 'Mosaic is shutting down. Retry on another instance or in a moment.' },

@@ -8,7 +8,7 @@ import type { Envelope, MessageType } from './envelope.js';
 export const COMPUTED_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'distinct_count', 'top_n', 'rfm'] as const;
 export type ComputedOp = (typeof COMPUTED_OPS)[number];
 
-export const CONDITION_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
+export const CONDITION_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'contains'] as const;
 export type ConditionOp = (typeof CONDITION_OPS)[number];
 
 export interface Condition {
@@ -61,6 +61,8 @@ export interface ComputedState {
 
 export interface CompiledTrait {
   def: ComputedTraitDef;
+  /** Maintained for an audience's event condition; not shown on the profile. */
+  hidden?: boolean;
   /** For a windowed trait: bucket size and how many buckets the window spans (the current one included). */
   window?: { bucketMs: number; buckets: number };
   matches(e: Envelope): boolean;
@@ -86,10 +88,16 @@ function getter(path: string): (e: Envelope) => unknown {
   };
 }
 
-function condition(c: Condition): (e: Envelope) => boolean {
+/** A compiled condition over any object (an event, or a profile's values). */
+export function compileCondition(c: Condition): (e: Envelope) => boolean {
   const get = getter(c.path);
   const want = c.value;
   switch (c.op) {
+    case 'contains':
+      return (e) => {
+        const v = get(e);
+        return Array.isArray(v) ? v.includes(want) : typeof v === 'string' && typeof want === 'string' && v.includes(want);
+      };
     case 'exists':
       return (e) => get(e) !== undefined && get(e) !== null;
     case 'eq':
@@ -134,7 +142,7 @@ const NEEDS_PROPERTY: ReadonlySet<ComputedOp> = new Set(['sum', 'avg', 'min', 'm
 const windowOf = (d: ComputedTraitDef) => (d.window === undefined ? undefined : parseWindow(d.window));
 
 /** Validates and compiles the definitions once; throws ComputedTraitError naming each problem. */
-export function compileComputedTraits(defs: readonly ComputedTraitDef[]): CompiledTrait[] {
+export function compileComputedTraits(defs: readonly ComputedTraitDef[], opts: { hidden?: boolean } = {}): CompiledTrait[] {
   const problems: { path: string; message: string }[] = [];
   const names = new Set<string>();
   defs.forEach((d, i) => {
@@ -154,17 +162,18 @@ export function compileComputedTraits(defs: readonly ComputedTraitDef[]): Compil
       if (!CONDITION_OPS.includes(c.op)) problems.push({ path: `${cat}/op`, message: `"${c.op}" is not one of ${CONDITION_OPS.join(', ')}` });
       if (['gt', 'gte', 'lt', 'lte'].includes(c.op) && typeof c.value !== 'number') problems.push({ path: `${cat}/value`, message: `${c.op} compares numbers: "value" must be a number` });
       if (c.op === 'in' && !Array.isArray(c.value)) problems.push({ path: `${cat}/value`, message: 'in needs "value": a list' });
-      if ((c.op === 'eq' || c.op === 'neq') && c.value === undefined) problems.push({ path: `${cat}/value`, message: `${c.op} needs "value"` });
+      if ((c.op === 'eq' || c.op === 'neq' || c.op === 'contains') && c.value === undefined) problems.push({ path: `${cat}/value`, message: `${c.op} needs "value"` });
     });
   });
   if (problems.length) throw new ComputedTraitError(problems);
 
   return defs.map((def) => {
-    const conds = (def.where ?? []).map(condition);
+    const conds = (def.where ?? []).map(compileCondition);
     const value = def.property ? getter(def.property) : () => undefined;
     const window = windowOf(def);
     return {
       def,
+      ...(opts.hidden ? { hidden: true } : {}),
       ...(window ? { window } : {}),
       value,
       matches: (e) =>
@@ -301,9 +310,10 @@ export function mergeComputed(a: Record<string, TraitState>, b: Record<string, T
 }
 
 /** The values the API shows at time `now`: 0 for empty counts and sums, null otherwise. */
-export function computedValues(states: Record<string, TraitState> | undefined, traits: readonly CompiledTrait[], now = Date.now()): Record<string, unknown> {
+export function computedValues(states: Record<string, TraitState> | undefined, traits: readonly CompiledTrait[], now = Date.now(), includeHidden = false): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of traits) {
+    if (c.hidden && !includeHidden) continue;
     let s = states?.[c.def.name] as ComputedState | undefined;
     if (c.window && s) {
       const ws = s as unknown as WindowedState;

@@ -1,11 +1,14 @@
 import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type TraitState } from './computed-traits.js';
+import type { AudienceView, CompiledAudience } from './audiences.js';
 import type { Envelope } from './envelope.js';
 import { applySession, emptySessions, mergeSessions, summarizeSessions, type SessionConfig, type SessionsState, type SessionsSummary } from './sessions.js';
 
 /** What the reducer computes beyond identities, traits and counts; from the configuration. */
 export interface ProfileModel {
+  /** Declared computed traits, then the hidden ones audiences' event conditions need. */
   computedTraits?: readonly CompiledTrait[];
   sessions?: SessionConfig;
+  audiences?: readonly CompiledAudience[];
 }
 import { splitKey, type IdentityKey } from './identity.js';
 import type { Cluster } from './identity-graph.js';
@@ -129,4 +132,11 @@ export function assembleProfile(cluster: Cluster, parts: Iterable<ProfileDoc>, m
   doc.id = cluster.id;
   doc.identities = [...cluster.members];
   return doc;
+}
+
+/** What audience rules read: plain traits and every computed value at `now`, hidden ones included. */
+export function audienceView(doc: ProfileDoc, model: ProfileModel, now: number): AudienceView {
+  const traits: Record<string, unknown> = {};
+  for (const [k, entry] of Object.entries(doc.traits)) traits[k] = entry.v;
+  return { traits, computed: computedValues(doc.computed, model.computedTraits ?? [], now, true) };
 }

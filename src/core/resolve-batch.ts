@@ -1,3 +1,4 @@
+import { AUDIENCE_SOURCE_ID } from './audiences.js';
 import type { Envelope } from './envelope.js';
 import { GraphWork, edgeKey, recluster, stampAfter, type Cluster, type GraphChanges, type Hyperedge, type Stamp } from './identity-graph.js';
 import type { IdentityKey, IdentityRules } from './identity.js';
@@ -21,6 +22,7 @@ export interface BatchGraphInput {
 export function identifyBatch(events: readonly Envelope[], rules: IdentityRules): BatchGraphInput {
   const out: BatchGraphInput = { events: [], edges: new Map(), nodes: new Set(), anchors: new Set() };
   for (const event of events) {
+    if (event.sourceId === AUDIENCE_SOURCE_ID) continue; // Mosaic's own audience events are not the person's behaviour
     const ids = rules.identifiersOf(event);
     if (ids.length === 0) continue; // the collector refuses these; an old log may not have
     const t = Date.parse(event.timestamp);

@@ -81,6 +81,12 @@ export class Metrics {
     help: 'Batches whose late edges made a connected component be rebuilt from its stored edges',
     registers: [this.registry],
   });
+  readonly audienceTransitions = new Counter({
+    name: 'mosaic_audience_transitions_total',
+    help: 'Profiles entering and exiting audiences',
+    labelNames: ['audience', 'kind'] as const,
+    registers: [this.registry],
+  });
   readonly freshnessSeconds = new Histogram({
     name: 'mosaic_event_to_profile_seconds',
     help: 'Event freshness: from receivedAt to the profile update being committed',

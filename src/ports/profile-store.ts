@@ -14,6 +14,23 @@ export interface ProfileCommit {
   parts: Iterable<ProfileDoc>;
   /** partition -> next offset to read. */
   offsets: ReadonlyMap<number, number>;
+  /** Audience entries and exits. */
+  memberships?: Iterable<MembershipRecord>;
+  /** Events to append to the log once committed (audience enter/exit): the outbox. */
+  outbox?: Iterable<string>;
+}
+
+export interface MembershipRecord {
+  audience: string;
+  profileId: string;
+  kind: 'entered' | 'exited';
+  at: number;
+}
+
+export interface OutboxEntry {
+  id: number;
+  /** An envelope as JSON. */
+  payload: string;
 }
 
 /**
@@ -35,9 +52,20 @@ export interface ProfileStore {
   scanClusters(afterId: string | undefined, limit: number): Promise<Cluster[]>;
   /** The cluster holding `key`, if any. */
   findCluster(key: IdentityKey): Promise<Cluster | undefined>;
+  /** Audiences each of these profiles belongs to (profiles in none are absent). */
+  memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>>;
+  /** An audience's members in profile id order after `afterId` (a cursor). */
+  audienceMembers(audience: string, afterId: string | undefined, limit: number): Promise<{ profileId: string; since: number }[]>;
+  /** Current size of every audience with members. */
+  audienceCounts(): Promise<Map<string, number>>;
+  recordAudienceSizes(at: number, sizes: ReadonlyMap<string, number>): Promise<void>;
+  audienceSizes(audience: string, sinceMs: number): Promise<{ at: number; size: number }[]>;
+  /** Oldest outbox entries first. */
+  readOutbox(limit: number): Promise<OutboxEntry[]>;
+  deleteOutbox(ids: readonly number[]): Promise<void>;
   /** Atomic: all of it or none of it. */
   commit(batch: ProfileCommit): Promise<void>;
-  /** Drops every profile, identity, edge, part and offset (before a replay). */
+  /** Drops every profile, identity, edge, part, membership, outbox entry and offset (before a replay). */
   reset(): Promise<void>;
   countProfiles(): Promise<number>;
   /** Small facts about how the profiles were built (e.g. the computed-trait definitions). Survive reset(). */

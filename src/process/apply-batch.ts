@@ -1,15 +1,25 @@
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { Cluster, Hyperedge } from '../core/identity-graph.js';
-import type { ProfileModel } from '../core/profile.js';
+import { audienceEvent, membershipChanges, type MembershipChange } from '../core/audiences.js';
+import { assembleProfile, audienceView, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder } from '../core/resolve-batch.js';
-import type { ProfileStore } from '../ports/profile-store.js';
+import type { MembershipRecord, ProfileStore } from '../ports/profile-store.js';
 
 export interface BatchOutcome {
   merges: number;
   conflicts: number;
   /** A late edge made a connected component be rebuilt from its stored edges. */
   reclustered: boolean;
+  /** Audience entries and exits committed. */
+  transitions: MembershipRecord[];
+}
+
+export interface ApplyOptions {
+  /** Write audience enter/exit events to the outbox (off for a replay: they were sent once). */
+  emit?: boolean;
+  /** The clock audiences are evaluated at. */
+  now?: number;
 }
 
 /**
@@ -22,7 +32,8 @@ export async function applyBatch(
   events: readonly Envelope[],
   offsets: ReadonlyMap<number, number>,
   rules: IdentityRules,
-  model?: ProfileModel,
+  model: ProfileModel = {},
+  opts: ApplyOptions = {},
 ): Promise<BatchOutcome> {
   const input = identifyBatch(events, rules);
   const nodes = [...input.nodes];
@@ -41,6 +52,23 @@ export async function applyBatch(
   }
   const parts = await store.getParts([...input.anchors]);
   const changedParts = applyToParts(input, parts, model);
+
+  let audience: { memberships: MembershipRecord[]; outbox: string[] } = { memberships: [], outbox: [] };
+  if (model.audiences?.length) {
+    const clusterOf = (k: IdentityKey) => graph.nodes.get(k) ?? nodeCluster.get(k);
+    const touched = new Set(graph.upserts.keys());
+    for (const anchor of changedParts.keys()) {
+      const id = clusterOf(anchor);
+      if (id !== undefined) touched.add(id);
+    }
+    for (const id of graph.deletes) touched.delete(id);
+    const missing = [...touched].filter((id) => !graph.upserts.has(id) && !slice.clusters.has(id));
+    const loaded = await store.getClusters(missing);
+    const clusters = [...touched].map((id) => graph.upserts.get(id) ?? slice.clusters.get(id) ?? loaded.get(id)).filter((c): c is Cluster => c !== undefined);
+    const gone = [...graph.deletes].map((id) => slice.clusters.get(id) ?? { id, members: [], last: { t: 0, m: '' }, lineage: [] });
+    audience = await evaluateAudiences(store, model, clusters, gone, changedParts, opts);
+  }
+
   await store.commit({
     clusters: graph.upserts.values(),
     deleteClusters: graph.deletes,
@@ -48,8 +76,63 @@ export async function applyBatch(
     edges,
     parts: changedParts.values(),
     offsets,
+    memberships: audience.memberships,
+    outbox: audience.outbox,
   });
-  return { merges: graph.merges, conflicts: graph.conflicts, reclustered };
+  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships };
+}
+
+/**
+ * Which audiences these profiles enter and exit now. `fresh` holds parts changed in this batch
+ * (not yet committed); the others are read from the store. Profiles merged away exit everything.
+ */
+async function evaluateAudiences(
+  store: ProfileStore,
+  model: ProfileModel,
+  clusters: readonly Cluster[],
+  gone: readonly Cluster[],
+  fresh: ReadonlyMap<IdentityKey, ProfileDoc>,
+  opts: ApplyOptions,
+): Promise<{ memberships: MembershipRecord[]; outbox: string[] }> {
+  const audiences = model.audiences ?? [];
+  const now = opts.now ?? Date.now();
+  const need = clusters.flatMap((c) => c.members).filter((m) => !fresh.has(m));
+  const stored = await store.getParts(need);
+  const current = await store.memberships([...clusters, ...gone].map((c) => c.id));
+  const none = new Set<string>();
+  const memberships: MembershipRecord[] = [];
+  const outbox: string[] = [];
+  const record = (c: Cluster, changes: MembershipChange[]) => {
+    for (const ch of changes) {
+      memberships.push({ ...ch, at: now });
+      if (opts.emit) outbox.push(JSON.stringify(audienceEvent(ch, c.members, now)));
+    }
+  };
+  for (const c of clusters) {
+    const parts = c.members.map((m) => fresh.get(m) ?? stored.get(m)).filter((p): p is ProfileDoc => p !== undefined);
+    const view = audienceView(assembleProfile(c, parts, model), model, now);
+    record(c, membershipChanges(c.id, view, current.get(c.id) ?? none, audiences));
+  }
+  for (const c of gone) record(c, membershipChanges(c.id, undefined, current.get(c.id) ?? none, audiences));
+  return { memberships, outbox };
+}
+
+/**
+ * The audience timer: re-evaluates up to `limit` profiles after `afterId` (a cursor that
+ * wraps around), so members leave as windows expire with no new event, and an added or
+ * changed audience is computed for existing profiles. Returns the next cursor (undefined at the end).
+ */
+export async function sweepAudiences(
+  store: ProfileStore,
+  model: ProfileModel,
+  afterId: string | undefined,
+  limit: number,
+  opts: ApplyOptions = {},
+): Promise<{ next: string | undefined; scanned: number; transitions: MembershipRecord[] }> {
+  const clusters = await store.scanClusters(afterId, limit);
+  const { memberships, outbox } = await evaluateAudiences(store, model, clusters, [], new Map(), opts);
+  if (memberships.length) await store.commit({ clusters: [], deleteClusters: [], nodes: [], edges: [], parts: [], offsets: new Map(), memberships, outbox });
+  return { next: clusters.length < limit ? undefined : clusters[clusters.length - 1]!.id, scanned: clusters.length, transitions: memberships };
 }
 
 /** Every cluster and edge connected to `seeds`, ignoring merge limits: what a recluster must see. */

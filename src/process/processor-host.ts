@@ -5,6 +5,7 @@ import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import { lagOf, Processor, type Lag, type ProcessorOptions, type Progress } from './processor.js';
 import type { FromThread, MetricsJson, ToThread } from './processor-thread.js';
+import { appendEnvelopes } from './emit.js';
 
 /** The log's end offsets, kept current from its append notifications (this process's appends). */
 class LogEnds {
@@ -121,6 +122,12 @@ export class ThreadProcessorHost implements ProcessorHost {
             break;
           case 'stopped':
             this.stopped?.();
+            break;
+          case 'emit':
+            appendEnvelopes(this.log, msg.payloads).then(
+              () => this.post({ type: 'emitted', id: msg.id }),
+              (err: unknown) => this.post({ type: 'emitted', id: msg.id, error: String(err) }),
+            );
             break;
         }
       });

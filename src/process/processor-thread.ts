@@ -12,9 +12,16 @@ import { Processor, type Progress } from './processor.js';
 /** prom-client's getMetricsAsJSON() output, as AggregatorRegistry.aggregate takes it. */
 export type MetricsJson = object[];
 
-export type ToThread = { type: 'wake' } | { type: 'stop' } | { type: 'drain'; id: number } | { type: 'metrics'; id: number };
+export type ToThread =
+  | { type: 'wake' }
+  | { type: 'stop' }
+  | { type: 'drain'; id: number }
+  | { type: 'metrics'; id: number }
+  | { type: 'emitted'; id: number; error?: string };
 export type FromThread =
   | { type: 'ready'; progress: Progress }
+  /** Audience events for the host to append: the log has one writer, on the host's thread. */
+  | { type: 'emit'; id: number; payloads: string[] }
   | { type: 'progress'; progress: Progress }
   | { type: 'reply'; id: number; value: number | MetricsJson }
   | { type: 'stopped' };
@@ -29,6 +36,8 @@ async function main(): Promise<void> {
   // consistent with its own offsets, only older, and catches up from the log.
   const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });
   const send = (msg: FromThread) => port.postMessage(msg);
+  const emitted = new Map<number, (error?: string) => void>();
+  let nextEmit = 0;
 
   // Positions go to the host after every batch: it computes lag against the log's ends.
   const processor = new Processor(log, store, {
@@ -41,6 +50,13 @@ async function main(): Promise<void> {
     metrics,
     logger,
     onProgress: (progress) => send({ type: 'progress', progress }),
+    emit: (payloads) =>
+      new Promise<void>((resolve, reject) => {
+        const id = nextEmit++;
+        emitted.set(id, (error) => (error ? reject(new Error(error)) : resolve()));
+        send({ type: 'emit', id, payloads });
+      }),
+    audienceTimer: config.audienceTimer,
   });
   await processor.init();
   processor.start();
@@ -49,6 +65,10 @@ async function main(): Promise<void> {
     switch (msg.type) {
       case 'wake':
         processor.wake();
+        break;
+      case 'emitted':
+        emitted.get(msg.id)?.(msg.error);
+        emitted.delete(msg.id);
         break;
       case 'drain':
         void processor.drain().then((n) => send({ type: 'reply', id: msg.id, value: n }));

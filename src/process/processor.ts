@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
-import { applyBatch } from './apply-batch.js';
+import { applyBatch, sweepAudiences } from './apply-batch.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -23,7 +23,26 @@ export interface ProcessorOptions {
   model?: ProfileModel;
   /** Called after each committed batch with the positions it reached. */
   onProgress?: (progress: Progress) => void;
+  /**
+   * Appends Mosaic's own events (audience enter/exit, as JSON envelopes) to the log; resolves
+   * once they are durable. Without it no such event is written (a replay: they were sent once).
+   */
+  emit?: (payloads: string[]) => Promise<void>;
+  /** The audience timer (see config audienceTimer); off when absent. */
+  audienceTimer?: { intervalMs: number; profilesPerTick: number; backfillPerTick: number; sizeSampleSeconds: number };
 }
+
+/** Where an audience backfill stands; kept in the store's meta so the API can show it. */
+export interface BackfillState {
+  audiences: string[];
+  done: number;
+  total: number;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+export const AUDIENCES_META = 'audiences';
+export const BACKFILL_META = 'audiences.backfill';
 
 export interface Lag {
   events: number;
@@ -69,6 +88,89 @@ export class Processor {
   async init(): Promise<void> {
     this.offsets = await this.store.readOffsets();
     for (let p = 0; p < this.log.partitions; p++) if (!this.offsets.has(p)) this.offsets.set(p, 1);
+    await this.planBackfill();
+    await this.flushOutbox(); // what a crash left between commit and append
+  }
+
+  private sweepCursor: string | undefined;
+  private backfill: BackfillState | undefined;
+  private lastSizeSample = 0;
+
+  /** Audiences added or changed since the profiles were evaluated are computed for every existing profile. */
+  private async planBackfill(): Promise<void> {
+    const audiences = this.opts.model?.audiences ?? [];
+    const stored = JSON.parse((await this.store.getMeta(AUDIENCES_META)) ?? '{}') as Record<string, string>;
+    const changed = audiences.filter((a) => stored[a.def.name] !== a.fingerprint).map((a) => a.def.name);
+    const removed = Object.keys(stored).filter((n) => !audiences.some((a) => a.def.name === n));
+    if (changed.length === 0 && removed.length === 0) return;
+    this.backfill = { audiences: [...changed, ...removed], done: 0, total: await this.store.countProfiles(), startedAt: new Date().toISOString() };
+    this.sweepCursor = undefined;
+    await this.store.setMeta(BACKFILL_META, JSON.stringify(this.backfill));
+    this.opts.logger?.info({ audiences: this.backfill.audiences, profiles: this.backfill.total }, 'audiences added or changed: computing them for existing profiles');
+  }
+
+  /**
+   * One tick of the audience timer: re-evaluates the next slice of profiles (the cursor wraps
+   * around), records sizes now and then, and finishes a backfill when a pass completes.
+   */
+  sweepOnce(now = Date.now()): Promise<number> {
+    const run = this.serial.then(() => this.sweep(now));
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sweep(now: number): Promise<number> {
+    const model = this.opts.model;
+    const timer = this.opts.audienceTimer;
+    if (!model?.audiences?.length && !this.backfill) return 0;
+    const limit = this.backfill ? (timer?.backfillPerTick ?? 20_000) : (timer?.profilesPerTick ?? 2000);
+    const { next, scanned, transitions } = await sweepAudiences(this.store, model ?? {}, this.sweepCursor, limit, { emit: this.opts.emit !== undefined, now });
+    this.sweepCursor = next;
+    for (const t of transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
+    if (transitions.length) await this.flushOutbox();
+    if (this.backfill) {
+      this.backfill.done += scanned;
+      if (next === undefined) {
+        this.backfill.finishedAt = new Date().toISOString();
+        this.backfill.total = this.backfill.done;
+        const fingerprints = Object.fromEntries((model?.audiences ?? []).map((a) => [a.def.name, a.fingerprint]));
+        await this.store.setMeta(AUDIENCES_META, JSON.stringify(fingerprints));
+        this.opts.logger?.info({ audiences: this.backfill.audiences, profiles: this.backfill.done }, 'audience backfill done');
+      }
+      await this.store.setMeta(BACKFILL_META, JSON.stringify(this.backfill));
+      if (next === undefined) this.backfill = undefined;
+    }
+    const sampleMs = (timer?.sizeSampleSeconds ?? 60) * 1000;
+    if (now - this.lastSizeSample >= sampleMs) {
+      this.lastSizeSample = now;
+      const counts = await this.store.audienceCounts();
+      const sizes = new Map((model?.audiences ?? []).map((a) => [a.def.name, counts.get(a.def.name) ?? 0]));
+      await this.store.recordAudienceSizes(now, sizes);
+    }
+    return scanned;
+  }
+
+  /** Runs the timer until one whole pass is done (tests, and a backfill on demand). */
+  async sweepAll(now = Date.now()): Promise<void> {
+    do await this.sweepOnce(now);
+    while (this.sweepCursor !== undefined);
+  }
+
+  /** Appends committed outbox entries to the log; a failure leaves them for the next try. */
+  private async flushOutbox(): Promise<void> {
+    const emit = this.opts.emit;
+    if (!emit) return;
+    for (;;) {
+      const entries = await this.store.readOutbox(1000);
+      if (entries.length === 0) return;
+      try {
+        await emit(entries.map((e) => e.payload));
+      } catch (err) {
+        this.opts.logger?.warn({ err }, 'could not append audience events to the log; retrying later');
+        return;
+      }
+      await this.store.deleteOutbox(entries.map((e) => e.id));
+    }
   }
 
   private serial: Promise<unknown> = Promise.resolve();
@@ -100,7 +202,7 @@ export class Processor {
     if (entries.length === 0) return 0;
 
     const events = entries.map((e) => JSON.parse(e.payload) as Envelope);
-    const { merges, conflicts, reclustered } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model);
+    const { merges, conflicts, reclustered, transitions } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, { emit: this.opts.emit !== undefined });
     for (const [p, next] of consumed) this.offsets.set(p, next);
 
     const now = Date.now();
@@ -110,10 +212,12 @@ export class Processor {
       if (merges) m.profileMerges.inc(merges);
       if (conflicts) m.identityConflicts.inc(conflicts);
       if (reclustered) m.identityReclusters.inc();
+      for (const t of transitions) m.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
       for (const e of entries) m.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
     }
     for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
     this.opts.onProgress?.(this.progress());
+    if (transitions.length) await this.flushOutbox();
     return entries.length;
   }
 
@@ -137,11 +241,24 @@ export class Processor {
     this.wakeSleeper?.();
   }
 
+  private timer: NodeJS.Timeout | undefined;
+
   start(): void {
     if (this.running) return;
     this.running = true;
     this.unsubscribe = this.log.onAppend(() => this.wake());
     this.loop = this.run();
+    const t = this.opts.audienceTimer;
+    if (t && (this.opts.model?.audiences?.length || this.backfill)) {
+      let busy = false;
+      this.timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        this.sweepOnce()
+          .catch((err: unknown) => this.opts.logger?.error({ err }, 'audience timer failed; retrying next tick'))
+          .finally(() => (busy = false));
+      }, t.intervalMs);
+    }
   }
 
   private async run(): Promise<void> {
@@ -177,6 +294,7 @@ export class Processor {
 
   async stop(): Promise<void> {
     this.running = false;
+    if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
     this.wake();
     await this.loop;

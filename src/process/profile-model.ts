@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
+import { compileAudiences, type AudienceDef } from '../core/audiences.js';
 import { compileComputedTraits } from '../core/computed-traits.js';
 import { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
@@ -7,8 +8,10 @@ import type { ProfileStore } from '../ports/profile-store.js';
 
 /** The reducer's model from the configuration; built once per thread (it holds functions). */
 export function profileModel(config: Config): ProfileModel {
+  const audiences = compileAudiences(config.audiences as AudienceDef[], config.computedTraits.map((t) => t.name));
   return {
-    computedTraits: compileComputedTraits(config.computedTraits),
+    computedTraits: [...compileComputedTraits(config.computedTraits), ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true })],
+    audiences,
     sessions: {
       timeoutMs: config.sessions.timeoutMinutes * 60_000,
       retainMs: config.sessions.retainDays * 86_400_000,

@@ -56,7 +56,8 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
   async function load(req: FastifyRequest, ref: string, action: string) {
     const cluster = await findCluster(req, ref, action);
     const parts = await store.getParts(cluster.members);
-    return toPublicProfile(assembleProfile(cluster, [...parts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)), opts.model), opts.model);
+    const audiences = [...((await store.memberships([cluster.id])).get(cluster.id) ?? [])].sort();
+    return { ...toPublicProfile(assembleProfile(cluster, [...parts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)), opts.model), opts.model), audiences };
   }
 
   app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => load(req, req.params.ref, 'profile.read'));

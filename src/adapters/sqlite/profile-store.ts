@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
-import type { ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
+import type { OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
 import { migrate, openSqlite, type SqliteDb } from './open.js';
 
 const MIGRATIONS = [
@@ -18,7 +18,14 @@ const MIGRATIONS = [
    CREATE TABLE parts (rid INTEGER PRIMARY KEY, anchor TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
    CREATE TABLE edges (key TEXT PRIMARY KEY, t INTEGER NOT NULL, m TEXT NOT NULL, nodes TEXT NOT NULL) WITHOUT ROWID;
    CREATE TABLE edge_nodes (node TEXT NOT NULL, edge TEXT NOT NULL, PRIMARY KEY (node, edge)) WITHOUT ROWID;`,
+  `CREATE TABLE audience_members (audience TEXT NOT NULL, profile_id TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (audience, profile_id)) WITHOUT ROWID;
+   CREATE INDEX audience_members_by_profile ON audience_members (profile_id);
+   CREATE TABLE audience_sizes (audience TEXT NOT NULL, at INTEGER NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (audience, at)) WITHOUT ROWID;
+   CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);`,
 ];
+
+/** Size samples older than this are dropped as new ones are recorded. */
+const SIZE_HISTORY_MS = 90 * 86_400_000;
 
 /**
  * The embedded ProfileStore. Profiles (clusters) and parts are JSON documents in rowid tables
@@ -57,6 +64,17 @@ export class SqliteProfileStore implements ProfileStore {
         'INSERT INTO offsets (partition, next_offset) VALUES (?, ?) ON CONFLICT(partition) DO UPDATE SET next_offset = excluded.next_offset',
       ),
       count: this.db.prepare('SELECT count(*) FROM profiles').pluck(),
+      memberships: inList('SELECT profile_id, audience FROM audience_members WHERE profile_id IN ?'),
+      members: this.db.prepare('SELECT profile_id, since FROM audience_members WHERE audience = ? AND profile_id > ? ORDER BY profile_id LIMIT ?').raw(),
+      enter: this.db.prepare('INSERT OR IGNORE INTO audience_members (audience, profile_id, since) VALUES (?, ?, ?)'),
+      exit: this.db.prepare('DELETE FROM audience_members WHERE audience = ? AND profile_id = ?'),
+      audienceCounts: this.db.prepare('SELECT audience, count(*) FROM audience_members GROUP BY audience').raw(),
+      recordSize: this.db.prepare('INSERT OR REPLACE INTO audience_sizes (audience, at, size) VALUES (?, ?, ?)'),
+      pruneSizes: this.db.prepare('DELETE FROM audience_sizes WHERE at < ?'),
+      sizes: this.db.prepare('SELECT at, size FROM audience_sizes WHERE audience = ? AND at >= ? ORDER BY at').raw(),
+      outboxAdd: this.db.prepare('INSERT INTO outbox (payload) VALUES (?)'),
+      outboxRead: this.db.prepare('SELECT id, payload FROM outbox ORDER BY id LIMIT ?').raw(),
+      outboxDelete: this.db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -74,6 +92,11 @@ export class SqliteProfileStore implements ProfileStore {
         else this.stmts.insertPart!.run(part.id, JSON.stringify(part));
       }
       for (const [p, next] of batch.offsets) this.stmts.offset!.run(p, next);
+      for (const m of batch.memberships ?? []) {
+        if (m.kind === 'entered') this.stmts.enter!.run(m.audience, m.profileId, m.at);
+        else this.stmts.exit!.run(m.audience, m.profileId);
+      }
+      for (const payload of batch.outbox ?? []) this.stmts.outboxAdd!.run(payload);
     });
   }
 
@@ -128,12 +151,50 @@ export class SqliteProfileStore implements ProfileStore {
     return text === undefined ? undefined : (JSON.parse(text) as Cluster);
   }
 
+  async memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    if (profileIds.length === 0) return out;
+    for (const [id, audience] of this.stmts.memberships!.all(JSON.stringify(profileIds)) as [string, string][]) {
+      let set = out.get(id);
+      if (!set) out.set(id, (set = new Set()));
+      set.add(audience);
+    }
+    return out;
+  }
+
+  async audienceMembers(audience: string, afterId: string | undefined, limit: number): Promise<{ profileId: string; since: number }[]> {
+    return (this.stmts.members!.all(audience, afterId ?? '', limit) as [string, number][]).map(([profileId, since]) => ({ profileId, since }));
+  }
+
+  async audienceCounts(): Promise<Map<string, number>> {
+    return new Map(this.stmts.audienceCounts!.all() as [string, number][]);
+  }
+
+  async recordAudienceSizes(at: number, sizes: ReadonlyMap<string, number>): Promise<void> {
+    this.db.transaction(() => {
+      for (const [audience, size] of sizes) this.stmts.recordSize!.run(audience, at, size);
+      this.stmts.pruneSizes!.run(at - SIZE_HISTORY_MS);
+    })();
+  }
+
+  async audienceSizes(audience: string, sinceMs: number): Promise<{ at: number; size: number }[]> {
+    return (this.stmts.sizes!.all(audience, sinceMs) as [number, number][]).map(([at, size]) => ({ at, size }));
+  }
+
+  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+    return (this.stmts.outboxRead!.all(limit) as [number, string][]).map(([id, payload]) => ({ id, payload }));
+  }
+
+  async deleteOutbox(ids: readonly number[]): Promise<void> {
+    if (ids.length) this.stmts.outboxDelete!.run(JSON.stringify(ids));
+  }
+
   async commit(batch: ProfileCommit): Promise<void> {
     this.commitTx(batch);
   }
 
   async reset(): Promise<void> {
-    this.db.exec('DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges; DELETE FROM edge_nodes;');
+    this.db.exec('DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges; DELETE FROM edge_nodes; DELETE FROM audience_members; DELETE FROM audience_sizes; DELETE FROM outbox;');
   }
 
   async getMeta(key: string): Promise<string | undefined> {

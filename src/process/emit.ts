@@ -1,0 +1,14 @@
+import type { Envelope } from '../core/envelope.js';
+import { partitionOf } from '../core/partition.js';
+import type { EventLog } from '../ports/event-log.js';
+
+/** Appends envelopes Mosaic itself made (audience events) like the collector appends: by identity, deduplicated by messageId. */
+export async function appendEnvelopes(log: EventLog, payloads: readonly string[]): Promise<void> {
+  const now = Date.now();
+  await log.append(
+    payloads.map((payload) => {
+      const e = JSON.parse(payload) as Envelope;
+      return { partition: partitionOf(e.userId ?? e.anonymousId ?? e.messageId, log.partitions), sourceId: e.sourceId, messageId: e.messageId, receivedAtMs: now, payload };
+    }),
+  );
+}

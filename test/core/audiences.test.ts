@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AudienceError, compileAudiences, membershipChanges, type AudienceDef } from '../../src/core/audiences.js';
+
+const view = (traits: Record<string, unknown>, computed: Record<string, unknown> = {}) => ({ traits, computed });
+
+test('rules combine all, any, not, trait and computed comparisons, in, exists and contains', () => {
+  const [a] = compileAudiences(
+    [
+      {
+        name: 'target',
+        rule: {
+          all: [
+            { any: [{ trait: 'country', op: 'in', value: ['FR', 'BE'] }, { trait: 'vip', op: 'eq', value: true }] },
+            { computed: 'ltv', op: 'gt', value: 100 },
+            { computed: 'favourites', op: 'contains', value: 'shoes' },
+            { not: { trait: 'unsubscribed', op: 'exists' } },
+          ],
+        },
+      },
+    ],
+    ['ltv', 'favourites'],
+  );
+  const yes = view({ country: 'FR' }, { ltv: 150, favourites: ['shoes', 'hats'] });
+  assert.equal(a!.test(yes), true);
+  assert.equal(a!.test({ ...yes, traits: { country: 'DE' } }), false);
+  assert.equal(a!.test({ ...yes, traits: { country: 'DE', vip: true } }), true);
+  assert.equal(a!.test({ ...yes, computed: { ltv: 50, favourites: ['shoes'] } }), false);
+  assert.equal(a!.test({ ...yes, computed: { ltv: 150, favourites: ['hats'] } }), false);
+  assert.equal(a!.test({ ...yes, traits: { country: 'FR', unsubscribed: false } }), false);
+});
+
+test('an event condition becomes a hidden windowed count with atLeast/atMost', () => {
+  const [a] = compileAudiences([{ name: 'browsers', rule: { event: 'Product Viewed', where: [{ path: 'properties.category', op: 'eq', value: 'shoes' }], within: '7d', atLeast: 2, atMost: 5 } }], []);
+  assert.deepEqual(a!.traits, [{ name: '_aud_browsers_0', op: 'count', event: 'Product Viewed', where: [{ path: 'properties.category', op: 'eq', value: 'shoes' }], window: '7d' }]);
+  assert.equal(a!.test(view({}, { _aud_browsers_0: 1 })), false);
+  assert.equal(a!.test(view({}, { _aud_browsers_0: 2 })), true);
+  assert.equal(a!.test(view({}, { _aud_browsers_0: 6 })), false);
+});
+
+test('invalid audiences are refused with every problem named by path', () => {
+  const bad = [
+    { name: 'Bad Name', rule: { trait: 'x', op: 'eq', value: 1 } },
+    { name: 'b', rule: { all: [] } },
+    { name: 'c', rule: { computed: 'nope', op: 'gt', value: 1 } },
+    { name: 'd', rule: { trait: 'x', op: 'gt', value: 'high' } },
+    { name: 'e', rule: { event: 'X', within: 'soon', atLeast: -1 } },
+    { name: 'f', rule: { trait: 'x', op: 'eq', value: 1, all: [] } },
+  ] as unknown as AudienceDef[];
+  try {
+    compileAudiences(bad, ['orders']);
+    assert.fail('should throw');
+  } catch (err) {
+    assert.ok(err instanceof AudienceError);
+    const paths = err.problems.map((p) => p.path);
+    assert.deepEqual(paths, ['/audiences/0/name', '/audiences/1/rule/all', '/audiences/2/rule/computed', '/audiences/3/rule/value', '/audiences/4/rule/within', '/audiences/4/rule/atLeast', '/audiences/5/rule']);
+    assert.match(err.message, /"nope" is not a declared computed trait \(orders\)/);
+  }
+});
+
+test('membership changes: enter, exit, and leave audiences that are no longer configured', () => {
+  const audiences = compileAudiences([{ name: 'pros', rule: { trait: 'plan', op: 'eq', value: 'pro' } }], []);
+  assert.deepEqual(membershipChanges('p1', view({ plan: 'pro' }), new Set(), audiences), [{ audience: 'pros', profileId: 'p1', kind: 'entered' }]);
+  assert.deepEqual(membershipChanges('p1', view({ plan: 'pro' }), new Set(['pros']), audiences), []);
+  assert.deepEqual(membershipChanges('p1', view({ plan: 'free' }), new Set(['pros', 'old']), audiences), [
+    { audience: 'pros', profileId: 'p1', kind: 'exited' },
+    { audience: 'old', profileId: 'p1', kind: 'exited' },
+  ]);
+  assert.deepEqual(membershipChanges('p1', undefined, new Set(['pros']), audiences), [{ audience: 'pros', profileId: 'p1', kind: 'exited' }], 'a profile merged away');
+});

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { createMosaic } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Envelope } from '../../src/core/envelope.js';
+import { Metrics } from '../../src/observe/metrics.js';
+import type { InlineProcessorHost } from '../../src/process/processor-host.js';
+import { API_TOKEN, WRITE_KEY, basic, tempDir } from '../helpers.js';
+
+const SHOE_LOVERS = {
+  name: 'shoe_lovers',
+  description: 'Viewed shoes at least 3 times within 7 days',
+  rule: { event: 'Product Viewed', where: [{ path: 'properties.category', op: 'eq', value: 'shoes' }], atLeast: 3, within: '7d' },
+};
+const PRO_BUYERS = { name: 'pro_buyers', rule: { all: [{ trait: 'plan', op: 'eq', value: 'pro' }, { computed: 'orders', op: 'gte', value: 1 }, { not: { trait: 'churned', op: 'exists' } }] } };
+const ORDERS = { name: 'orders', op: 'count', event: 'Order Completed' };
+const DAY = 86_400_000;
+
+test('audiences: membership on every change, enter/exit events in the log, members API, timer exits, backfill of a new audience', async () => {
+  const { dir, cleanup } = tempDir();
+  const open = (audiences: object[]) =>
+    createMosaic(
+      loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, logLevel: 'silent', processor: { mode: 'inline', enabled: false }, computedTraits: [ORDERS], audiences } }),
+      { logger: pino({ level: 'silent' }), metrics: new Metrics() },
+    );
+  type M = Awaited<ReturnType<typeof open>>;
+  const get = async (m: M, url: string) => {
+    const r = await m.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${API_TOKEN}` } });
+    return { status: r.statusCode, body: r.json() };
+  };
+  const send = async (m: M, batch: object[]) => {
+    const r = await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch } });
+    assert.equal(r.statusCode, 200, r.body);
+    await m.processor.drain();
+  };
+  const audienceEvents = async (m: M) => {
+    const out: Envelope[] = [];
+    const ends = await m.log.endOffsets();
+    for (let p = 0; p < ends.length; p++) for (const e of await m.log.read(p, 1, 100_000)) out.push(JSON.parse(e.payload) as Envelope);
+    return out.filter((e) => e.sourceId === 'mosaic:audiences').map((e) => `${e.event} ${e.properties!.audience_key} ${e.userId ?? e.anonymousId}`).sort();
+  };
+  const view = (i: number) => ({ type: 'track', userId: 'ann', event: 'Product Viewed', properties: { category: i < 3 ? 'shoes' : 'hats' }, timestamp: new Date(Date.now() - i * 60_000).toISOString() });
+  try {
+    const m = await open([SHOE_LOVERS, PRO_BUYERS]);
+    const host = m.processor as InlineProcessorHost;
+    await send(m, [view(0), view(1), view(3), { type: 'identify', userId: 'bob', traits: { plan: 'pro' } }]);
+    assert.deepEqual((await get(m, '/v1/profiles/user_id:ann')).body.audiences, [], 'two shoe views are not three');
+    await send(m, [view(2), { type: 'track', userId: 'bob', event: 'Order Completed' }]);
+    assert.deepEqual((await get(m, '/v1/profiles/user_id:ann')).body.audiences, ['shoe_lovers']);
+    assert.deepEqual((await get(m, '/v1/profiles/user_id:bob')).body.audiences, ['pro_buyers']);
+    assert.deepEqual((await get(m, '/v1/profiles/user_id:ann')).body.computedTraits, { orders: 0 }, 'hidden event counts are not shown');
+
+    const list = (await get(m, '/v1/audiences')).body.audiences;
+    assert.deepEqual(list.map((a: { name: string; size: number }) => [a.name, a.size]), [['shoe_lovers', 1], ['pro_buyers', 1]]);
+    assert.equal(list[0].description, SHOE_LOVERS.description);
+    const members = await get(m, '/v1/audiences/shoe_lovers/members?limit=10');
+    assert.equal(members.status, 200);
+    assert.deepEqual(members.body.members[0].identities, [{ type: 'user_id', id: 'ann' }]);
+    assert.equal(members.body.next, null);
+    assert.equal((await get(m, '/v1/audiences/nope/members')).body.error.code, 'MOSAIC_AUDIENCE_NOT_FOUND');
+    assert.equal((await get(m, '/v1/audiences/shoe_lovers/members?limit=5000')).status, 400);
+
+    // The enter events are in the log; the processor does not fold them into the profile.
+    await m.processor.drain();
+    assert.deepEqual(await audienceEvents(m), ['Audience Entered pro_buyers bob', 'Audience Entered shoe_lovers ann']);
+    assert.equal((await get(m, '/v1/profiles/user_id:ann')).body.eventCount, 4);
+
+    // A trait change makes bob leave at once; eight days later with no new event, ann leaves by the timer.
+    await send(m, [{ type: 'identify', userId: 'bob', traits: { churned: true } }]);
+    assert.deepEqual((await get(m, '/v1/profiles/user_id:bob')).body.audiences, []);
+    await host.processor.sweepAll(Date.now() + 8 * DAY);
+    assert.deepEqual((await get(m, '/v1/profiles/user_id:ann')).body.audiences, []);
+    assert.deepEqual(await audienceEvents(m), [
+      'Audience Entered pro_buyers bob',
+      'Audience Entered shoe_lovers ann',
+      'Audience Exited pro_buyers bob',
+      'Audience Exited shoe_lovers ann',
+    ]);
+    const sizes = await get(m, `/v1/audiences/shoe_lovers/sizes?since=${new Date(Date.now() - DAY).toISOString()}`);
+    assert.equal(sizes.status, 200);
+    assert.ok(Array.isArray(sizes.body.sizes));
+    await m.close();
+
+    // A new audience over existing profiles is backfilled on start, with its progress shown.
+    const FRENCH = { name: 'churned', rule: { trait: 'churned', op: 'eq', value: true } };
+    const again = await open([SHOE_LOVERS, PRO_BUYERS, FRENCH]);
+    await (again.processor as InlineProcessorHost).processor.sweepAll();
+    const churned = (await get(again, '/v1/audiences/churned')).body;
+    assert.equal(churned.size, 1);
+    assert.equal(churned.backfill.done, 2);
+    assert.ok(churned.backfill.finishedAt);
+    assert.deepEqual((await get(again, '/v1/profiles/user_id:bob')).body.audiences, ['churned']);
+    await again.close();
+  } finally {
+    cleanup();
+  }
+});
