@@ -165,7 +165,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     maxLagEvents: config.processor.maxLagEvents,
     lagEvents: () => processor.lag().events,
   });
-  await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model });
+  await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log });
   await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   await app.register(operations, {
     metricsText: async () => {

@@ -94,6 +94,13 @@ const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    profiles: Type.Object(
+      {
+        /** Newest events indexed per profile identity for GET /v1/profiles/{ref}/events (0: off). */
+        recentEvents: Type.Integer({ minimum: 0, maximum: 200, default: 20 }),
+      },
+      { default: {} },
+    ),
     sessions: Type.Object(
       {
         /** A gap longer than this (event time) starts a new session. */

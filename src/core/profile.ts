@@ -9,6 +9,23 @@ export interface ProfileModel {
   computedTraits?: readonly CompiledTrait[];
   sessions?: SessionConfig;
   audiences?: readonly CompiledAudience[];
+  /** How many of each profile's most recent events to index (by event time), for GET …/events. */
+  recentEvents?: number;
+}
+
+/** A log reference by event time: [event time ms, partition, offset]. */
+export type RecentRef = [number, number, number];
+
+const newer = (a: RecentRef, b: RecentRef) => b[0] - a[0] || b[1] - a[1] || b[2] - a[2];
+
+/** Keeps the `keep` newest refs (newest first): the same set whatever the order refs arrive in. */
+export function noteRecent(doc: ProfileDoc, ref: RecentRef, keep: number): void {
+  const list = (doc.recent ??= []);
+  if (list.length >= keep && newer(ref, list[list.length - 1]!) > 0) return;
+  let i = list.length;
+  while (i > 0 && newer(ref, list[i - 1]!) < 0) i--;
+  list.splice(i, 0, ref);
+  if (list.length > keep) list.length = keep;
 }
 import { splitKey, type IdentityKey } from './identity.js';
 import type { Cluster } from './identity-graph.js';
@@ -44,6 +61,8 @@ export interface ProfileDoc {
   computed?: Record<string, TraitState>;
   /** Sessions by event time (absent when sessions are not configured). */
   sessions?: SessionsState;
+  /** The newest events' places in the log, newest first (absent when not configured). */
+  recent?: RecentRef[];
 }
 
 /** What the profile API returns. */
@@ -123,6 +142,7 @@ export function mergeInto(a: ProfileDoc, b: ProfileDoc, model: ProfileModel = {}
   addCounts(a.typeCounts, b.typeCounts);
   if (b.computed) mergeComputed((a.computed ??= {}), b.computed, model.computedTraits ?? []);
   if (b.sessions && model.sessions) mergeSessions((a.sessions ??= emptySessions()), b.sessions, model.sessions);
+  if (b.recent && model.recentEvents) for (const r of b.recent) noteRecent(a, r, model.recentEvents);
 }
 
 /** A profile as the API shows it: its cluster's identities and the sum of its members' parts. */

@@ -2,13 +2,20 @@ import { AUDIENCE_SOURCE_ID } from './audiences.js';
 import type { Envelope } from './envelope.js';
 import { GraphWork, edgeKey, recluster, stampAfter, type Cluster, type GraphChanges, type Hyperedge, type Stamp } from './identity-graph.js';
 import type { IdentityKey, IdentityRules } from './identity.js';
-import { applyEvent, emptyProfile, type ProfileDoc, type ProfileModel } from './profile.js';
+import { applyEvent, emptyProfile, noteRecent, type ProfileDoc, type ProfileModel } from './profile.js';
 
 /** One event with its identifiers; it lands on the profile of `ids[0]`, its anchor. */
 export interface IdentifiedEvent {
   event: Envelope;
   ids: IdentityKey[];
   t: number;
+  /** Where the event is in the log, when known. */
+  ref?: LogRef;
+}
+
+export interface LogRef {
+  partition: number;
+  offset: number;
 }
 
 /** What a batch brings to the graph: its events, the edges they carry (earliest stamp per node set) and every node they name. */
@@ -19,14 +26,16 @@ export interface BatchGraphInput {
   anchors: Set<IdentityKey>;
 }
 
-export function identifyBatch(events: readonly Envelope[], rules: IdentityRules): BatchGraphInput {
+export function identifyBatch(events: readonly Envelope[], rules: IdentityRules, refs?: readonly LogRef[]): BatchGraphInput {
   const out: BatchGraphInput = { events: [], edges: new Map(), nodes: new Set(), anchors: new Set() };
-  for (const event of events) {
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
     if (event.sourceId === AUDIENCE_SOURCE_ID) continue; // Mosaic's own audience events are not the person's behaviour
     const ids = rules.identifiersOf(event);
     if (ids.length === 0) continue; // the collector refuses these; an old log may not have
     const t = Date.parse(event.timestamp);
-    out.events.push({ event, ids, t });
+    const ref = refs?.[i];
+    out.events.push(ref ? { event, ids, t, ref } : { event, ids, t });
     out.anchors.add(ids[0]!);
     for (const n of ids) out.nodes.add(n);
     if (ids.length < 2) continue;
@@ -80,7 +89,7 @@ export function resolveComponent(rules: IdentityRules, input: BatchGraphInput, c
 /** Folds each event into its anchor's part (in place); returns the parts changed. */
 export function applyToParts(input: BatchGraphInput, parts: Map<IdentityKey, ProfileDoc>, model: ProfileModel = {}): Map<IdentityKey, ProfileDoc> {
   const changed = new Map<IdentityKey, ProfileDoc>();
-  for (const { event, ids } of input.events) {
+  for (const { event, ids, t, ref } of input.events) {
     const anchor = ids[0]!;
     let part = parts.get(anchor);
     if (!part) {
@@ -89,6 +98,7 @@ export function applyToParts(input: BatchGraphInput, parts: Map<IdentityKey, Pro
       parts.set(anchor, part);
     }
     applyEvent(part, event, model);
+    if (ref && model.recentEvents) noteRecent(part, [t, ref.partition, ref.offset], model.recentEvents);
     changed.set(anchor, part);
   }
   return changed;

@@ -3,7 +3,7 @@ import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { Cluster, Hyperedge } from '../core/identity-graph.js';
 import { audienceEvent, membershipChanges, type MembershipChange } from '../core/audiences.js';
 import { assembleProfile, audienceView, type ProfileDoc, type ProfileModel } from '../core/profile.js';
-import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder } from '../core/resolve-batch.js';
+import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder, type LogRef } from '../core/resolve-batch.js';
 import type { MembershipRecord, ProfileStore } from '../ports/profile-store.js';
 
 export interface BatchOutcome {
@@ -16,6 +16,8 @@ export interface BatchOutcome {
 }
 
 export interface ApplyOptions {
+  /** Each event's place in the log (same order as the events), for the recent-events index. */
+  refs?: readonly LogRef[];
   /** Write audience enter/exit events to the outbox (off for a replay: they were sent once). */
   emit?: boolean;
   /** The clock audiences are evaluated at. */
@@ -35,7 +37,7 @@ export async function applyBatch(
   model: ProfileModel = {},
   opts: ApplyOptions = {},
 ): Promise<BatchOutcome> {
-  const input = identifyBatch(events, rules);
+  const input = identifyBatch(events, rules, opts.refs);
   const nodes = [...input.nodes];
   const nodeCluster = await store.nodeClusters(nodes);
   const slice = {

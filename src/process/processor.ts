@@ -202,7 +202,10 @@ export class Processor {
     if (entries.length === 0) return 0;
 
     const events = entries.map((e) => JSON.parse(e.payload) as Envelope);
-    const { merges, conflicts, reclustered, transitions } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, { emit: this.opts.emit !== undefined });
+    const { merges, conflicts, reclustered, transitions } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, {
+      emit: this.opts.emit !== undefined,
+      refs: entries,
+    });
     for (const [p, next] of consumed) this.offsets.set(p, next);
 
     const now = Date.now();

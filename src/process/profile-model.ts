@@ -12,6 +12,7 @@ export function profileModel(config: Config): ProfileModel {
   return {
     computedTraits: [...compileComputedTraits(config.computedTraits), ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true })],
     audiences,
+    recentEvents: config.profiles.recentEvents,
     sessions: {
       timeoutMs: config.sessions.timeoutMinutes * 60_000,
       retainMs: config.sessions.retainDays * 86_400_000,

@@ -4,6 +4,7 @@ import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/pro
 import { MosaicError } from '../errors.js';
 import type { Credentials } from '../ports/credentials.js';
 import type { ProfileStore } from '../ports/profile-store.js';
+import type { EventLog } from '../ports/event-log.js';
 import { basicUser, bearer } from '../collect/auth.js';
 import type { Cluster } from '../core/identity-graph.js';
 
@@ -16,7 +17,11 @@ export interface ProfileApiOptions {
   rules: IdentityRules;
   /** Computed traits and sessions, as the processor maintains them. */
   model?: ProfileModel;
+  /** Read for a profile's recent events. */
+  log: EventLog;
 }
+
+const EventsQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 } }, additionalProperties: false } as const;
 
 /** Secret-token guard for every route that reads personal data. Write keys never pass. */
 export function requireToken(control: Credentials, envToken: string | undefined) {
@@ -53,12 +58,32 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
     return cluster;
   }
 
+  async function assemble(cluster: Cluster) {
+    const parts = await store.getParts(cluster.members);
+    return assembleProfile(cluster, [...parts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)), opts.model);
+  }
+
   async function load(req: FastifyRequest, ref: string, action: string) {
     const cluster = await findCluster(req, ref, action);
-    const parts = await store.getParts(cluster.members);
+    const doc = await assemble(cluster);
     const audiences = [...((await store.memberships([cluster.id])).get(cluster.id) ?? [])].sort();
-    return { ...toPublicProfile(assembleProfile(cluster, [...parts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)), opts.model), opts.model), audiences };
+    return { ...toPublicProfile(doc, opts.model), audiences };
   }
+
+  // The profile's newest events by event time, read back from the log (the profile keeps only their places).
+  app.get<{ Params: { ref: string }; Querystring: { limit: number } }>('/v1/profiles/:ref/events', { schema: { querystring: EventsQuery } }, async (req) => {
+    const keep = opts.model?.recentEvents ?? 0;
+    if (keep === 0) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: 'Recent events are not indexed: set profiles.recentEvents above 0 in mosaic.yaml and run `mosaic replay`.' });
+    const cluster = await findCluster(req, req.params.ref, 'profile.events');
+    const refs = ((await assemble(cluster)).recent ?? []).slice(0, Math.min(req.query.limit, keep));
+    const events: unknown[] = [];
+    for (const [, partition, offset] of refs) {
+      const [entry] = await opts.log.read(partition, offset, 1);
+      // read() returns the next entry at or after the offset: skip one that is not this event.
+      if (entry?.offset === offset) events.push(JSON.parse(entry.payload));
+    }
+    return { id: cluster.id, events, indexed: keep };
+  });
 
   app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (req) => load(req, req.params.ref, 'profile.read'));
 

@@ -235,3 +235,17 @@ test('property: any arrival order and batching give the reference model\'s profi
   // The runs must have exercised every path: late edges, refused merges, merges.
   assert.ok(seen.reclusters > 0 && seen.conflicts > 0 && seen.merges > 0, JSON.stringify(seen));
 });
+
+test('the recent-events index keeps the newest N by event time, whatever the order and merges', async () => {
+  const { noteRecent, mergeInto, emptyProfile } = await import('../../src/core/profile.js');
+  const refs: [number, number, number][] = Array.from({ length: 30 }, (_, i) => [1000 + ((i * 7) % 30), i % 3, i]);
+  const want = [...refs].sort((a, b) => b[0] - a[0] || b[1] - a[1] || b[2] - a[2]).slice(0, 5);
+  const one = emptyProfile();
+  for (const r of refs) noteRecent(one, r, 5);
+  assert.deepEqual(one.recent, want);
+  const a = emptyProfile();
+  const b = emptyProfile();
+  refs.forEach((r, i) => noteRecent(i % 2 ? a : b, r, 5));
+  mergeInto(a, b, { recentEvents: 5 });
+  assert.deepEqual(a.recent, want);
+});

@@ -54,6 +54,23 @@ test('GET /v1/profiles/{ref}/merges shows which identifiers were joined, when an
   assert.equal(merges[0].profiles.length, 2, 'the anonymous visitor and the new email joined user 42');
 });
 
+test('GET /v1/profiles/{ref}/events returns the newest events first, from the log', async () => {
+  const r = await m.app.inject({ method: 'GET', url: '/v1/profiles/anonymous_id:anon-1/events?limit=2', headers: bearer });
+  assert.equal(r.statusCode, 200, r.body);
+  const body = r.json();
+  assert.deepEqual(body.events.map((e: { type: string; timestamp: string }) => [e.type, e.timestamp]), [
+    ['track', '2026-11-02T10:00:00.000Z'],
+    ['identify', '2026-11-01T10:01:00.000Z'],
+  ]);
+  assert.equal(body.indexed, 20);
+  const all = await m.app.inject({ method: 'GET', url: '/v1/profiles/user_id:42/events', headers: bearer });
+  assert.equal(all.json().events.length, 3);
+  const bad = await m.app.inject({ method: 'GET', url: '/v1/profiles/user_id:42/events?limit=0', headers: bearer });
+  assert.equal(bad.statusCode, 400);
+  const none = await m.app.inject({ method: 'GET', url: '/v1/profiles/user_id:42/events' });
+  assert.equal(none.statusCode, 401);
+});
+
 test('an unknown identifier type is a 400 that lists the configured ones', async () => {
   const r = await m.app.inject({ method: 'GET', url: '/v1/profiles/crm:7', headers: bearer });
   assert.equal(r.statusCode, 400);
