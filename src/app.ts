@@ -11,7 +11,7 @@ import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
 import { computedTraitsFingerprint } from './core/computed-traits.js';
-import { identityRules, profileModel } from './process/profile-model.js';
+import { eventEnricher, identityRules, profileModel } from './process/profile-model.js';
 import { appendEnvelopes } from './process/emit.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
@@ -123,7 +123,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer });
   await processor.start();
 
   const app: FastifyInstance = Fastify({

@@ -94,6 +94,22 @@ const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    /** Built-in enrichment in the processor (see docs/enrichment.md). */
+    enrich: Type.Object(
+      {
+        userAgent: Type.Boolean({ default: true }),
+        localTime: Type.Boolean({ default: true }),
+        geo: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true }),
+            /** A MaxMind-format (.mmdb) file, e.g. GeoLite2-City.mmdb. Default: @ip-location-db/geo-whois-asn-country-mmdb if installed. */
+            database: Type.Optional(Type.String({ minLength: 1 })),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
     profiles: Type.Object(
       {
         /** Newest events indexed per profile identity for GET /v1/profiles/{ref}/events (0: off). */

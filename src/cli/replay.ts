@@ -4,7 +4,7 @@ import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
 import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
 import type { Config } from '../config.js';
 import { computedTraitsFingerprint } from '../core/computed-traits.js';
-import { identityRules, profileModel } from '../process/profile-model.js';
+import { eventEnricher, identityRules, profileModel } from '../process/profile-model.js';
 import { createLogger } from '../observe/logger.js';
 import { Processor } from '../process/processor.js';
 
@@ -19,7 +19,7 @@ export async function runReplay(config: Config): Promise<void> {
     const total = ends.reduce((a, n) => a + n - 1, 0);
     await store.reset();
     await store.setMeta('computedTraits', computedTraitsFingerprint(config.computedTraits));
-    const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, rules: await identityRules(config, store), model: profileModel(config) });
+    const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, rules: await identityRules(config, store), model: profileModel(config, eventEnricher(config, logger)) });
     await processor.init();
     const started = performance.now();
     let lastPrint = 0;

@@ -81,6 +81,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
         sourceId: source.id,
         batchSentAt,
         newMessageId: randomUUID,
+        ip: req.ip,
       });
       const payload = JSON.stringify(env);
       if (payload.length > limits.messageBytes && Buffer.byteLength(payload) > limits.messageBytes) {

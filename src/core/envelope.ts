@@ -1,3 +1,4 @@
+import type { Enriched } from './event-enricher.js';
 /** The Segment spec message types Mosaic accepts. */
 export const MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -28,6 +29,8 @@ export interface Envelope {
   properties?: Record<string, unknown>;
   traits?: Record<string, unknown>;
   context?: Record<string, unknown> & { traits?: Record<string, unknown> };
+  /** Added by the processor's enrichment while the event is reduced; never stored in the log. */
+  enriched?: Enriched;
   [key: string]: unknown;
 }
 
@@ -53,7 +56,7 @@ export function correctTimestamp(receivedAtMs: number, timestamp?: string, sentA
  */
 export function toEnvelope(
   msg: Record<string, unknown>,
-  ctx: { type: MessageType; receivedAtMs: number; receivedAt: string; sourceId: string; batchSentAt?: string; newMessageId: () => string },
+  ctx: { type: MessageType; receivedAtMs: number; receivedAt: string; sourceId: string; batchSentAt?: string; newMessageId: () => string; ip?: string },
 ): Envelope {
   // `delete` turns an object into a slow dictionary (and slows JSON.stringify): only when present.
   for (const f of SERVER_FIELDS) if (msg[f] !== undefined) delete msg[f];
@@ -75,5 +78,11 @@ export function toEnvelope(
   msg.timestamp = timestamp;
   msg.receivedAt = ctx.receivedAt;
   msg.sourceId = ctx.sourceId;
+  // As Segment's API does: the sender's address when the SDK sent none (browsers never do).
+  if (ctx.ip !== undefined) {
+    const context = msg.context;
+    if (context === undefined || context === null) msg.context = { ip: ctx.ip };
+    else if (typeof context === 'object' && (context as Record<string, unknown>).ip === undefined) (context as Record<string, unknown>).ip = ctx.ip;
+  }
   return msg as Envelope;
 }

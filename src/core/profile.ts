@@ -1,6 +1,7 @@
 import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type TraitState } from './computed-traits.js';
 import type { AudienceView, CompiledAudience } from './audiences.js';
 import type { Envelope } from './envelope.js';
+import type { Enriched, EventEnricher } from './event-enricher.js';
 import { applySession, emptySessions, mergeSessions, summarizeSessions, type SessionConfig, type SessionsState, type SessionsSummary } from './sessions.js';
 
 /** What the reducer computes beyond identities, traits and counts; from the configuration. */
@@ -11,6 +12,8 @@ export interface ProfileModel {
   audiences?: readonly CompiledAudience[];
   /** How many of each profile's most recent events to index (by event time), for GET …/events. */
   recentEvents?: number;
+  /** Enrichment applied to each event before it is reduced (processor only). */
+  enricher?: EventEnricher;
 }
 
 /** A log reference by event time: [event time ms, partition, offset]. */
@@ -63,6 +66,8 @@ export interface ProfileDoc {
   sessions?: SessionsState;
   /** The newest events' places in the log, newest first (absent when not configured). */
   recent?: RecentRef[];
+  /** Last known browser, OS, device and place, by event time (from enrichment). */
+  enriched?: Record<string, TraitEntry>;
 }
 
 /** What the profile API returns. */
@@ -77,6 +82,8 @@ export interface PublicProfile {
   typeCounts: Record<string, number>;
   computedTraits: Record<string, unknown>;
   sessions: SessionsSummary;
+  /** Last known browser, OS, device type and place (enrichment). */
+  context: Record<string, unknown>;
 }
 
 export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now = Date.now()): PublicProfile {
@@ -94,6 +101,7 @@ export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now =
     typeCounts: doc.typeCounts,
     computedTraits: computedValues(doc.computed, model.computedTraits ?? [], now),
     sessions: summarizeSessions(doc.sessions),
+    context: Object.fromEntries(Object.keys(doc.enriched ?? {}).sort().map((k) => [k, doc.enriched![k]!.v])),
   };
 }
 
@@ -101,12 +109,18 @@ function wins(a: TraitEntry, b: TraitEntry | undefined): boolean {
   return b === undefined || a.t > b.t || (a.t === b.t && a.m >= b.m);
 }
 
-function setTraits(doc: ProfileDoc, traits: unknown, t: number, m: string): void {
+function setTraits(into: Record<string, TraitEntry>, traits: unknown, t: number, m: string): void {
   if (!traits || typeof traits !== 'object' || Array.isArray(traits)) return;
   for (const [k, v] of Object.entries(traits)) {
     const entry = { v, t, m };
-    if (wins(entry, doc.traits[k])) doc.traits[k] = entry;
+    if (wins(entry, into[k])) into[k] = entry;
   }
+}
+
+/** What the profile keeps of an event's enrichment: where and on what, not the per-event clock. */
+function PROFILE_CONTEXT(e: Enriched): Partial<Enriched> {
+  const { localHour: _h, localDayOfWeek: _d, localDate: _t, ...rest } = e;
+  return rest;
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
@@ -126,8 +140,9 @@ export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {
   if (t < doc.firstSeen) doc.firstSeen = t;
   if (t > doc.lastSeen) doc.lastSeen = t;
   // context.traits first: an identify's own traits win over the cached copy in its context.
-  setTraits(doc, e.context?.traits, t, e.messageId);
-  if (e.type === 'identify') setTraits(doc, e.traits, t, e.messageId);
+  setTraits(doc.traits, e.context?.traits, t, e.messageId);
+  if (e.type === 'identify') setTraits(doc.traits, e.traits, t, e.messageId);
+  if (e.enriched) setTraits((doc.enriched ??= {}), PROFILE_CONTEXT(e.enriched), t, e.messageId);
   if (model.computedTraits?.length) applyComputed((doc.computed ??= {}), model.computedTraits, e, t);
   if (model.sessions) applySession((doc.sessions ??= emptySessions()), e, t, model.sessions);
 }
@@ -135,6 +150,7 @@ export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {
 /** Merges `b`'s aggregates into `a` (in place). Exact: every event lives in exactly one of them. */
 export function mergeInto(a: ProfileDoc, b: ProfileDoc, model: ProfileModel = {}): void {
   for (const [k, entry] of Object.entries(b.traits)) if (wins(entry, a.traits[k])) a.traits[k] = entry;
+  if (b.enriched) for (const [k, entry] of Object.entries(b.enriched)) if (wins(entry, a.enriched?.[k])) (a.enriched ??= {})[k] = entry;
   a.firstSeen = Math.min(a.firstSeen, b.firstSeen);
   a.lastSeen = Math.max(a.lastSeen, b.lastSeen);
   a.eventCount += b.eventCount;

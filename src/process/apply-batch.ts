@@ -37,6 +37,7 @@ export async function applyBatch(
   model: ProfileModel = {},
   opts: ApplyOptions = {},
 ): Promise<BatchOutcome> {
+  if (model.enricher?.enabled) for (const e of events) model.enricher.enrich(e);
   const input = identifyBatch(events, rules, opts.refs);
   const nodes = [...input.nodes];
   const nodeCluster = await store.nodeClusters(nodes);

@@ -4,7 +4,7 @@ import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
 import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
 import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
 import type { Config } from '../config.js';
-import { identityRules, profileModel } from './profile-model.js';
+import { eventEnricher, identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { Processor, type Progress } from './processor.js';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     lingerMs: config.processor.lingerMs,
     // Functions cannot cross threads: compiled here.
     rules: await identityRules(config, store),
-    model: profileModel(config),
+    model: profileModel(config, eventEnricher(config, logger)),
     metrics,
     logger,
     onProgress: (progress) => send({ type: 'progress', progress }),

@@ -4,15 +4,34 @@ import { compileAudiences, type AudienceDef } from '../core/audiences.js';
 import { compileComputedTraits } from '../core/computed-traits.js';
 import { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
+import { EventEnricher } from '../core/event-enricher.js';
+import { openGeoLookup } from '../adapters/mmdb/geo-lookup.js';
+import type { GeoLookup } from '../ports/geo.js';
+import type { Logger } from 'pino';
 import type { ProfileStore } from '../ports/profile-store.js';
 
+/**
+ * The enricher the processor runs. The geo step needs a database: when none is available it
+ * says so once and is skipped, the others still run.
+ */
+export function eventEnricher(config: Config, logger?: Logger): EventEnricher {
+  let geo: GeoLookup | undefined;
+  if (config.enrich.geo.enabled) {
+    geo = openGeoLookup(config.enrich.geo.database);
+    if (geo) logger?.info({ database: geo.source }, 'geo enrichment: IP to country/region');
+    else logger?.warn('geo enrichment skipped: no IP database (set enrich.geo.database to a .mmdb file, or npm install @ip-location-db/geo-whois-asn-country-mmdb)');
+  }
+  return new EventEnricher({ userAgent: config.enrich.userAgent, localTime: config.enrich.localTime, ...(geo ? { geo } : {}) });
+}
+
 /** The reducer's model from the configuration; built once per thread (it holds functions). */
-export function profileModel(config: Config): ProfileModel {
+export function profileModel(config: Config, enricher?: EventEnricher): ProfileModel {
   const audiences = compileAudiences(config.audiences as AudienceDef[], config.computedTraits.map((t) => t.name));
   return {
     computedTraits: [...compileComputedTraits(config.computedTraits), ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true })],
     audiences,
     recentEvents: config.profiles.recentEvents,
+    ...(enricher ? { enricher } : {}),
     sessions: {
       timeoutMs: config.sessions.timeoutMinutes * 60_000,
       retainMs: config.sessions.retainDays * 86_400_000,

@@ -10,7 +10,7 @@ before(async () => {
   const batch = [
     { type: 'page', anonymousId: 'anon-1', timestamp: '2026-11-01T10:00:00.000Z' },
     { type: 'identify', anonymousId: 'anon-1', userId: '42', traits: { email: 'ada@example.com', plan: 'pro' }, timestamp: '2026-11-01T10:01:00.000Z' },
-    { type: 'track', userId: '42', event: 'Order Completed', timestamp: '2026-11-02T10:00:00.000Z' },
+    { type: 'track', userId: '42', event: 'Order Completed', timestamp: '2026-11-02T10:00:00.000Z', context: { ip: '8.8.8.8', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:132.0) Gecko/20100101 Firefox/132.0' } },
   ];
   const r = await m.app.inject({ method: 'POST', url: '/v1/import', payload: { batch }, headers });
   assert.equal(r.statusCode, 200);
@@ -33,6 +33,8 @@ test('GET /v1/profiles/{idType}:{id} returns the unified profile by any of its i
   assert.equal(p.lastSeen, '2026-11-02T10:00:00.000Z');
   assert.equal(p.eventCount, 3);
   assert.deepEqual(p.eventCounts, { 'Order Completed': 1 });
+  // Enrichment: the last known browser, OS, device and country.
+  assert.deepEqual(p.context, { browser: 'Firefox', browserVersion: '132.0', country: 'US', deviceType: 'desktop', deviceVendor: 'Apple', os: 'Mac OS', osVersion: '14.5' });
   const byAnon = await m.app.inject({ method: 'GET', url: '/v1/profiles/anonymous_id:anon-1', headers: bearer });
   assert.deepEqual(byAnon.json(), p);
   const encoded = await m.app.inject({ method: 'GET', url: '/v1/profiles/user_id%3A42', headers: bearer });
