@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import { computedTraitsFingerprint } from './core/computed-traits.js';
 import { eventEnricher, identityRules, profileModel } from './process/profile-model.js';
 import { appendEnvelopes } from './process/emit.js';
+import { Transformations } from './process/transformations.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -22,6 +23,7 @@ import { InlineProcessorHost, ThreadProcessorHost, type ProcessorHost } from './
 import { operations } from './serve/operations.js';
 import { profileApi } from './serve/profile-api.js';
 import { audienceApi } from './serve/audience-api.js';
+import { deadLetterApi } from './serve/dead-letter-api.js';
 
 export interface Mosaic {
   config: Config;
@@ -119,11 +121,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       'computed traits changed since the profiles were built: new or changed ones cover only events processed from now on; stop Mosaic and run `mosaic replay` to compute them over the whole history',
     );
   }
+  // Loaded here even when the processor runs in a thread: a broken file stops start-up with its name.
+  const transform = await Transformations.load(config.transformations);
   const runProcessor = opts.processor !== false && config.processor.enabled;
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform });
   await processor.start();
 
   const app: FastifyInstance = Fastify({
@@ -166,6 +170,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     lagEvents: () => processor.lag().events,
   });
   await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log });
+  await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
   await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   await app.register(operations, {
     metricsText: async () => {

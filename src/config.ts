@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
@@ -93,6 +93,14 @@ const ConfigSchema = Type.Object(
         maxLagEvents: Type.Integer({ minimum: 1, default: 2_000_000 }),
       },
       { default: {} },
+    ),
+    /** Your functions over each event, in order (see docs/transformations.md). */
+    transformations: Type.Array(
+      Type.Object(
+        { name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }), file: Type.String({ minLength: 1 }), timeoutMs: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }) },
+        { additionalProperties: false },
+      ),
+      { default: [] },
     ),
     /** Built-in enrichment in the processor (see docs/enrichment.md). */
     enrich: Type.Object(
@@ -229,6 +237,11 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   }
   const config = raw as Config;
   config.dataDir = resolve(cwd, config.dataDir);
+  // Relative to the configuration file's directory, as a person writing the file expects.
+  const configDir = existsSync(file) ? dirname(file) : cwd;
+  for (const t of config.transformations) t.file = resolve(configDir, t.file);
+  const dupe = config.transformations.find((t, i) => config.transformations.findIndex((x) => x.name === t.name) !== i);
+  if (dupe) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/transformations', rule: 'unique', message: `"${dupe.name}" is declared twice` }] });
   // Semantic checks the schema cannot express.
   try {
     compileComputedTraits(config.computedTraits);

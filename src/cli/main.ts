@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../config.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { runReplay } from './replay.js';
+import { runTransformTest } from './transform.js';
 
 const program = new Command()
   .name('mosaic')
@@ -36,6 +37,15 @@ program
       ...c.computedTraits.map((t) => `    ${t.name}: ${t.op}${t.property ? ` of ${t.property}` : ''}${t.event ? ` over "${t.event}"` : t.type ? ` over ${t.type} events` : ''}${t.where?.length ? ` where ${t.where.map((w) => `${w.path} ${w.op}${w.value !== undefined ? ' ' + JSON.stringify(w.value) : ''}`).join(' and ')}` : ''}${t.window ? ` within ${t.window}` : ''}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
+  });
+
+program
+  .command('transform')
+  .description('user transformations')
+  .command('test <name-or-file> <event-json>')
+  .description('run a transformation (its name in the config, or a .js/.ts file) on a sample event and print the result')
+  .action(async (which: string, eventFile: string) => {
+    process.exitCode = await runTransformTest(config(), which, eventFile);
   });
 
 program

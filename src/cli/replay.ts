@@ -7,6 +7,7 @@ import { computedTraitsFingerprint } from '../core/computed-traits.js';
 import { eventEnricher, identityRules, profileModel } from '../process/profile-model.js';
 import { createLogger } from '../observe/logger.js';
 import { Processor } from '../process/processor.js';
+import { Transformations } from '../process/transformations.js';
 
 /** Rebuilds all profiles from the log. Refuses to run while a server holds the data dir. */
 export async function runReplay(config: Config): Promise<void> {
@@ -19,7 +20,7 @@ export async function runReplay(config: Config): Promise<void> {
     const total = ends.reduce((a, n) => a + n - 1, 0);
     await store.reset();
     await store.setMeta('computedTraits', computedTraitsFingerprint(config.computedTraits));
-    const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, rules: await identityRules(config, store), model: profileModel(config, eventEnricher(config, logger)) });
+    const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, rules: await identityRules(config, store), model: profileModel(config, eventEnricher(config, logger)), transform: await Transformations.load(config.transformations) });
     await processor.init();
     const started = performance.now();
     let lastPrint = 0;

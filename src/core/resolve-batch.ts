@@ -26,7 +26,7 @@ export interface BatchGraphInput {
   anchors: Set<IdentityKey>;
 }
 
-export function identifyBatch(events: readonly Envelope[], rules: IdentityRules, refs?: readonly LogRef[]): BatchGraphInput {
+export function identifyBatch(events: readonly Envelope[], rules: IdentityRules, refs?: readonly (LogRef | undefined)[]): BatchGraphInput {
   const out: BatchGraphInput = { events: [], edges: new Map(), nodes: new Set(), anchors: new Set() };
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;

@@ -87,6 +87,17 @@ export class Metrics {
     labelNames: ['audience', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly deadLetters = new Counter({
+    name: 'mosaic_dead_letters_total',
+    help: 'Events a transformation or destination could not handle (kept with the reason)',
+    labelNames: ['kind', 'name'] as const,
+    registers: [this.registry],
+  });
+  readonly transformationDropped = new Counter({
+    name: 'mosaic_transformation_dropped_total',
+    help: 'Events a transformation dropped on purpose (returned null)',
+    registers: [this.registry],
+  });
   readonly freshnessSeconds = new Histogram({
     name: 'mosaic_event_to_profile_seconds',
     help: 'Event freshness: from receivedAt to the profile update being committed',

@@ -18,6 +18,18 @@ export interface ProfileCommit {
   memberships?: Iterable<MembershipRecord>;
   /** Events to append to the log once committed (audience enter/exit): the outbox. */
   outbox?: Iterable<string>;
+  /** Events a transformation or destination could not handle, with the reason. */
+  deadLetters?: Iterable<DeadLetter>;
+}
+
+export interface DeadLetter {
+  at: number;
+  kind: 'transformation' | 'destination';
+  /** The transformation or destination. */
+  name: string;
+  reason: string;
+  /** The event as it was when it failed (JSON). */
+  payload: string;
 }
 
 export interface MembershipRecord {
@@ -63,9 +75,11 @@ export interface ProfileStore {
   /** Oldest outbox entries first. */
   readOutbox(limit: number): Promise<OutboxEntry[]>;
   deleteOutbox(ids: readonly number[]): Promise<void>;
+  /** Dead letters, oldest first, with ids after `afterId`. */
+  deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]>;
   /** Atomic: all of it or none of it. */
   commit(batch: ProfileCommit): Promise<void>;
-  /** Drops every profile, identity, edge, part, membership, outbox entry and offset (before a replay). */
+  /** Drops every profile, identity, edge, part, membership, outbox entry, transformation dead letter and offset (before a replay). */
   reset(): Promise<void>;
   countProfiles(): Promise<number>;
   /** Small facts about how the profiles were built (e.g. the computed-trait definitions). Survive reset(). */

@@ -4,7 +4,8 @@ import type { Cluster, Hyperedge } from '../core/identity-graph.js';
 import { audienceEvent, membershipChanges, type MembershipChange } from '../core/audiences.js';
 import { assembleProfile, audienceView, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder, type LogRef } from '../core/resolve-batch.js';
-import type { MembershipRecord, ProfileStore } from '../ports/profile-store.js';
+import type { DeadLetter, MembershipRecord, ProfileStore } from '../ports/profile-store.js';
+import type { Transformations } from './transformations.js';
 
 export interface BatchOutcome {
   merges: number;
@@ -13,11 +14,16 @@ export interface BatchOutcome {
   reclustered: boolean;
   /** Audience entries and exits committed. */
   transitions: MembershipRecord[];
+  /** Events transformations dead-lettered, and dropped on purpose. */
+  deadLetters: DeadLetter[];
+  dropped: number;
 }
 
 export interface ApplyOptions {
+  /** User transformations, run after enrichment and before identity resolution. */
+  transform?: Transformations;
   /** Each event's place in the log (same order as the events), for the recent-events index. */
-  refs?: readonly LogRef[];
+  refs?: readonly (LogRef | undefined)[];
   /** Write audience enter/exit events to the outbox (off for a replay: they were sent once). */
   emit?: boolean;
   /** The clock audiences are evaluated at. */
@@ -31,14 +37,23 @@ export interface ApplyOptions {
  */
 export async function applyBatch(
   store: ProfileStore,
-  events: readonly Envelope[],
+  received: readonly Envelope[],
   offsets: ReadonlyMap<number, number>,
   rules: IdentityRules,
   model: ProfileModel = {},
   opts: ApplyOptions = {},
 ): Promise<BatchOutcome> {
-  if (model.enricher?.enabled) for (const e of events) model.enricher.enrich(e);
-  const input = identifyBatch(events, rules, opts.refs);
+  if (model.enricher?.enabled) for (const e of received) model.enricher.enrich(e);
+  let events = received;
+  let refs = opts.refs;
+  let deadLetters: DeadLetter[] = [];
+  let dropped = 0;
+  if (opts.transform?.size) {
+    const t = opts.transform.run(received, refs);
+    ({ events, deadLetters, dropped } = t);
+    refs = t.refs;
+  }
+  const input = identifyBatch(events, rules, refs);
   const nodes = [...input.nodes];
   const nodeCluster = await store.nodeClusters(nodes);
   const slice = {
@@ -81,8 +96,9 @@ export async function applyBatch(
     offsets,
     memberships: audience.memberships,
     outbox: audience.outbox,
+    deadLetters,
   });
-  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships };
+  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped };
 }
 
 /**

@@ -8,6 +8,7 @@ import { eventEnricher, identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { Processor, type Progress } from './processor.js';
+import { Transformations } from './transformations.js';
 
 /** prom-client's getMetricsAsJSON() output, as AggregatorRegistry.aggregate takes it. */
 export type MetricsJson = object[];
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
         send({ type: 'emit', id, payloads });
       }),
     audienceTimer: config.audienceTimer,
+    transform: await Transformations.load(config.transformations),
   });
   await processor.init();
   processor.start();

@@ -3,6 +3,7 @@ import type { Envelope } from '../core/envelope.js';
 import type { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { applyBatch, sweepAudiences } from './apply-batch.js';
+import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -28,6 +29,8 @@ export interface ProcessorOptions {
    * once they are durable. Without it no such event is written (a replay: they were sent once).
    */
   emit?: (payloads: string[]) => Promise<void>;
+  /** User transformations (see docs/transformations.md). */
+  transform?: Transformations;
   /** The audience timer (see config audienceTimer); off when absent. */
   audienceTimer?: { intervalMs: number; profilesPerTick: number; backfillPerTick: number; sizeSampleSeconds: number };
 }
@@ -202,9 +205,10 @@ export class Processor {
     if (entries.length === 0) return 0;
 
     const events = entries.map((e) => JSON.parse(e.payload) as Envelope);
-    const { merges, conflicts, reclustered, transitions } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, {
+    const { merges, conflicts, reclustered, transitions, deadLetters, dropped } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, {
       emit: this.opts.emit !== undefined,
       refs: entries,
+      ...(this.opts.transform ? { transform: this.opts.transform } : {}),
     });
     for (const [p, next] of consumed) this.offsets.set(p, next);
 
@@ -216,6 +220,8 @@ export class Processor {
       if (conflicts) m.identityConflicts.inc(conflicts);
       if (reclustered) m.identityReclusters.inc();
       for (const t of transitions) m.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
+      for (const d of deadLetters) m.deadLetters.inc({ kind: d.kind, name: d.name });
+      if (dropped) m.transformationDropped.inc(dropped);
       for (const e of entries) m.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
     }
     for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;

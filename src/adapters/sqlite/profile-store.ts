@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
-import type { OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
+import type { DeadLetter, OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
 import { migrate, openSqlite, type SqliteDb } from './open.js';
 
 const MIGRATIONS = [
@@ -22,6 +22,7 @@ const MIGRATIONS = [
    CREATE INDEX audience_members_by_profile ON audience_members (profile_id);
    CREATE TABLE audience_sizes (audience TEXT NOT NULL, at INTEGER NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (audience, at)) WITHOUT ROWID;
    CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);`,
+  `CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, reason TEXT NOT NULL, payload TEXT NOT NULL);`,
 ];
 
 /** Size samples older than this are dropped as new ones are recorded. */
@@ -72,6 +73,8 @@ export class SqliteProfileStore implements ProfileStore {
       recordSize: this.db.prepare('INSERT OR REPLACE INTO audience_sizes (audience, at, size) VALUES (?, ?, ?)'),
       pruneSizes: this.db.prepare('DELETE FROM audience_sizes WHERE at < ?'),
       sizes: this.db.prepare('SELECT at, size FROM audience_sizes WHERE audience = ? AND at >= ? ORDER BY at').raw(),
+      deadLetterAdd: this.db.prepare('INSERT INTO dead_letters (at, kind, name, reason, payload) VALUES (?, ?, ?, ?, ?)'),
+      deadLetters: this.db.prepare('SELECT id, at, kind, name, reason, payload FROM dead_letters WHERE id > ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?'),
       outboxAdd: this.db.prepare('INSERT INTO outbox (payload) VALUES (?)'),
       outboxRead: this.db.prepare('SELECT id, payload FROM outbox ORDER BY id LIMIT ?').raw(),
       outboxDelete: this.db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))'),
@@ -97,6 +100,7 @@ export class SqliteProfileStore implements ProfileStore {
         else this.stmts.exit!.run(m.audience, m.profileId);
       }
       for (const payload of batch.outbox ?? []) this.stmts.outboxAdd!.run(payload);
+      for (const d of batch.deadLetters ?? []) this.stmts.deadLetterAdd!.run(d.at, d.kind, d.name, d.reason, d.payload);
     });
   }
 
@@ -189,12 +193,18 @@ export class SqliteProfileStore implements ProfileStore {
     if (ids.length) this.stmts.outboxDelete!.run(JSON.stringify(ids));
   }
 
+  async deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]> {
+    return this.stmts.deadLetters!.all(afterId, kind ?? null, kind ?? null, limit) as (DeadLetter & { id: number })[];
+  }
+
   async commit(batch: ProfileCommit): Promise<void> {
     this.commitTx(batch);
   }
 
   async reset(): Promise<void> {
-    this.db.exec('DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges; DELETE FROM edge_nodes; DELETE FROM audience_members; DELETE FROM audience_sizes; DELETE FROM outbox;');
+    // Transformation dead letters are made again by the replay; destination ones are history.
+    this.db.exec(`DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges; DELETE FROM edge_nodes;
+      DELETE FROM audience_members; DELETE FROM audience_sizes; DELETE FROM outbox; DELETE FROM dead_letters WHERE kind = 'transformation';`);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
