@@ -14,6 +14,7 @@ import { computedTraitsFingerprint } from './core/computed-traits.js';
 import { eventEnricher, identityRules, profileModel } from './process/profile-model.js';
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
+import { Deliverer } from './destinations/deliverer.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -32,6 +33,8 @@ export interface Mosaic {
   store: ProfileStore;
   control: ControlStore;
   processor: ProcessorHost;
+  /** One per configured destination. */
+  deliverers: Deliverer[];
   metrics: Metrics;
   logger: Logger;
   /** Credentials created by this start, to be shown once. */
@@ -129,6 +132,9 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       ? new ThreadProcessorHost(config, log, logger)
       : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform });
   await processor.start();
+  const deliverers = config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger }));
+  for (const d of deliverers) await d.init();
+  if (runProcessor) for (const d of deliverers) d.start();
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -178,6 +184,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       const lag = processor.lag();
       metrics.processorLagEvents.set(lag.events);
       metrics.processorLagSeconds.set(lag.seconds);
+      for (const d of deliverers) metrics.destinationLagEvents.set({ destination: d.def.name }, await d.lag());
       const thread = await processor.metrics();
       if (!thread) return metrics.registry.metrics();
       return AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), thread]).metrics();
@@ -201,6 +208,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     store,
     control,
     processor,
+    deliverers,
     metrics,
     logger,
     created,
@@ -209,6 +217,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       closing = true;
       await app.close(); // waits for in-flight requests, whose appends complete first
       await processor.stop(); // finishes its batch; what it did not reach stays in the log
+      for (const d of deliverers) await d.stop(); // an unfinished delivery is sent again at the next start
       await log.close();
       await store.close();
       await control.close();

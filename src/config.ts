@@ -94,6 +94,32 @@ const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    /** Webhooks that receive audience changes and, optionally, events (see docs/destinations.md). */
+    destinations: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }),
+          url: Type.String({ pattern: '^https?://' }),
+          /** HMAC-SHA256 key for X-Mosaic-Signature. */
+          secret: Type.Optional(Type.String({ minLength: 16 })),
+          forward: Type.Object(
+            {
+              audiences: Type.Union([Type.Boolean(), Type.Array(Type.String())], { default: true }),
+              events: Type.Optional(Type.Object({ types: Type.Optional(Type.Array(literals(MESSAGE_TYPES))), names: Type.Optional(Type.Array(Type.String())) }, { additionalProperties: false })),
+            },
+            { default: {}, additionalProperties: false },
+          ),
+          timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+          maxAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
+          backoffMs: Type.Integer({ minimum: 1, default: 1000 }),
+          batchSize: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          /** Allow loopback, private and link-local addresses (refused by default: SSRF). */
+          allowPrivateNetworks: Type.Boolean({ default: false }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
     /** Your functions over each event, in order (see docs/transformations.md). */
     transformations: Type.Array(
       Type.Object(
@@ -240,6 +266,12 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   // Relative to the configuration file's directory, as a person writing the file expects.
   const configDir = existsSync(file) ? dirname(file) : cwd;
   for (const t of config.transformations) t.file = resolve(configDir, t.file);
+  for (const [i, d] of config.destinations.entries()) {
+    const names = Array.isArray(d.forward.audiences) ? d.forward.audiences : [];
+    const unknown = names.filter((n) => !config.audiences.some((a) => (a as { name: string }).name === n));
+    if (unknown.length) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/destinations/${i}/forward/audiences`, rule: 'audience', message: `no audience named ${unknown.map((n) => `"${n}"`).join(', ')}` }] });
+    if (config.destinations.findIndex((x) => x.name === d.name) !== i) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/destinations/${i}/name`, rule: 'unique', message: `"${d.name}" is declared twice` }] });
+  }
   const dupe = config.transformations.find((t, i) => config.transformations.findIndex((x) => x.name === t.name) !== i);
   if (dupe) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/transformations', rule: 'unique', message: `"${dupe.name}" is declared twice` }] });
   // Semantic checks the schema cannot express.

@@ -98,6 +98,24 @@ export class Metrics {
     help: 'Events a transformation dropped on purpose (returned null)',
     registers: [this.registry],
   });
+  readonly destinationEvents = new Counter({
+    name: 'mosaic_destination_events_total',
+    help: 'Events forwarded to a destination, by outcome (delivered, dead_lettered)',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly destinationLagEvents = new Gauge({
+    name: 'mosaic_destination_lag_events',
+    help: 'Log entries a destination has not yet forwarded or passed over',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  readonly destinationAttempts = new Counter({
+    name: 'mosaic_destination_attempts_total',
+    help: 'Webhook requests, by result (ok, failed)',
+    labelNames: ['destination', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly freshnessSeconds = new Histogram({
     name: 'mosaic_event_to_profile_seconds',
     help: 'Event freshness: from receivedAt to the profile update being committed',
