@@ -45,3 +45,26 @@ test('invalid configuration is refused with each problem named', () => {
   assert.throws(() => loadConfig({ env: {}, cwd: '/', overrides: { nope: 1 } }), MosaicError);
   assert.throws(() => loadConfig({ env: {}, cwd: '/', file: 'missing.yaml' }), /does not exist/);
 });
+
+test('`mosaic config check` prints identity rules, audiences, transformations and destinations; a bad audience fails naming its path', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const cli = join(import.meta.dirname, '../src/cli/main.js');
+  const { dir, cleanup } = tempDir();
+  try {
+    writeFileSync(
+      join(dir, 'ok.yaml'),
+      `computedTraits:\n  - { name: orders, op: count, event: Order Completed }\naudiences:\n  - { name: buyers, rule: { computed: orders, op: gte, value: 1 } }\ndestinations:\n  - { name: crm, url: "https://hooks.example.com/x", forward: { audiences: [buyers] } }\n`,
+    );
+    const ok = spawnSync(process.execPath, [cli, '--config', join(dir, 'ok.yaml'), 'config', 'check'], { encoding: 'utf8', env: { ...process.env, MOSAIC_DATA_DIR: dir } });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /identity \(priority order\): user_id ≤1, email \(hashed\) ≤5, phone \(hashed\) ≤5, device_id ≤10, anonymous_id ≤100/);
+    assert.match(ok.stdout, /buyers: \{"computed":"orders","op":"gte","value":1\}/);
+    assert.match(ok.stdout, /destinations: crm → https:\/\/hooks\.example\.com\/x/);
+    writeFileSync(join(dir, 'bad.yaml'), `audiences:\n  - { name: buyers, rule: { computed: orders, op: gte, value: 1 } }\n`);
+    const bad = spawnSync(process.execPath, [cli, '--config', join(dir, 'bad.yaml'), 'config', 'check'], { encoding: 'utf8', env: { ...process.env, MOSAIC_DATA_DIR: dir } });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /\/audiences\/0\/rule\/computed "orders" is not a declared computed trait/);
+  } finally {
+    cleanup();
+  }
+});

@@ -35,6 +35,12 @@ program
       `  processor: ${c.processor.enabled ? c.processor.mode : 'disabled'}, batches of up to ${c.processor.batchSize}`,
       `  computed traits: ${c.computedTraits.length ? '' : 'none'}`,
       ...c.computedTraits.map((t) => `    ${t.name}: ${t.op}${t.property ? ` of ${t.property}` : ''}${t.event ? ` over "${t.event}"` : t.type ? ` over ${t.type} events` : ''}${t.where?.length ? ` where ${t.where.map((w) => `${w.path} ${w.op}${w.value !== undefined ? ' ' + JSON.stringify(w.value) : ''}`).join(' and ')}` : ''}${t.window ? ` within ${t.window}` : ''}`),
+      `  identity (priority order): ${c.identity.types.map((t) => `${t.type}${t.hash ? ' (hashed)' : ''} ≤${t.limit}`).join(', ')}`,
+      `  audiences: ${c.audiences.length ? '' : 'none'}`,
+      ...c.audiences.map((a) => `    ${(a as { name: string }).name}: ${JSON.stringify((a as { rule: unknown }).rule)}`),
+      `  enrichment: user agent ${c.enrich.userAgent ? 'on' : 'off'}, local time ${c.enrich.localTime ? 'on' : 'off'}, geo ${c.enrich.geo.enabled ? (c.enrich.geo.database ?? 'on (if a database is installed)') : 'off'}`,
+      `  transformations: ${c.transformations.map((t) => `${t.name} (${t.file}, ${t.timeoutMs} ms)`).join(', ') || 'none'}`,
+      `  destinations: ${c.destinations.map((d) => `${d.name} → ${d.url}`).join(', ') || 'none'}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   });

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { computedTraitsFingerprint } from '../core/computed-traits.js';
 import { eventEnricher, identityRules, profileModel } from '../process/profile-model.js';
 import { createLogger } from '../observe/logger.js';
-import { Processor } from '../process/processor.js';
+import { AUDIENCES_META, Processor } from '../process/processor.js';
 import { Transformations } from '../process/transformations.js';
 
 /** Rebuilds all profiles from the log. Refuses to run while a server holds the data dir. */
@@ -33,6 +33,9 @@ export async function runReplay(config: Config): Promise<void> {
       }
     });
     const seconds = (performance.now() - started) / 1000;
+    // Memberships were rebuilt with every event: the audiences are current, no backfill needed.
+    const model = profileModel(config);
+    await store.setMeta(AUDIENCES_META, JSON.stringify(Object.fromEntries((model.audiences ?? []).map((a) => [a.def.name, a.fingerprint]))));
     process.stderr.write('\n');
     const profiles = await store.countProfiles();
     logger.info({ events: applied, profiles, seconds: Number(seconds.toFixed(2)), eventsPerSecond: Math.round(applied / seconds) }, 'replay done');

@@ -51,6 +51,8 @@ export interface Cluster {
   members: IdentityKey[];
   /** The newest edge that mentioned any member: an older edge arriving now is late. */
   last: Stamp;
+  /** Keys of the edges that mention any member (refused ones included): what a recluster walks. */
+  edges: string[];
   lineage: LineageEntry[];
 }
 
@@ -108,7 +110,8 @@ export class GraphWork {
   /** Makes sure a node exists (a profile of its own when new). */
   ensureNode(node: IdentityKey): void {
     if (this.nodeCluster.has(node)) return;
-    this.put({ id: canonicalProfileId(node), members: [node], last: NEVER, lineage: [] }, [node]);
+    this.created.add(canonicalProfileId(node));
+    this.put({ id: canonicalProfileId(node), members: [node], last: NEVER, edges: [], lineage: [] }, [node]);
   }
 
   /**
@@ -151,10 +154,12 @@ export class GraphWork {
     const messageId = edge.m;
     const members: IdentityKey[] = [];
     const lineage: LineageEntry[] = [];
+    const edges = new Set<string>([edge.key]);
     let last: Stamp = { t: edge.t, m: edge.m };
     for (const c of joined) {
       members.push(...c.members);
       lineage.push(...c.lineage);
+      for (const k of c.edges) edges.add(k);
       if (stampAfter(c.last, last)) last = c.last;
     }
     members.sort(this.rules.compare);
@@ -168,7 +173,7 @@ export class GraphWork {
       lineage.push({ kind: 'conflict', at, messageId, identities: kept, dropped: dropped.map((d) => ({ key: d.key, profile: d.cluster.id, rule: d.rule })) });
     }
     for (const c of joined) if (c.id !== id) this.remove(c.id);
-    const merged: Cluster = { id, members, last, lineage: sortLineage(lineage) };
+    const merged: Cluster = { id, members, last, edges: [...edges], lineage: sortLineage(lineage) };
     const same = joined.find((c) => c.id === id);
     this.put(merged, same ? members.filter((m) => !same.members.includes(m)) : members);
 
@@ -177,6 +182,7 @@ export class GraphWork {
       const other = this.clusterOf(d.key);
       if (!other || other.id === id) continue;
       if (stampAfter(edge, other.last)) other.last = { t: edge.t, m: edge.m };
+      if (!other.edges.includes(edge.key)) other.edges.push(edge.key);
       other.lineage = sortLineage([...other.lineage, { kind: 'conflict', at, messageId, identities: kept, dropped: [{ key: d.key, profile: other.id, rule: d.rule }] }]);
       this.touch(other);
     }
@@ -197,10 +203,13 @@ export class GraphWork {
     this.changes.upserts.set(c.id, c);
   }
 
+  /** Clusters made in this working copy: never stored, so removing one deletes nothing. */
+  private readonly created = new Set<string>();
+
   private remove(id: string): void {
     this.clusters.delete(id);
     this.changes.upserts.delete(id);
-    this.changes.deletes.add(id);
+    if (!this.created.has(id)) this.changes.deletes.add(id);
   }
 }
 

@@ -115,10 +115,13 @@ export function emptySessions(): SessionsState {
 
 /** Folds one event (time t) into the sessions (in place). */
 export function applySession(state: SessionsState, e: Envelope, t: number, cfg: SessionConfig): void {
-  const src = { t, m: e.messageId, v: sourceOf(e, cfg) };
+  // The source (URL parsing) is worked out only if this event turns out to be the earliest of
+  // its session or of the profile: for most events, in the middle of a session, it is not.
+  const src: Touch<Source> = { t, m: e.messageId, v: {} };
   if (before(src, state.first)) state.first = src;
   if (t < state.hi - cfg.retainMs - cfg.timeoutMs) {
     state.old.events += 1; // far older than anything kept: it can no longer join a session
+    if (state.first === src) src.v = sourceOf(e, cfg);
     return;
   }
   const isView = e.type === 'page' || e.type === 'screen';
@@ -131,6 +134,7 @@ export function applySession(state: SessionsState, e: Envelope, t: number, cfg: 
     else keep.push(s);
   }
   keep.push(merged);
+  if (merged.src === src || state.first === src) src.v = sourceOf(e, cfg);
   state.list = keep.sort((a, b) => a.s - b.s);
   if (t > state.hi) state.hi = t;
   retire(state, cfg);

@@ -57,8 +57,8 @@ export interface ProfileStore {
   getClusters(ids: readonly string[]): Promise<Map<string, Cluster>>;
   /** Stamps of the stored edges among `keys`. */
   edgeStamps(keys: readonly string[]): Promise<Map<string, Stamp>>;
-  /** Every stored edge naming any of `nodes`. */
-  edgesTouching(nodes: readonly IdentityKey[]): Promise<Hyperedge[]>;
+  /** The stored edges among `keys` (a cluster lists the edges that name its members). */
+  getEdges(keys: readonly string[]): Promise<Hyperedge[]>;
   getParts(anchors: readonly IdentityKey[]): Promise<Map<IdentityKey, ProfileDoc>>;
   /** Clusters in id order after `afterId` (a cursor), at most `limit`. */
   scanClusters(afterId: string | undefined, limit: number): Promise<Cluster[]>;

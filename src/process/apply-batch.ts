@@ -83,7 +83,7 @@ export async function applyBatch(
     const missing = [...touched].filter((id) => !graph.upserts.has(id) && !slice.clusters.has(id));
     const loaded = await store.getClusters(missing);
     const clusters = [...touched].map((id) => graph.upserts.get(id) ?? slice.clusters.get(id) ?? loaded.get(id)).filter((c): c is Cluster => c !== undefined);
-    const gone = [...graph.deletes].map((id) => slice.clusters.get(id) ?? { id, members: [], last: { t: 0, m: '' }, lineage: [] });
+    const gone = [...graph.deletes].map((id) => slice.clusters.get(id) ?? { id, members: [], last: { t: 0, m: '' }, edges: [], lineage: [] });
     audience = await evaluateAudiences(store, model, clusters, gone, changedParts, opts);
   }
 
@@ -154,7 +154,10 @@ export async function sweepAudiences(
   return { next: clusters.length < limit ? undefined : clusters[clusters.length - 1]!.id, scanned: clusters.length, transitions: memberships };
 }
 
-/** Every cluster and edge connected to `seeds`, ignoring merge limits: what a recluster must see. */
+/**
+ * Every cluster and edge connected to `seeds`, ignoring merge limits: what a recluster must see.
+ * Each cluster lists the edges that name its members, so the walk is clusters → edges → nodes.
+ */
 async function loadComponent(store: ProfileStore, seeds: readonly IdentityKey[]): Promise<{ clusters: Cluster[]; edges: Hyperedge[] }> {
   const seen = new Set<IdentityKey>(seeds);
   const clusters = new Map<string, Cluster>();
@@ -162,23 +165,21 @@ async function loadComponent(store: ProfileStore, seeds: readonly IdentityKey[])
   let frontier = [...seeds];
   while (frontier.length) {
     const next: IdentityKey[] = [];
+    const visit = (n: IdentityKey) => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      next.push(n);
+    };
     const ids = [...new Set((await store.nodeClusters(frontier)).values())].filter((id) => !clusters.has(id));
+    const edgeKeys = new Set<string>();
     for (const c of (await store.getClusters(ids)).values()) {
       clusters.set(c.id, c);
-      for (const m of c.members) {
-        if (seen.has(m)) continue;
-        seen.add(m);
-        next.push(m);
-      }
+      c.members.forEach(visit);
+      for (const k of c.edges) if (!edges.has(k)) edgeKeys.add(k);
     }
-    for (const e of await store.edgesTouching(frontier)) {
-      if (edges.has(e.key)) continue;
+    for (const e of await store.getEdges([...edgeKeys])) {
       edges.set(e.key, e);
-      for (const n of e.nodes) {
-        if (seen.has(n)) continue;
-        seen.add(n);
-        next.push(n);
-      }
+      e.nodes.forEach(visit);
     }
     frontier = next;
   }

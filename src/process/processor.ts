@@ -92,7 +92,7 @@ export class Processor {
     this.offsets = await this.store.readOffsets();
     for (let p = 0; p < this.log.partitions; p++) if (!this.offsets.has(p)) this.offsets.set(p, 1);
     await this.planBackfill();
-    await this.flushOutbox(); // what a crash left between commit and append
+    this.flushSoon(); // what a crash left between commit and append
   }
 
   private sweepCursor: string | undefined;
@@ -130,7 +130,7 @@ export class Processor {
     const { next, scanned, transitions } = await sweepAudiences(this.store, model ?? {}, this.sweepCursor, limit, { emit: this.opts.emit !== undefined, now });
     this.sweepCursor = next;
     for (const t of transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
-    if (transitions.length) await this.flushOutbox();
+    if (transitions.length) this.flushSoon();
     if (this.backfill) {
       this.backfill.done += scanned;
       if (next === undefined) {
@@ -157,6 +157,33 @@ export class Processor {
   async sweepAll(now = Date.now()): Promise<void> {
     do await this.sweepOnce(now);
     while (this.sweepCursor !== undefined);
+    await this.outboxFlushed();
+  }
+
+  private flushing: Promise<void> | undefined;
+  private flushAgain = false;
+
+  /**
+   * Appends the outbox in the background: batches go on while the log commits (an fsync), one
+   * flush at a time. The entries are already durable in the store, so nothing waits on this.
+   */
+  private flushSoon(): void {
+    if (!this.opts.emit) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = (async () => {
+      do {
+        this.flushAgain = false;
+        await this.flushOutbox();
+      } while (this.flushAgain);
+    })().finally(() => (this.flushing = undefined));
+  }
+
+  /** Resolves once everything committed to the outbox so far has been appended (or failed to be). */
+  async outboxFlushed(): Promise<void> {
+    while (this.flushing) await this.flushing;
   }
 
   /** Appends committed outbox entries to the log; a failure leaves them for the next try. */
@@ -226,7 +253,7 @@ export class Processor {
     }
     for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
     this.opts.onProgress?.(this.progress());
-    if (transitions.length) await this.flushOutbox();
+    if (transitions.length) this.flushSoon();
     return entries.length;
   }
 
@@ -239,7 +266,12 @@ export class Processor {
     let total = 0;
     for (;;) {
       const n = await this.runOnce();
-      if (n === 0) return total;
+      if (n === 0) {
+        // Audience events still being appended would be more log to apply.
+        if (!this.flushing) return total;
+        await this.outboxFlushed();
+        continue;
+      }
       total += n;
       onProgress?.(total);
     }
@@ -251,6 +283,8 @@ export class Processor {
   }
 
   private timer: NodeJS.Timeout | undefined;
+  /** The last batch found events: the processor is busy with a stream of them. */
+  private behind = false;
 
   start(): void {
     if (this.running) return;
@@ -260,8 +294,14 @@ export class Processor {
     const t = this.opts.audienceTimer;
     if (t && (this.opts.model?.audiences?.length || this.backfill)) {
       let busy = false;
+      let lastSweep = 0;
       this.timer = setInterval(() => {
         if (busy) return;
+        // Windows expire on the timer, which is not urgent: under load it yields to the batches
+        // (events make fresh profiles), but runs at least every ten intervals.
+        const now = Date.now();
+        if (this.behind && now - lastSweep < 10 * t.intervalMs) return;
+        lastSweep = now;
         busy = true;
         this.sweepOnce()
           .catch((err: unknown) => this.opts.logger?.error({ err }, 'audience timer failed; retrying next tick'))
@@ -281,6 +321,7 @@ export class Processor {
         await this.sleep(1000);
         continue;
       }
+      this.behind = n > 0;
       if (n >= this.opts.batchSize) await new Promise((r) => setImmediate(r)); // backlog: keep going
       else if (n > 0 && this.opts.lingerMs) await new Promise((r) => setTimeout(r, this.opts.lingerMs));
       else if (n === 0) await this.sleep(this.opts.pollMs); // caught up: until woken by an append
@@ -304,6 +345,7 @@ export class Processor {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
+    await this.outboxFlushed();
     this.unsubscribe?.();
     this.wake();
     await this.loop;

@@ -7,7 +7,7 @@ import type { ProfileCommit, ProfileStore } from '../../src/ports/profile-store.
 const part = (anchor: string, eventCount = 1): ProfileDoc => ({
   id: anchor, identities: [], traits: { plan: { v: 'pro', t: 1, m: 'm1' } }, firstSeen: 1, lastSeen: 2, eventCount, eventCounts: { A: eventCount }, typeCounts: { track: eventCount },
 });
-const cluster = (id: string, members: string[], t = 1): Cluster => ({ id, members, last: { t, m: `m${t}` }, lineage: [] });
+const cluster = (id: string, members: string[], t = 1, edges: string[] = []): Cluster => ({ id, members, last: { t, m: `m${t}` }, edges, lineage: [] });
 const edge = (nodes: string[], t: number): Hyperedge => ({ key: nodes.join('|'), nodes, t, m: `m${t}` });
 const commit = (c: Partial<ProfileCommit>): ProfileCommit => ({ clusters: [], deleteClusters: [], nodes: [], edges: [], parts: [], offsets: new Map(), ...c });
 
@@ -38,8 +38,8 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.deepEqual(await s.findCluster('anonymous_id:a'), c);
       assert.equal(await s.findCluster('user_id:none'), undefined);
       assert.deepEqual(await s.edgeStamps(['user_id:1|anonymous_id:a', 'nope']), new Map([['user_id:1|anonymous_id:a', { t: 5, m: 'm5' }]]));
-      assert.deepEqual(await s.edgesTouching(['anonymous_id:a']), [edge(['user_id:1', 'anonymous_id:a'], 5)]);
-      assert.deepEqual(await s.edgesTouching(['anonymous_id:zzz']), []);
+      assert.deepEqual(await s.getEdges(['user_id:1|anonymous_id:a', 'nope']), [edge(['user_id:1', 'anonymous_id:a'], 5)]);
+      assert.deepEqual(await s.getEdges([]), []);
       assert.deepEqual(await s.getParts(['user_id:1', 'anonymous_id:a']), new Map([['user_id:1', part('user_id:1')]]));
       assert.equal(await s.countProfiles(), 1);
     }));
@@ -72,7 +72,7 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       await s.commit(commit({ edges: [edge(['a', 'b'], 9)] }));
       await s.commit(commit({ edges: [edge(['a', 'b'], 4)] }));
       assert.deepEqual(await s.edgeStamps(['a|b']), new Map([['a|b', { t: 4, m: 'm4' }]]));
-      assert.equal((await s.edgesTouching(['a', 'b'])).length, 1);
+      assert.equal((await s.getEdges(['a|b'])).length, 1);
     }));
 
   test(`${name}: clusters are scanned in id order from a cursor`, () =>
@@ -107,7 +107,7 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.equal(await s.countProfiles(), 0);
       assert.equal((await s.readOffsets()).size, 0);
       assert.equal((await s.nodeClusters(['user_id:1'])).size, 0);
-      assert.equal((await s.edgesTouching(['user_id:1'])).length, 0);
+      assert.equal((await s.getEdges(['user_id:1|x:1'])).length, 0);
       assert.equal((await s.getParts(['user_id:1'])).size, 0);
     }));
 }

@@ -16,8 +16,7 @@ const MIGRATIONS = [
   // rebuilds everything from the log, which is the source of truth.
   `DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets;
    CREATE TABLE parts (rid INTEGER PRIMARY KEY, anchor TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
-   CREATE TABLE edges (key TEXT PRIMARY KEY, t INTEGER NOT NULL, m TEXT NOT NULL, nodes TEXT NOT NULL) WITHOUT ROWID;
-   CREATE TABLE edge_nodes (node TEXT NOT NULL, edge TEXT NOT NULL, PRIMARY KEY (node, edge)) WITHOUT ROWID;`,
+   CREATE TABLE edges (key TEXT PRIMARY KEY, t INTEGER NOT NULL, m TEXT NOT NULL, nodes TEXT NOT NULL) WITHOUT ROWID;`,
   `CREATE TABLE audience_members (audience TEXT NOT NULL, profile_id TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (audience, profile_id)) WITHOUT ROWID;
    CREATE INDEX audience_members_by_profile ON audience_members (profile_id);
    CREATE TABLE audience_sizes (audience TEXT NOT NULL, at INTEGER NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (audience, at)) WITHOUT ROWID;
@@ -50,7 +49,7 @@ export class SqliteProfileStore implements ProfileStore {
       nodes: inList('SELECT key, profile_id FROM identities WHERE key IN ?'),
       clusters: inList('SELECT doc FROM profiles WHERE id IN ?'),
       edgeStamps: inList('SELECT key, t, m FROM edges WHERE key IN ?'),
-      edgesTouching: inList('SELECT DISTINCT e.key, e.t, e.m, e.nodes FROM edge_nodes n JOIN edges e ON e.key = n.edge WHERE n.node IN ?'),
+      edges: inList('SELECT key, t, m, nodes FROM edges WHERE key IN ?'),
       parts: inList('SELECT rid, doc FROM parts WHERE anchor IN ?'),
       scan: this.db.prepare('SELECT doc FROM profiles WHERE id > ? ORDER BY id LIMIT ?').pluck(),
       findCluster: this.db.prepare('SELECT p.doc FROM identities i JOIN profiles p ON p.id = i.profile_id WHERE i.key = ?').pluck(),
@@ -58,7 +57,6 @@ export class SqliteProfileStore implements ProfileStore {
       deleteCluster: this.db.prepare('DELETE FROM profiles WHERE id = ?'),
       node: this.db.prepare('INSERT INTO identities (key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
       edge: this.db.prepare('INSERT INTO edges (key, t, m, nodes) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET t = excluded.t, m = excluded.m'),
-      edgeNode: this.db.prepare('INSERT OR IGNORE INTO edge_nodes (node, edge) VALUES (?, ?)'),
       insertPart: this.db.prepare('INSERT INTO parts (anchor, doc) VALUES (?, ?) ON CONFLICT(anchor) DO UPDATE SET doc = excluded.doc'),
       updatePart: this.db.prepare('UPDATE parts SET doc = ? WHERE rid = ?'),
       offset: this.db.prepare(
@@ -85,10 +83,7 @@ export class SqliteProfileStore implements ProfileStore {
       for (const id of batch.deleteClusters) this.stmts.deleteCluster!.run(id);
       for (const c of batch.clusters) this.stmts.upsertCluster!.run(c.id, JSON.stringify(c));
       for (const [key, id] of batch.nodes) this.stmts.node!.run(key, id);
-      for (const e of batch.edges) {
-        this.stmts.edge!.run(e.key, e.t, e.m, JSON.stringify(e.nodes));
-        for (const n of e.nodes) this.stmts.edgeNode!.run(n, e.key);
-      }
+      for (const e of batch.edges) this.stmts.edge!.run(e.key, e.t, e.m, JSON.stringify(e.nodes));
       for (const part of batch.parts) {
         const rid = this.rowOf.get(part);
         if (rid !== undefined) this.stmts.updatePart!.run(JSON.stringify(part), rid);
@@ -130,9 +125,9 @@ export class SqliteProfileStore implements ProfileStore {
     return out;
   }
 
-  async edgesTouching(nodes: readonly IdentityKey[]): Promise<Hyperedge[]> {
-    if (nodes.length === 0) return [];
-    return (this.stmts.edgesTouching!.all(JSON.stringify(nodes)) as [string, number, string, string][]).map(([key, t, m, n]) => ({ key, t, m, nodes: JSON.parse(n) as IdentityKey[] }));
+  async getEdges(keys: readonly string[]): Promise<Hyperedge[]> {
+    if (keys.length === 0) return [];
+    return (this.stmts.edges!.all(JSON.stringify(keys)) as [string, number, string, string][]).map(([key, t, m, n]) => ({ key, t, m, nodes: JSON.parse(n) as IdentityKey[] }));
   }
 
   async getParts(anchors: readonly IdentityKey[]): Promise<Map<IdentityKey, ProfileDoc>> {
@@ -203,7 +198,7 @@ export class SqliteProfileStore implements ProfileStore {
 
   async reset(): Promise<void> {
     // Transformation dead letters are made again by the replay; destination ones are history.
-    this.db.exec(`DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges; DELETE FROM edge_nodes;
+    this.db.exec(`DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges;
       DELETE FROM audience_members; DELETE FROM audience_sizes; DELETE FROM outbox; DELETE FROM dead_letters WHERE kind = 'transformation';`);
   }
 
