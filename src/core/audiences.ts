@@ -175,23 +175,35 @@ export function membershipChanges(profileId: string, view: AudienceView | undefi
 export const AUDIENCE_SOURCE_ID = 'mosaic:audiences';
 
 /**
- * The `Audience Entered` / `Audience Exited` track event for a change, as Segment Engage sends
- * them. The messageId is derived from the change and its time: the outbox may append it more
- * than once after a crash, and the log's dedup keeps one.
+ * A transition as kept in the outbox until it is appended: compact (the outbox is written and
+ * deleted at event rates), with the identity the event will carry.
  */
-export function audienceEvent(change: MembershipChange, members: readonly string[], at: number): Envelope {
+export type PendingAudienceEvent = [kind: MembershipChange['kind'], audience: string, profileId: string, at: number, idType: 'userId' | 'anonymousId', id: string];
+
+export function pendingAudienceEvent(change: MembershipChange, members: readonly string[], at: number): PendingAudienceEvent {
   const userId = members.find((m) => m.startsWith('user_id:'))?.slice('user_id:'.length);
-  const anonymousId = userId === undefined ? (members.find((m) => m.startsWith('anonymous_id:'))?.slice('anonymous_id:'.length) ?? change.profileId) : undefined;
+  if (userId !== undefined) return [change.kind, change.audience, change.profileId, at, 'userId', userId];
+  const anonymousId = members.find((m) => m.startsWith('anonymous_id:'))?.slice('anonymous_id:'.length) ?? change.profileId;
+  return [change.kind, change.audience, change.profileId, at, 'anonymousId', anonymousId];
+}
+
+/**
+ * The `Audience Entered` / `Audience Exited` track event for a change, as Segment Engage sends
+ * them, carrying the profile's user id (else an anonymous id). The messageId is derived from
+ * the change and its time: the outbox may append it more than once after a crash, and the
+ * log's dedup keeps one.
+ */
+export function audienceEvent([kind, audience, profileId, at, idType, id]: PendingAudienceEvent): Envelope {
   const time = new Date(at).toISOString();
   return {
     type: 'track',
-    event: change.kind === 'entered' ? 'Audience Entered' : 'Audience Exited',
-    messageId: `aud-${change.kind}-${change.audience}-${change.profileId}-${at}`,
-    ...(userId !== undefined ? { userId } : { anonymousId: anonymousId! }),
+    event: kind === 'entered' ? 'Audience Entered' : 'Audience Exited',
+    messageId: `aud-${kind}-${audience}-${profileId}-${at}`,
+    [idType]: id,
     timestamp: time,
     receivedAt: time,
     sourceId: AUDIENCE_SOURCE_ID,
-    properties: { audience_key: change.audience, profile_id: change.profileId },
+    properties: { audience_key: audience, profile_id: profileId },
     context: { library: { name: 'mosaic', version: '1' } },
   } as Envelope;
 }

@@ -16,7 +16,7 @@ export interface ProfileCommit {
   offsets: ReadonlyMap<number, number>;
   /** Audience entries and exits. */
   memberships?: Iterable<MembershipRecord>;
-  /** Events to append to the log once committed (audience enter/exit): the outbox. */
+  /** What to append to the log once committed (pending audience events, as JSON): the outbox. */
   outbox?: Iterable<string>;
   /** Events a transformation or destination could not handle, with the reason. */
   deadLetters?: Iterable<DeadLetter>;
@@ -41,7 +41,7 @@ export interface MembershipRecord {
 
 export interface OutboxEntry {
   id: number;
-  /** An envelope as JSON. */
+  /** As committed (JSON). */
   payload: string;
 }
 
@@ -74,7 +74,8 @@ export interface ProfileStore {
   audienceSizes(audience: string, sinceMs: number): Promise<{ at: number; size: number }[]>;
   /** Oldest outbox entries first. */
   readOutbox(limit: number): Promise<OutboxEntry[]>;
-  deleteOutbox(ids: readonly number[]): Promise<void>;
+  /** Removes every outbox entry up to and including this id (entries are appended in id order). */
+  deleteOutbox(throughId: number): Promise<void>;
   /** Dead letters, oldest first, with ids after `afterId`. */
   deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]>;
   /** Atomic: all of it or none of it. */

@@ -1,7 +1,8 @@
+import { LRUCache } from 'lru-cache';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { Cluster, Hyperedge } from '../core/identity-graph.js';
-import { audienceEvent, membershipChanges, type MembershipChange } from '../core/audiences.js';
+import { membershipChanges, pendingAudienceEvent, type MembershipChange } from '../core/audiences.js';
 import { assembleProfile, audienceView, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder, type LogRef } from '../core/resolve-batch.js';
 import type { DeadLetter, MembershipRecord, ProfileStore } from '../ports/profile-store.js';
@@ -19,7 +20,51 @@ export interface BatchOutcome {
   dropped: number;
 }
 
+/**
+ * Parts as last committed by this processor, so the next batches do not read and parse them
+ * again (a person's events come in bursts). Only one processor writes a store's parts, so the
+ * cache cannot be stale; it is cleared when a commit fails, as the reducer mutates parts in place.
+ */
+/** Where a batch gets parts from: the store, or the store behind a cache. */
+export interface PartSource {
+  get(store: ProfileStore, anchors: Iterable<IdentityKey>): Promise<Map<IdentityKey, ProfileDoc>>;
+  remember(parts: Iterable<ProfileDoc>): void;
+  clear(): void;
+}
+
+export class PartCache implements PartSource {
+  private readonly lru: LRUCache<IdentityKey, ProfileDoc>;
+  constructor(max: number) {
+    this.lru = new LRUCache({ max });
+  }
+
+  /** Parts for `anchors`: cached ones, the rest from the store (absent ones stay absent). */
+  async get(store: ProfileStore, anchors: Iterable<IdentityKey>): Promise<Map<IdentityKey, ProfileDoc>> {
+    const out = new Map<IdentityKey, ProfileDoc>();
+    const missing: IdentityKey[] = [];
+    for (const a of anchors) {
+      const hit = this.lru.get(a);
+      if (hit) out.set(a, hit);
+      else missing.push(a);
+    }
+    for (const [a, p] of await store.getParts(missing)) out.set(a, p);
+    return out;
+  }
+
+  remember(parts: Iterable<ProfileDoc>): void {
+    for (const p of parts) this.lru.set(p.id, p);
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+}
+
+const NO_CACHE: PartSource = { get: (store: ProfileStore, anchors: Iterable<IdentityKey>) => store.getParts([...anchors]), remember: () => undefined, clear: () => undefined };
+
 export interface ApplyOptions {
+  /** Keeps committed parts between batches (the processor's; none for one-off calls). */
+  cache?: PartSource;
   /** User transformations, run after enrichment and before identity resolution. */
   transform?: Transformations;
   /** Each event's place in the log (same order as the events), for the recent-events index. */
@@ -68,7 +113,8 @@ export async function applyBatch(
     const component = await loadComponent(store, nodes);
     graph = resolveComponent(rules, input, component.clusters, component.edges, edges);
   }
-  const parts = await store.getParts([...input.anchors]);
+  const cache = opts.cache ?? NO_CACHE;
+  const parts = await cache.get(store, input.anchors);
   const changedParts = applyToParts(input, parts, model);
 
   let audience: { memberships: MembershipRecord[]; outbox: string[] } = { memberships: [], outbox: [] };
@@ -84,10 +130,11 @@ export async function applyBatch(
     const loaded = await store.getClusters(missing);
     const clusters = [...touched].map((id) => graph.upserts.get(id) ?? slice.clusters.get(id) ?? loaded.get(id)).filter((c): c is Cluster => c !== undefined);
     const gone = [...graph.deletes].map((id) => slice.clusters.get(id) ?? { id, members: [], last: { t: 0, m: '' }, edges: [], lineage: [] });
-    audience = await evaluateAudiences(store, model, clusters, gone, changedParts, opts);
+    audience = await evaluateAudiences(store, model, clusters, gone, changedParts, { ...opts, cache });
   }
 
-  await store.commit({
+  try {
+    await store.commit({
     clusters: graph.upserts.values(),
     deleteClusters: graph.deletes,
     nodes: graph.nodes,
@@ -97,7 +144,12 @@ export async function applyBatch(
     memberships: audience.memberships,
     outbox: audience.outbox,
     deadLetters,
-  });
+    });
+  } catch (err) {
+    cache.clear();
+    throw err;
+  }
+  cache.remember(changedParts.values());
   return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped };
 }
 
@@ -111,12 +163,12 @@ async function evaluateAudiences(
   clusters: readonly Cluster[],
   gone: readonly Cluster[],
   fresh: ReadonlyMap<IdentityKey, ProfileDoc>,
-  opts: ApplyOptions,
+  opts: Omit<ApplyOptions, 'cache'> & { cache: PartSource },
 ): Promise<{ memberships: MembershipRecord[]; outbox: string[] }> {
   const audiences = model.audiences ?? [];
   const now = opts.now ?? Date.now();
   const need = clusters.flatMap((c) => c.members).filter((m) => !fresh.has(m));
-  const stored = await store.getParts(need);
+  const stored = await opts.cache.get(store, need);
   const current = await store.memberships([...clusters, ...gone].map((c) => c.id));
   const none = new Set<string>();
   const memberships: MembershipRecord[] = [];
@@ -124,7 +176,7 @@ async function evaluateAudiences(
   const record = (c: Cluster, changes: MembershipChange[]) => {
     for (const ch of changes) {
       memberships.push({ ...ch, at: now });
-      if (opts.emit) outbox.push(JSON.stringify(audienceEvent(ch, c.members, now)));
+      if (opts.emit) outbox.push(JSON.stringify(pendingAudienceEvent(ch, c.members, now)));
     }
   };
   for (const c of clusters) {
@@ -149,7 +201,7 @@ export async function sweepAudiences(
   opts: ApplyOptions = {},
 ): Promise<{ next: string | undefined; scanned: number; transitions: MembershipRecord[] }> {
   const clusters = await store.scanClusters(afterId, limit);
-  const { memberships, outbox } = await evaluateAudiences(store, model, clusters, [], new Map(), opts);
+  const { memberships, outbox } = await evaluateAudiences(store, model, clusters, [], new Map(), { ...opts, cache: opts.cache ?? NO_CACHE });
   if (memberships.length) await store.commit({ clusters: [], deleteClusters: [], nodes: [], edges: [], parts: [], offsets: new Map(), memberships, outbox });
   return { next: clusters.length < limit ? undefined : clusters[clusters.length - 1]!.id, scanned: clusters.length, transitions: memberships };
 }

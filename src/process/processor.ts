@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
-import { applyBatch, sweepAudiences } from './apply-batch.js';
+import { applyBatch, PartCache, sweepAudiences } from './apply-batch.js';
+import { AUDIENCE_SOURCE_ID, audienceEvent, type PendingAudienceEvent } from '../core/audiences.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
@@ -76,6 +77,8 @@ export function lagOf(ends: readonly number[], p: Progress, now = Date.now()): L
  */
 export class Processor {
   private offsets = new Map<number, number>();
+  /** Parts this processor committed last: a person's events come in bursts. Bounded (invariant 6). */
+  private readonly parts = new PartCache(50_000);
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeSleeper: (() => void) | undefined;
@@ -127,7 +130,7 @@ export class Processor {
     const timer = this.opts.audienceTimer;
     if (!model?.audiences?.length && !this.backfill) return 0;
     const limit = this.backfill ? (timer?.backfillPerTick ?? 20_000) : (timer?.profilesPerTick ?? 2000);
-    const { next, scanned, transitions } = await sweepAudiences(this.store, model ?? {}, this.sweepCursor, limit, { emit: this.opts.emit !== undefined, now });
+    const { next, scanned, transitions } = await sweepAudiences(this.store, model ?? {}, this.sweepCursor, limit, { emit: this.opts.emit !== undefined, now, cache: this.parts });
     this.sweepCursor = next;
     for (const t of transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
     if (transitions.length) this.flushSoon();
@@ -194,12 +197,12 @@ export class Processor {
       const entries = await this.store.readOutbox(1000);
       if (entries.length === 0) return;
       try {
-        await emit(entries.map((e) => e.payload));
+        await emit(entries.map((e) => JSON.stringify(audienceEvent(JSON.parse(e.payload) as PendingAudienceEvent))));
       } catch (err) {
         this.opts.logger?.warn({ err }, 'could not append audience events to the log; retrying later');
         return;
       }
-      await this.store.deleteOutbox(entries.map((e) => e.id));
+      await this.store.deleteOutbox(entries[entries.length - 1]!.id);
     }
   }
 
@@ -235,6 +238,7 @@ export class Processor {
     const { merges, conflicts, reclustered, transitions, deadLetters, dropped } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, {
       emit: this.opts.emit !== undefined,
       refs: entries,
+      cache: this.parts,
       ...(this.opts.transform ? { transform: this.opts.transform } : {}),
     });
     for (const [p, next] of consumed) this.offsets.set(p, next);
@@ -249,7 +253,8 @@ export class Processor {
       for (const t of transitions) m.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
       for (const d of deadLetters) m.deadLetters.inc({ kind: d.kind, name: d.name });
       if (dropped) m.transformationDropped.inc(dropped);
-      for (const e of entries) m.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
+      // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
+      for (let i = 0; i < entries.length; i++) if (events[i]!.sourceId !== AUDIENCE_SOURCE_ID) m.freshnessSeconds.observe((now - entries[i]!.receivedAtMs) / 1000);
     }
     for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
     this.opts.onProgress?.(this.progress());

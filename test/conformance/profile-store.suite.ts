@@ -82,6 +82,42 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.deepEqual((await s.scanClusters('p2', 2)).map((c) => c.id), ['p3']);
     }));
 
+  test(`${name}: memberships, members by cursor, counts and sizes over time`, () =>
+    withStore(async (s) => {
+      await s.commit(commit({ memberships: [
+        { audience: 'pros', profileId: 'p2', kind: 'entered', at: 10 },
+        { audience: 'pros', profileId: 'p1', kind: 'entered', at: 11 },
+        { audience: 'buyers', profileId: 'p1', kind: 'entered', at: 12 },
+      ] }));
+      await s.commit(commit({ memberships: [{ audience: 'buyers', profileId: 'p1', kind: 'exited', at: 13 }, { audience: 'pros', profileId: 'p1', kind: 'entered', at: 14 }] }));
+      assert.deepEqual(await s.memberships(['p1', 'p2', 'p3']), new Map([['p1', new Set(['pros'])], ['p2', new Set(['pros'])]]));
+      assert.deepEqual(await s.audienceMembers('pros', undefined, 1), [{ profileId: 'p1', since: 11 }], 'entering twice keeps the first time');
+      assert.deepEqual(await s.audienceMembers('pros', 'p1', 10), [{ profileId: 'p2', since: 10 }]);
+      assert.deepEqual(await s.audienceCounts(), new Map([['pros', 2]]));
+      await s.recordAudienceSizes(1000, new Map([['pros', 2], ['buyers', 0]]));
+      await s.recordAudienceSizes(2000, new Map([['pros', 3]]));
+      assert.deepEqual(await s.audienceSizes('pros', 1500), [{ at: 2000, size: 3 }]);
+      assert.deepEqual(await s.audienceSizes('buyers', 0), [{ at: 1000, size: 0 }]);
+    }));
+
+  test(`${name}: the outbox keeps entries in order until deleted through an id; dead letters page by id and kind`, () =>
+    withStore(async (s) => {
+      await s.commit(commit({ outbox: ['{"a":1}', '{"a":2}'] }));
+      await s.commit(commit({ outbox: ['{"a":3}'] }));
+      const all = await s.readOutbox(10);
+      assert.deepEqual(all.map((e) => e.payload), ['{"a":1}', '{"a":2}', '{"a":3}']);
+      await s.deleteOutbox(all[1]!.id);
+      assert.deepEqual((await s.readOutbox(10)).map((e) => e.payload), ['{"a":3}']);
+      const dl = (kind: 'transformation' | 'destination', n: number) => ({ at: n, kind, name: 'x', reason: `r${n}`, payload: '{}' });
+      await s.commit(commit({ deadLetters: [dl('transformation', 1), dl('destination', 2), dl('transformation', 3)] }));
+      const t = await s.deadLetters(0, 10, 'transformation');
+      assert.deepEqual(t.map((d) => d.reason), ['r1', 'r3']);
+      assert.deepEqual((await s.deadLetters(t[0]!.id, 1)).map((d) => d.reason), ['r2']);
+      await s.reset();
+      assert.deepEqual((await s.deadLetters(0, 10)).map((d) => d.reason), ['r2'], 'a replay rebuilds transformation dead letters, destination ones are history');
+      assert.deepEqual(await s.readOutbox(10), []);
+    }));
+
   test(`${name}: a failing commit changes nothing`, () =>
     withStore(async (s) => {
       await s.commit(commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) }));
