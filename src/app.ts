@@ -130,7 +130,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const processor: ProcessorHost =
     config.processor.mode === 'thread' && runProcessor
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform });
   await processor.start();
   const deliverers = config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger }));
   for (const d of deliverers) await d.init();

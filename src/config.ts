@@ -91,6 +91,8 @@ const ConfigSchema = Type.Object(
         lingerMs: Type.Integer({ minimum: 0, default: 10 }),
         /** Unprocessed events beyond which ingest answers 429. */
         maxLagEvents: Type.Integer({ minimum: 1, default: 2_000_000 }),
+        /** Profile parts kept in memory between batches (a person's events come in bursts); 0: none. */
+        cachedParts: Type.Integer({ minimum: 0, default: 10_000 }),
       },
       { default: {} },
     ),

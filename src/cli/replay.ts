@@ -20,7 +20,7 @@ export async function runReplay(config: Config): Promise<void> {
     const total = ends.reduce((a, n) => a + n - 1, 0);
     await store.reset();
     await store.setMeta('computedTraits', computedTraitsFingerprint(config.computedTraits));
-    const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, rules: await identityRules(config, store), model: profileModel(config, eventEnricher(config, logger)), transform: await Transformations.load(config.transformations) });
+    const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, cachedParts: config.processor.cachedParts, rules: await identityRules(config, store), model: profileModel(config, eventEnricher(config, logger)), transform: await Transformations.load(config.transformations) });
     await processor.init();
     const started = performance.now();
     let lastPrint = 0;

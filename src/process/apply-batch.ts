@@ -109,8 +109,11 @@ export async function applyBatch(
   const edges = newEdges(input, slice);
   let graph = resolveInOrder(rules, input, slice, edges);
   const reclustered = graph === undefined;
+  // The clusters as stored before this batch: what deleted profiles looked like (for their exit events).
+  let before: ReadonlyMap<string, Cluster> = slice.clusters;
   if (!graph) {
     const component = await loadComponent(store, nodes);
+    before = new Map([...slice.clusters, ...component.clusters.map((c) => [c.id, c] as const)]);
     graph = resolveComponent(rules, input, component.clusters, component.edges, edges);
   }
   const cache = opts.cache ?? NO_CACHE;
@@ -129,7 +132,7 @@ export async function applyBatch(
     const missing = [...touched].filter((id) => !graph.upserts.has(id) && !slice.clusters.has(id));
     const loaded = await store.getClusters(missing);
     const clusters = [...touched].map((id) => graph.upserts.get(id) ?? slice.clusters.get(id) ?? loaded.get(id)).filter((c): c is Cluster => c !== undefined);
-    const gone = [...graph.deletes].map((id) => slice.clusters.get(id) ?? { id, members: [], last: { t: 0, m: '' }, edges: [], lineage: [] });
+    const gone = [...graph.deletes].map((id) => before.get(id) ?? { id, members: [], last: { t: 0, m: '' }, edges: [], lineage: [] });
     audience = await evaluateAudiences(store, model, clusters, gone, changedParts, { ...opts, cache });
   }
 

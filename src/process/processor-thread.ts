@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     batchSize: config.processor.batchSize,
     pollMs: config.processor.pollMs,
     lingerMs: config.processor.lingerMs,
+    cachedParts: config.processor.cachedParts,
     // Functions cannot cross threads: compiled here.
     rules: await identityRules(config, store),
     model: profileModel(config, eventEnricher(config, logger)),

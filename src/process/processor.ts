@@ -30,6 +30,8 @@ export interface ProcessorOptions {
    * once they are durable. Without it no such event is written (a replay: they were sent once).
    */
   emit?: (payloads: string[]) => Promise<void>;
+  /** Parts kept in memory between batches (0 or absent: none). */
+  cachedParts?: number;
   /** User transformations (see docs/transformations.md). */
   transform?: Transformations;
   /** The audience timer (see config audienceTimer); off when absent. */
@@ -78,7 +80,7 @@ export function lagOf(ends: readonly number[], p: Progress, now = Date.now()): L
 export class Processor {
   private offsets = new Map<number, number>();
   /** Parts this processor committed last: a person's events come in bursts. Bounded (invariant 6). */
-  private readonly parts = new PartCache(50_000);
+  private readonly parts: PartCache | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeSleeper: (() => void) | undefined;
@@ -89,7 +91,9 @@ export class Processor {
     private readonly log: EventLog,
     private readonly store: ProfileStore,
     private readonly opts: ProcessorOptions,
-  ) {}
+  ) {
+    if (opts.cachedParts) this.parts = new PartCache(opts.cachedParts);
+  }
 
   async init(): Promise<void> {
     this.offsets = await this.store.readOffsets();
@@ -130,7 +134,7 @@ export class Processor {
     const timer = this.opts.audienceTimer;
     if (!model?.audiences?.length && !this.backfill) return 0;
     const limit = this.backfill ? (timer?.backfillPerTick ?? 20_000) : (timer?.profilesPerTick ?? 2000);
-    const { next, scanned, transitions } = await sweepAudiences(this.store, model ?? {}, this.sweepCursor, limit, { emit: this.opts.emit !== undefined, now, cache: this.parts });
+    const { next, scanned, transitions } = await sweepAudiences(this.store, model ?? {}, this.sweepCursor, limit, { emit: this.opts.emit !== undefined, now, ...(this.parts ? { cache: this.parts } : {}) });
     this.sweepCursor = next;
     for (const t of transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
     if (transitions.length) this.flushSoon();
@@ -238,7 +242,7 @@ export class Processor {
     const { merges, conflicts, reclustered, transitions, deadLetters, dropped } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, {
       emit: this.opts.emit !== undefined,
       refs: entries,
-      cache: this.parts,
+      ...(this.parts ? { cache: this.parts } : {}),
       ...(this.opts.transform ? { transform: this.opts.transform } : {}),
     });
     for (const [p, next] of consumed) this.offsets.set(p, next);
