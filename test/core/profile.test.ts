@@ -249,3 +249,23 @@ test('the recent-events index keeps the newest N by event time, whatever the ord
   mergeInto(a, b, { recentEvents: 5 });
   assert.deepEqual(a.recent, want);
 });
+
+test('a custom identifier type from a configured path links events; its limit is enforced like the others', async () => {
+  const { IdentityRules, DEFAULT_IDENTIFIER_TYPES } = await import('../../src/core/identity.js');
+  const rules = new IdentityRules([...DEFAULT_IDENTIFIER_TYPES.slice(0, 1), { type: 'crm_id', paths: ['properties.crm_id', 'context.traits.crm_id'], limit: 1 }, ...DEFAULT_IDENTIFIER_TYPES.slice(1)], 'k');
+  const g = new MemoryProfiles({}, rules);
+  try {
+    await g.apply([env({ type: 'track', anonymousId: 'web', event: 'Lead', properties: { crm_id: 'C-7' } })]);
+    await g.apply([env({ type: 'page', anonymousId: 'mobile', context: { traits: { crm_id: 'C-7' } } })]);
+    await g.apply([env({ type: 'track', anonymousId: 'mobile', event: 'Lead', properties: { crm_id: 'C-8' } })]);
+    await g.check();
+    const p = (await g.byKey('crm_id:C-7'))!;
+    assert.deepEqual(ids(p), ['crm_id:C-7', 'anonymous_id:mobile', 'anonymous_id:web']);
+    assert.equal(p.eventCount, 2);
+    // C-8 cannot join (one crm_id per profile): its event lands on a profile of its own.
+    assert.deepEqual(ids(await g.byKey('crm_id:C-8')), ['crm_id:C-8']);
+    assert.equal((await g.byKey('crm_id:C-8'))!.eventCount, 1);
+  } finally {
+    await g.close();
+  }
+});

@@ -96,3 +96,39 @@ test('audiences: membership on every change, enter/exit events in the log, membe
     cleanup();
   }
 });
+
+test('audiences follow merges: the absorbed profile exits, the merged one is evaluated afresh', async () => {
+  const { dir, cleanup } = tempDir();
+  const m = await createMosaic(
+    loadConfig({
+      env: {},
+      cwd: dir,
+      overrides: { dataDir: dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, logLevel: 'silent', processor: { mode: 'inline', enabled: false }, audiences: [{ name: 'viewers', rule: { event: 'Product Viewed' } }] },
+    }),
+    { logger: pino({ level: 'silent' }), metrics: new Metrics() },
+  );
+  const get = async (url: string) => (await m.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${API_TOKEN}` } })).json();
+  const send = async (batch: object[]) => {
+    assert.equal((await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch } })).statusCode, 200);
+    await m.processor.drain();
+  };
+  try {
+    await send([{ type: 'track', anonymousId: 'visitor', event: 'Product Viewed' }]);
+    const anonymous = await get('/v1/profiles/anonymous_id:visitor');
+    assert.deepEqual(anonymous.audiences, ['viewers']);
+    await send([{ type: 'identify', anonymousId: 'visitor', userId: 'ann' }]);
+    const ann = await get('/v1/profiles/user_id:ann');
+    assert.notEqual(ann.id, anonymous.id, 'the profile id follows its highest-priority identity');
+    assert.deepEqual(ann.audiences, ['viewers']);
+    const members = await get('/v1/audiences/viewers/members');
+    assert.deepEqual(members.members.map((x: { profileId: string }) => x.profileId), [ann.id]);
+    const ends = await m.log.endOffsets();
+    const events: Envelope[] = [];
+    for (let p = 0; p < ends.length; p++) for (const e of await m.log.read(p, 1, 1000)) events.push(JSON.parse(e.payload) as Envelope);
+    const transitions = events.filter((e) => e.sourceId === 'mosaic:audiences').map((e) => `${e.event} ${String(e.properties!.profile_id)}`).sort();
+    assert.deepEqual(transitions, [`Audience Entered ${anonymous.id}`, `Audience Entered ${ann.id}`, `Audience Exited ${anonymous.id}`].sort());
+  } finally {
+    await m.close();
+    cleanup();
+  }
+});

@@ -8,7 +8,7 @@ export type SqliteDb = Database.Database;
  * Opens a SQLite file in WAL mode. `sync: 'full'` fsyncs the WAL on every commit, so a
  * committed transaction survives power loss; 'normal' survives a process crash only.
  */
-export function openSqlite(file: string, opts: { sync?: 'full' | 'normal'; cacheMb?: number; readonly?: boolean; checkpointPages?: number } = {}): SqliteDb {
+export function openSqlite(file: string, opts: { sync?: 'full' | 'normal'; cacheMb?: number; readonly?: boolean } = {}): SqliteDb {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file, { readonly: opts.readonly ?? false });
   if (!opts.readonly) db.pragma('journal_mode = WAL');
@@ -17,7 +17,6 @@ export function openSqlite(file: string, opts: { sync?: 'full' | 'normal'; cache
   // Negative = KiB. Bounded per connection: memory does not grow with the data (invariant 6).
   db.pragma(`cache_size = -${(opts.cacheMb ?? 32) * 1024}`);
   db.pragma('temp_store = MEMORY');
-  if (opts.checkpointPages) db.pragma(`wal_autocheckpoint = ${opts.checkpointPages}`);
   return db;
 }
 

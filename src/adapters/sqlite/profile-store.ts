@@ -44,9 +44,8 @@ export class SqliteProfileStore implements ProfileStore {
     this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, opts.file ?? 'profiles.db'), {
       sync: opts.sync ?? 'full',
       cacheMb: 64,
-      // A checkpoint fsyncs the database file even with sync=normal; every 40 MB of WAL instead of
-      // SQLite's 4 MB measured +35% processor throughput. The WAL is on disk, not in memory.
-      checkpointPages: 10_000,
+      // SQLite's default checkpoint (every 4 MB of WAL) is kept: every 40 MB measured +35%
+      // processor throughput, but profile reads went from 0.9 ms to 78 ms p50 (readers search the WAL).
     });
     migrate(this.db, MIGRATIONS);
     const inList = (sql: string) => this.db.prepare(sql.replace('?', '(SELECT value FROM json_each(?))')).raw();
