@@ -225,6 +225,15 @@ test('property: any arrival order and batching give the reference model\'s profi
           await g.check();
           const docs = await g.docs();
           assert.deepEqual(shape(docs), want);
+          // Whole clusters (lineage included) are a function of the events: the same as in event-time order.
+          const sorted = new MemoryProfiles();
+          try {
+            await sorted.apply([...events].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.messageId < b.messageId ? -1 : 1)));
+            const lineage = async (m: MemoryProfiles) => (await m.store.scanClusters(undefined, 1000)).map((c) => [c.id, c.members, c.last, [...c.edges].sort(), c.lineage]);
+            assert.deepEqual(await lineage(g), await lineage(sorted));
+          } finally {
+            await sorted.close();
+          }
         } finally {
           await g.close();
         }
