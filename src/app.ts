@@ -134,6 +134,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   await processor.start();
   const deliverers = config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger }));
   for (const d of deliverers) await d.init();
+  // Deliveries run beside the processor (tests that drive the processor by hand drive them too).
   if (runProcessor) for (const d of deliverers) d.start();
 
   const app: FastifyInstance = Fastify({
