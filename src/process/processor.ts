@@ -105,6 +105,7 @@ export class Processor {
   private sweepCursor: string | undefined;
   private backfill: BackfillState | undefined;
   private lastSizeSample = 0;
+  private lastBackfillLog = 0;
 
   /** Audiences added or changed since the profiles were evaluated are computed for every existing profile. */
   private async planBackfill(): Promise<void> {
@@ -140,6 +141,10 @@ export class Processor {
     if (transitions.length) this.flushSoon();
     if (this.backfill) {
       this.backfill.done += scanned;
+      if (now - this.lastBackfillLog >= 5000 && next !== undefined) {
+        this.lastBackfillLog = now;
+        this.opts.logger?.info({ audiences: this.backfill.audiences, done: this.backfill.done, total: this.backfill.total }, 'audience backfill in progress');
+      }
       if (next === undefined) {
         this.backfill.finishedAt = new Date().toISOString();
         this.backfill.total = this.backfill.done;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { createMosaic } from '../../src/app.js';
+import { runReplay } from '../../src/cli/replay.js';
 import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/core/envelope.js';
 import { Metrics } from '../../src/observe/metrics.js';
@@ -91,7 +92,15 @@ test('audiences: membership on every change, enter/exit events in the log, membe
     assert.equal(churned.backfill.done, 2);
     assert.ok(churned.backfill.finishedAt);
     assert.deepEqual((await get(again, '/v1/profiles/user_id:bob')).body.audiences, ['churned']);
+    const eventsBefore = (await audienceEvents(again)).length;
     await again.close();
+
+    // A replay rebuilds memberships from the log without sending the audience events again.
+    await runReplay(loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, logLevel: 'silent', computedTraits: [ORDERS], audiences: [SHOE_LOVERS, PRO_BUYERS, FRENCH] } }));
+    const replayed = await open([SHOE_LOVERS, PRO_BUYERS, FRENCH]);
+    assert.deepEqual((await get(replayed, '/v1/profiles/user_id:bob')).body.audiences, ['churned']);
+    assert.equal((await audienceEvents(replayed)).length, eventsBefore);
+    await replayed.close();
   } finally {
     cleanup();
   }
