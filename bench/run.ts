@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { pacedLoad, type PacedResult } from './paced-load.js';
+import { TEN_AUDIENCES, TEN_TRAITS, message as workloadMessage, userOf } from './workload.js';
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
@@ -21,7 +22,6 @@ const SECONDS = QUICK ? 4 : 10;
 const MEMORY_STEPS = QUICK ? [200_000, 1_000_000] : [1_000_000, 5_000_000];
 const CONNECTIONS = 32;
 const BATCH = 100;
-const USERS = 200_000;
 const WRITE_KEY = 'wk_bench_writekey';
 const TOKEN = 'mt_bench_token_0123456789';
 const CLI = join(import.meta.dirname, '../src/cli/main.js');
@@ -31,28 +31,9 @@ const say = (s: string) => {
   if (!JSON_OUT) process.stderr.write(s + '\n');
 };
 
-// ---- workload: Segment messages of a realistic size (~600 bytes with context) ----
+// ---- workload: see workload.ts ----
 
-const context = JSON.stringify({
-  library: { name: 'analytics.js', version: 'next-1.84.3' },
-  userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36',
-  page: { path: '/products/42', referrer: 'https://www.google.com/', title: 'Blue shoes', url: 'https://shop.example/products/42' },
-  locale: 'en-GB',
-  ip: '203.0.113.7',
-});
-
-/** Event n of the run. Five consecutive events share a user, as a session's events do. */
-const userOf = (n: number) => (Math.floor(n / 5) * 7919) % USERS;
-
-function message(n: number): string {
-  const u = userOf(n);
-  const ids = n % 3 === 0 ? `"userId":"user-${u}","anonymousId":"anon-${u}"` : `"anonymousId":"anon-${u}"`;
-  const ts = new Date(Date.UTC(2026, 10, 1) + n * 10).toISOString();
-  const kind = n % 10; // keep in step with typeOf()
-  if (kind === 0) return `{"type":"identify",${ids},"messageId":"${RUN}-${n}","timestamp":"${ts}","traits":{"plan":"${n % 4 ? 'free' : 'pro'}","visits":${n % 50}},"context":${context}}`;
-  if (kind < 3) return `{"type":"page",${ids},"messageId":"${RUN}-${n}","timestamp":"${ts}","name":"Product","properties":{"path":"/products/${n % 500}"},"context":${context}}`;
-  return `{"type":"track",${ids},"messageId":"${RUN}-${n}","timestamp":"${ts}","event":"${kind < 8 ? 'Product Viewed' : 'Order Completed'}","properties":{"sku":"SKU-${n % 5000}","price":${(n % 200) + 0.99},"currency":"EUR"},"context":${context}}`;
-}
+const message = (n: number) => workloadMessage(n, RUN);
 
 let seq = 0;
 const nextBatch = () => {
@@ -211,32 +192,6 @@ async function bareHttp(): Promise<{ flatOut: LoadResult; paced: PacedResult }> 
 }
 
 /** Ten computed traits over the bench's events: every op, filters and windows. */
-const TEN_TRAITS = `computedTraits:
-  - { name: orders, op: count, event: Order Completed }
-  - { name: revenue, op: sum, event: Order Completed, property: properties.price }
-  - { name: avg_price, op: avg, event: Order Completed, property: properties.price }
-  - { name: max_price, op: max, event: Product Viewed, property: properties.price }
-  - { name: min_price, op: min, event: Product Viewed, property: properties.price }
-  - { name: first_sku, op: first, event: Product Viewed, property: properties.sku }
-  - { name: last_plan, op: last, type: identify, property: traits.plan }
-  - { name: pages_7d, op: count, type: page, window: 7d }
-  - { name: orders_30d, op: count, event: Order Completed, window: 30d }
-  - { name: pricey_views, op: count, event: Product Viewed, where: [{ path: properties.price, op: gte, value: 100 }] }
-`;
-
-const TEN_AUDIENCES = `audiences:
-  - { name: pros, rule: { trait: plan, op: eq, value: pro } }
-  - { name: regulars, rule: { trait: visits, op: gte, value: 25 } }
-  - { name: buyers, rule: { computed: orders, op: gte, value: 1 } }
-  - { name: big_spenders, rule: { computed: revenue, op: gt, value: 150 } }
-  - { name: recent_buyers, rule: { computed: orders_30d, op: gte, value: 1 } }
-  - { name: window_shoppers, rule: { all: [{ computed: pricey_views, op: gte, value: 1 }, { not: { computed: orders, op: gte, value: 1 } }] } }
-  - { name: browsers_7d, rule: { event: Product Viewed, atLeast: 2, within: 7d } }
-  - { name: pricey_browsers, rule: { event: Product Viewed, where: [{ path: properties.price, op: gte, value: 150 }], within: 30d } }
-  - { name: page_readers, rule: { computed: pages_7d, op: gte, value: 1 } }
-  - { name: pro_or_buyer, rule: { any: [{ trait: plan, op: eq, value: pro }, { computed: orders, op: gte, value: 1 }] } }
-`;
-
 function replay(dataDir: string, configFile?: string): { events: number; eventsPerSecond: number; seconds: number } {
   const r = spawnSync(process.execPath, [CLI, ...(configFile ? ['--config', configFile] : []), 'replay'], {
     env: { ...process.env, MOSAIC_DATA_DIR: dataDir, MOSAIC_LOG_LEVEL: 'info' },
