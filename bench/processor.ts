@@ -27,9 +27,7 @@ async function run(model: 'plain' | 'traits' | 'traits+audiences', batch: number
     const file = join(dir, 'mosaic.yaml');
     writeFileSync(file, model === 'plain' ? '' : model === 'traits' ? TEN_TRAITS : TEN_TRAITS + TEN_AUDIENCES);
     const config = loadConfig({ env: {}, file, overrides: { dataDir: dir, logLevel: 'silent' } });
-    const store = new SqliteProfileStore({ dir, sync: 'normal' });
-    // The adapter only offers full or normal; OFF is set here to size the checkpoints' fsyncs.
-    (store as unknown as { db: { pragma(s: string): unknown } }).db.pragma(`synchronous = ${sync}`);
+    const store = new SqliteProfileStore({ dir, sync: sync === 'OFF' ? 'off' : 'normal' });
     const rules = await identityRules(config, store);
     const m = profileModel(config, eventEnricher(config));
     const cache = new PartCache(config.processor.cachedParts);

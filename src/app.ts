@@ -96,7 +96,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const log = await SqliteEventLog.open(
     sqliteLogOptions(config, { writer: config.log.writer, onCommit: (n) => metrics.logCommitEvents.observe(n) }),
   );
-  const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' }); // see processor-thread.ts
+  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync }); // see processor-thread.ts
   const control = new ControlStore({ dir: config.dataDir });
 
   const created: Mosaic['created'] = {};

@@ -68,3 +68,14 @@ test('`mosaic config check` prints identity rules, audiences, transformations an
     cleanup();
   }
 });
+
+test('processor.storeSync accepts normal and off, and names the allowed values otherwise', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    assert.equal(loadConfig({ env: {}, cwd: dir }).processor.storeSync, 'normal');
+    assert.equal(loadConfig({ env: {}, cwd: dir, overrides: { processor: { storeSync: 'off' } } }).processor.storeSync, 'off');
+    assert.throws(() => loadConfig({ env: {}, cwd: dir, overrides: { processor: { storeSync: 'sometimes' } } }), (err: MosaicError) => err.details.some((d) => d.path === '/processor/storeSync'));
+  } finally {
+    cleanup();
+  }
+});

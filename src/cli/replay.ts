@@ -14,7 +14,7 @@ export async function runReplay(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const unlock = lockDataDir(config.dataDir);
   const log = new SqliteEventLog(sqliteLogOptions(config, { writer: 'inline' }));
-  const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });
+  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
   try {
     const ends = await log.endOffsets();
     const total = ends.reduce((a, n) => a + n - 1, 0);

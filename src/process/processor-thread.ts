@@ -33,9 +33,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel).child({ thread: 'processor' });
   const metrics = new Metrics();
   const log = new SqliteEventLog(sqliteLogOptions(config, { writer: 'none' }));
-  // sync=normal: the log is the source of truth. After a power loss the profile store is still
-  // consistent with its own offsets, only older, and catches up from the log.
-  const store = new SqliteProfileStore({ dir: config.dataDir, sync: 'normal' });
+  // processor.storeSync (normal by default): the log is the source of truth. After a power loss
+  // the profile store is consistent with its own offsets, only older, and catches up from the
+  // log; with 'off' it may instead need `mosaic replay`.
+  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
   const send = (msg: FromThread) => port.postMessage(msg);
   const emitted = new Map<number, (error?: string) => void>();
   let nextEmit = 0;

@@ -6,13 +6,15 @@ export type SqliteDb = Database.Database;
 
 /**
  * Opens a SQLite file in WAL mode. `sync: 'full'` fsyncs the WAL on every commit, so a
- * committed transaction survives power loss; 'normal' survives a process crash only.
+ * committed transaction survives power loss; 'normal' survives a process crash only (and
+ * fsyncs at checkpoints); 'off' never fsyncs: a process crash is survived, a power loss may
+ * corrupt the file (only for stores that can be rebuilt).
  */
-export function openSqlite(file: string, opts: { sync?: 'full' | 'normal'; cacheMb?: number; readonly?: boolean } = {}): SqliteDb {
+export function openSqlite(file: string, opts: { sync?: 'full' | 'normal' | 'off'; cacheMb?: number; readonly?: boolean } = {}): SqliteDb {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file, { readonly: opts.readonly ?? false });
   if (!opts.readonly) db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${opts.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`synchronous = ${opts.sync === 'normal' ? 'NORMAL' : opts.sync === 'off' ? 'OFF' : 'FULL'}`);
   db.pragma('busy_timeout = 5000');
   // Negative = KiB. Bounded per connection: memory does not grow with the data (invariant 6).
   db.pragma(`cache_size = -${(opts.cacheMb ?? 32) * 1024}`);

@@ -40,7 +40,7 @@ export class SqliteProfileStore implements ProfileStore {
   private readonly stmts: Record<string, Database.Statement>;
   private readonly commitTx: (batch: ProfileCommit) => void;
 
-  constructor(opts: { dir: string; sync?: 'full' | 'normal'; file?: string }) {
+  constructor(opts: { dir: string; sync?: 'full' | 'normal' | 'off'; file?: string }) {
     this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, opts.file ?? 'profiles.db'), {
       sync: opts.sync ?? 'full',
       cacheMb: 64,
