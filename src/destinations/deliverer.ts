@@ -104,7 +104,7 @@ export class Deliverer {
     this.opts.logger?.error({ destination: this.def.name, events: batch.length, reason }, 'webhook delivery failed; events dead-lettered');
     const at = Date.now();
     const deadLetters: DeadLetter[] = batch.map((e) => ({ at, kind: 'destination', name: this.def.name, reason, payload: JSON.stringify(e) }));
-    await this.store.commit({ clusters: [], deleteClusters: [], nodes: [], edges: [], parts: [], offsets: new Map(), deadLetters });
+    await this.store.commit({ deadLetters });
     m?.destinationEvents.inc({ destination: this.def.name, outcome: 'dead_lettered' }, batch.length);
     m?.deadLetters.inc({ kind: 'destination', name: this.def.name }, batch.length);
     return true;

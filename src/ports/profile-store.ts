@@ -2,18 +2,22 @@ import type { IdentityKey } from '../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../core/identity-graph.js';
 import type { ProfileDoc } from '../core/profile.js';
 
-/** One processed batch: graph and profile changes and the log positions they consumed, committed together. */
+/**
+ * What one transaction writes: a processed batch's graph and profile changes with the log
+ * positions they consumed, or only some of it (the audience timer, a destination's dead letters).
+ * Absent fields write nothing.
+ */
 export interface ProfileCommit {
-  clusters: Iterable<Cluster>;
-  deleteClusters: Iterable<string>;
+  clusters?: Iterable<Cluster>;
+  deleteClusters?: Iterable<string>;
   /** node -> cluster (profile) id. */
-  nodes: Iterable<[IdentityKey, string]>;
+  nodes?: Iterable<[IdentityKey, string]>;
   /** Edges new to the store, or seen earlier than stored (their stamp replaces the stored one). */
-  edges: Iterable<Hyperedge>;
+  edges?: Iterable<Hyperedge>;
   /** Per-anchor aggregates (doc.id is the anchor identity). */
-  parts: Iterable<ProfileDoc>;
+  parts?: Iterable<ProfileDoc>;
   /** partition -> next offset to read. */
-  offsets: ReadonlyMap<number, number>;
+  offsets?: ReadonlyMap<number, number>;
   /** Audience entries and exits. */
   memberships?: Iterable<MembershipRecord>;
   /** What to append to the log once committed (pending audience events, as JSON): the outbox. */

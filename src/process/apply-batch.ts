@@ -20,11 +20,6 @@ export interface BatchOutcome {
   dropped: number;
 }
 
-/**
- * Parts as last committed by this processor, so the next batches do not read and parse them
- * again (a person's events come in bursts). Only one processor writes a store's parts, so the
- * cache cannot be stale; it is cleared when a commit fails, as the reducer mutates parts in place.
- */
 /** Where a batch gets parts from: the store, or the store behind a cache. */
 export interface PartSource {
   get(store: ProfileStore, anchors: Iterable<IdentityKey>): Promise<Map<IdentityKey, ProfileDoc>>;
@@ -32,6 +27,11 @@ export interface PartSource {
   clear(): void;
 }
 
+/**
+ * Parts as last committed by this processor, so the next batches do not read and parse them
+ * again (a person's events come in bursts). Only one processor writes a store's parts, so the
+ * cache cannot be stale; it is cleared when a commit fails, as the reducer mutates parts in place.
+ */
 export class PartCache implements PartSource {
   private readonly lru: LRUCache<IdentityKey, ProfileDoc>;
   constructor(max: number) {
@@ -138,15 +138,15 @@ export async function applyBatch(
 
   try {
     await store.commit({
-    clusters: graph.upserts.values(),
-    deleteClusters: graph.deletes,
-    nodes: graph.nodes,
-    edges,
-    parts: changedParts.values(),
-    offsets,
-    memberships: audience.memberships,
-    outbox: audience.outbox,
-    deadLetters,
+      clusters: graph.upserts.values(),
+      deleteClusters: graph.deletes,
+      nodes: graph.nodes,
+      edges,
+      parts: changedParts.values(),
+      offsets,
+      memberships: audience.memberships,
+      outbox: audience.outbox,
+      deadLetters,
     });
   } catch (err) {
     cache.clear();
@@ -205,7 +205,7 @@ export async function sweepAudiences(
 ): Promise<{ next: string | undefined; scanned: number; transitions: MembershipRecord[] }> {
   const clusters = await store.scanClusters(afterId, limit);
   const { memberships, outbox } = await evaluateAudiences(store, model, clusters, [], new Map(), { ...opts, cache: opts.cache ?? NO_CACHE });
-  if (memberships.length) await store.commit({ clusters: [], deleteClusters: [], nodes: [], edges: [], parts: [], offsets: new Map(), memberships, outbox });
+  if (memberships.length) await store.commit({ memberships, outbox });
   return { next: clusters.length < limit ? undefined : clusters[clusters.length - 1]!.id, scanned: clusters.length, transitions: memberships };
 }
 

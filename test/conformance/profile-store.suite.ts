@@ -2,14 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Cluster, Hyperedge } from '../../src/core/identity-graph.js';
 import type { ProfileDoc } from '../../src/core/profile.js';
-import type { ProfileCommit, ProfileStore } from '../../src/ports/profile-store.js';
+import type { ProfileStore } from '../../src/ports/profile-store.js';
 
 const part = (anchor: string, eventCount = 1): ProfileDoc => ({
   id: anchor, identities: [], traits: { plan: { v: 'pro', t: 1, m: 'm1' } }, firstSeen: 1, lastSeen: 2, eventCount, eventCounts: { A: eventCount }, typeCounts: { track: eventCount },
 });
 const cluster = (id: string, members: string[], t = 1, edges: string[] = []): Cluster => ({ id, members, last: { t, m: `m${t}` }, edges, lineage: [] });
 const edge = (nodes: string[], t: number): Hyperedge => ({ key: nodes.join('|'), nodes, t, m: `m${t}` });
-const commit = (c: Partial<ProfileCommit>): ProfileCommit => ({ clusters: [], deleteClusters: [], nodes: [], edges: [], parts: [], offsets: new Map(), ...c });
 
 /** What every ProfileStore adapter must do. `make` returns a fresh, empty store. */
 export function profileStoreConformance(name: string, make: () => Promise<ProfileStore>) {
@@ -25,13 +24,13 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
   test(`${name}: commit writes clusters, nodes, edges, parts and offsets together`, () =>
     withStore(async (s) => {
       const c = cluster('p1', ['user_id:1', 'anonymous_id:a']);
-      await s.commit(commit({
+      await s.commit({
         clusters: [c],
         nodes: [['user_id:1', 'p1'], ['anonymous_id:a', 'p1']],
         edges: [edge(['user_id:1', 'anonymous_id:a'], 5)],
         parts: [part('user_id:1')],
         offsets: new Map([[0, 5], [1, 3]]),
-      }));
+      });
       assert.deepEqual(await s.readOffsets(), new Map([[0, 5], [1, 3]]));
       assert.deepEqual(await s.nodeClusters(['user_id:1', 'anonymous_id:a', 'user_id:none']), new Map([['user_id:1', 'p1'], ['anonymous_id:a', 'p1']]));
       assert.deepEqual(await s.getClusters(['p1', 'p404']), new Map([['p1', c]]));
@@ -46,21 +45,21 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
 
   test(`${name}: a merge deletes the absorbed cluster and re-points its nodes; parts are updated in place`, () =>
     withStore(async (s) => {
-      await s.commit(commit({
+      await s.commit({
         clusters: [cluster('p1', ['user_id:1']), cluster('p2', ['anonymous_id:b'])],
         nodes: [['user_id:1', 'p1'], ['anonymous_id:b', 'p2']],
         parts: [part('user_id:1'), part('anonymous_id:b')],
         offsets: new Map([[0, 2]]),
-      }));
+      });
       const parts = await s.getParts(['user_id:1']);
       parts.get('user_id:1')!.eventCount = 7;
-      await s.commit(commit({
+      await s.commit({
         clusters: [cluster('p1', ['user_id:1', 'anonymous_id:b'], 3)],
         deleteClusters: ['p2'],
         nodes: [['anonymous_id:b', 'p1']],
         parts: parts.values(),
         offsets: new Map([[0, 3]]),
-      }));
+      });
       assert.equal(await s.countProfiles(), 1);
       assert.equal((await s.findCluster('anonymous_id:b'))?.id, 'p1');
       assert.equal((await s.getParts(['user_id:1'])).get('user_id:1')?.eventCount, 7);
@@ -69,27 +68,27 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
 
   test(`${name}: an edge seen earlier replaces the stored stamp`, () =>
     withStore(async (s) => {
-      await s.commit(commit({ edges: [edge(['a', 'b'], 9)] }));
-      await s.commit(commit({ edges: [edge(['a', 'b'], 4)] }));
+      await s.commit({ edges: [edge(['a', 'b'], 9)] });
+      await s.commit({ edges: [edge(['a', 'b'], 4)] });
       assert.deepEqual(await s.edgeStamps(['a|b']), new Map([['a|b', { t: 4, m: 'm4' }]]));
       assert.equal((await s.getEdges(['a|b'])).length, 1);
     }));
 
   test(`${name}: clusters are scanned in id order from a cursor`, () =>
     withStore(async (s) => {
-      await s.commit(commit({ clusters: ['p3', 'p1', 'p2'].map((id) => cluster(id, [`user_id:${id}`])) }));
+      await s.commit({ clusters: ['p3', 'p1', 'p2'].map((id) => cluster(id, [`user_id:${id}`])) });
       assert.deepEqual((await s.scanClusters(undefined, 2)).map((c) => c.id), ['p1', 'p2']);
       assert.deepEqual((await s.scanClusters('p2', 2)).map((c) => c.id), ['p3']);
     }));
 
   test(`${name}: memberships, members by cursor, counts and sizes over time`, () =>
     withStore(async (s) => {
-      await s.commit(commit({ memberships: [
+      await s.commit({ memberships: [
         { audience: 'pros', profileId: 'p2', kind: 'entered', at: 10 },
         { audience: 'pros', profileId: 'p1', kind: 'entered', at: 11 },
         { audience: 'buyers', profileId: 'p1', kind: 'entered', at: 12 },
-      ] }));
-      await s.commit(commit({ memberships: [{ audience: 'buyers', profileId: 'p1', kind: 'exited', at: 13 }, { audience: 'pros', profileId: 'p1', kind: 'entered', at: 14 }] }));
+      ] });
+      await s.commit({ memberships: [{ audience: 'buyers', profileId: 'p1', kind: 'exited', at: 13 }, { audience: 'pros', profileId: 'p1', kind: 'entered', at: 14 }] });
       assert.deepEqual(await s.memberships(['p1', 'p2', 'p3']), new Map([['p1', new Set(['pros'])], ['p2', new Set(['pros'])]]));
       assert.deepEqual(await s.audienceMembers('pros', undefined, 1), [{ profileId: 'p1', since: 11 }], 'entering twice keeps the first time');
       assert.deepEqual(await s.audienceMembers('pros', 'p1', 10), [{ profileId: 'p2', since: 10 }]);
@@ -102,14 +101,14 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
 
   test(`${name}: the outbox keeps entries in order until deleted through an id; dead letters page by id and kind`, () =>
     withStore(async (s) => {
-      await s.commit(commit({ outbox: ['{"a":1}', '{"a":2}'] }));
-      await s.commit(commit({ outbox: ['{"a":3}'] }));
+      await s.commit({ outbox: ['{"a":1}', '{"a":2}'] });
+      await s.commit({ outbox: ['{"a":3}'] });
       const all = await s.readOutbox(10);
       assert.deepEqual(all.map((e) => e.payload), ['{"a":1}', '{"a":2}', '{"a":3}']);
       await s.deleteOutbox(all[1]!.id);
       assert.deepEqual((await s.readOutbox(10)).map((e) => e.payload), ['{"a":3}']);
       const dl = (kind: 'transformation' | 'destination', n: number) => ({ at: n, kind, name: 'x', reason: `r${n}`, payload: '{}' });
-      await s.commit(commit({ deadLetters: [dl('transformation', 1), dl('destination', 2), dl('transformation', 3)] }));
+      await s.commit({ deadLetters: [dl('transformation', 1), dl('destination', 2), dl('transformation', 3)] });
       const t = await s.deadLetters(0, 10, 'transformation');
       assert.deepEqual(t.map((d) => d.reason), ['r1', 'r3']);
       assert.deepEqual((await s.deadLetters(t[0]!.id, 1)).map((d) => d.reason), ['r2']);
@@ -120,9 +119,9 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
 
   test(`${name}: a failing commit changes nothing`, () =>
     withStore(async (s) => {
-      await s.commit(commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) }));
+      await s.commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) });
       const poison = { id: 'p2', get members(): string[] { throw new Error('boom'); } } as unknown as Cluster;
-      await assert.rejects(s.commit(commit({ parts: [part('user_id:1', 9)], clusters: [poison], offsets: new Map([[0, 99]]) })));
+      await assert.rejects(s.commit({ parts: [part('user_id:1', 9)], clusters: [poison], offsets: new Map([[0, 99]]) }));
       assert.equal((await s.readOffsets()).get(0), 2);
       assert.equal((await s.getParts(['user_id:1'])).get('user_id:1')?.eventCount, 1);
     }));
@@ -138,7 +137,7 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
 
   test(`${name}: reset empties everything`, () =>
     withStore(async (s) => {
-      await s.commit(commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], edges: [edge(['user_id:1', 'x:1'], 1)], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) }));
+      await s.commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], edges: [edge(['user_id:1', 'x:1'], 1)], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) });
       await s.reset();
       assert.equal(await s.countProfiles(), 0);
       assert.equal((await s.readOffsets()).size, 0);

@@ -85,16 +85,16 @@ export class SqliteProfileStore implements ProfileStore {
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
     this.commitTx = this.db.transaction((batch: ProfileCommit) => {
-      for (const id of batch.deleteClusters) this.stmts.deleteCluster!.run(id);
-      for (const c of batch.clusters) this.stmts.upsertCluster!.run(c.id, JSON.stringify(c));
-      for (const [key, id] of batch.nodes) this.stmts.node!.run(key, id);
-      for (const e of batch.edges) this.stmts.edge!.run(e.key, e.t, e.m, JSON.stringify(e.nodes));
-      for (const part of batch.parts) {
+      for (const id of batch.deleteClusters ?? []) this.stmts.deleteCluster!.run(id);
+      for (const c of batch.clusters ?? []) this.stmts.upsertCluster!.run(c.id, JSON.stringify(c));
+      for (const [key, id] of batch.nodes ?? []) this.stmts.node!.run(key, id);
+      for (const e of batch.edges ?? []) this.stmts.edge!.run(e.key, e.t, e.m, JSON.stringify(e.nodes));
+      for (const part of batch.parts ?? []) {
         const rid = this.rowOf.get(part);
         if (rid !== undefined) this.stmts.updatePart!.run(JSON.stringify(part), rid);
         else this.stmts.insertPart!.run(part.id, JSON.stringify(part));
       }
-      for (const [p, next] of batch.offsets) this.stmts.offset!.run(p, next);
+      for (const [p, next] of batch.offsets ?? []) this.stmts.offset!.run(p, next);
       for (const m of batch.memberships ?? []) {
         if (m.kind === 'entered') this.stmts.enter!.run(m.audience, m.profileId, m.at);
         else this.stmts.exit!.run(m.audience, m.profileId);
