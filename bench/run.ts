@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --quick]
+ * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>]
  *
  * Measures Mosaic on this machine in one run, next to the limits it is compared with:
  * a bare node:http server under the same load generator, and raw batched SQLite inserts.
@@ -202,6 +202,27 @@ function replay(dataDir: string, configFile?: string): { events: number; eventsP
   return JSON.parse(line ?? '{}') as { events: number; eventsPerSecond: number; seconds: number };
 }
 
+/**
+ * Event-to-profile freshness (p50, p99 in ms) of a fresh Mosaic on `dataDir` under batches of
+ * 100 paced at `rate` requests/s, read from its own histogram once the processor has caught up.
+ */
+async function freshnessOn(dataDir: string, port: number, rate: number, env: Record<string, string>): Promise<{ p50: number; p99: number }> {
+  const base = `http://127.0.0.1:${port}`;
+  const auth = { authorization: 'Basic ' + Buffer.from(`${WRITE_KEY}:`).toString('base64') };
+  const server = start(dataDir, port, env);
+  try {
+    await waitFor(async () => (await fetch(`${base}/health`)).ok, 20_000, 'mosaic to start');
+    const b = await histogram(base, 'mosaic_event_to_profile_seconds');
+    await pacedLoad({ url: base, method: 'POST', path: () => '/v1/batch', seconds: SECONDS, body: nextBatch, headers: auth, rate });
+    await waitFor(async () => (await health(base)).processor.lagEvents === 0, 600_000, 'processor to catch up');
+    const a = await histogram(base, 'mosaic_event_to_profile_seconds');
+    return { p50: quantile(b, a, 0.5) * 1000, p99: quantile(b, a, 0.99) * 1000 };
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+}
+
 // ---- the run ----
 
 async function main() {
@@ -250,25 +271,10 @@ async function main() {
     // directories at the same rate, so the ratio compares like with like on this noisy machine.
     const modelConfig = join(dir, 'model.yaml');
     writeFileSync(modelConfig, TEN_TRAITS + TEN_AUDIENCES);
-    const freshnessOn = async (dataDir: string, env: Record<string, string>) => {
-      const port2 = port + 1;
-      const base2 = `http://127.0.0.1:${port2}`;
-      const s2 = start(dataDir, port2, env);
-      try {
-        await waitFor(async () => (await fetch(`${base2}/health`)).ok, 20_000, 'mosaic to start');
-        const b = await histogram(base2, 'mosaic_event_to_profile_seconds');
-        await pacedLoad({ url: base2, method: 'POST', path: () => '/v1/batch', seconds: SECONDS, body: nextBatch, headers: auth, rate: Math.max(1, batched.requestsPerSecond / 2) });
-        await waitFor(async () => (await health(base2)).processor.lagEvents === 0, 600_000, 'processor to catch up');
-        const a = await histogram(base2, 'mosaic_event_to_profile_seconds');
-        return { p50: quantile(b, a, 0.5) * 1000, p99: quantile(b, a, 0.99) * 1000 };
-      } finally {
-        s2.kill('SIGTERM');
-        await new Promise((r) => s2.once('exit', r));
-      }
-    };
+    const rate = Math.max(1, batched.requestsPerSecond / 2);
     say('mosaic: freshness without, then with, 10 computed traits and 10 audiences…');
-    const freshPlain = await freshnessOn(join(dir, 'data-plain'), {});
-    const freshModel = await freshnessOn(join(dir, 'data-model'), { MOSAIC_CONFIG: modelConfig });
+    const freshPlain = await freshnessOn(join(dir, 'data-plain'), port + 1, rate, {});
+    const freshModel = await freshnessOn(join(dir, 'data-model'), port + 1, rate, { MOSAIC_CONFIG: modelConfig });
 
     say('mosaic: profile reads at 2,000 requests/s…');
     const readsBefore = await histogram(base, 'mosaic_http_request_duration_seconds', 'route="/v1/profiles/:ref"');
@@ -384,7 +390,32 @@ async function main() {
   }
 }
 
-main().catch((err: unknown) => {
+/**
+ * `--freshness <events/s>`: only the freshness comparison (plain, then 10 traits + 10 audiences)
+ * at a chosen rate, three times each, interleaved, to size the issue-3 ratio without a full run.
+ */
+async function freshnessOnly(eventsPerSecond: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  try {
+    const modelConfig = join(dir, 'model.yaml');
+    writeFileSync(modelConfig, TEN_TRAITS + TEN_AUDIENCES);
+    const rows: string[] = [];
+    for (let round = 1; round <= 3; round++) {
+      say(`round ${round}: freshness at ${eventsPerSecond} events/s, plain, then 10 traits + 10 audiences…`);
+      const plain = await freshnessOn(join(dir, `plain-${round}`), port, eventsPerSecond / BATCH, {});
+      const model = await freshnessOn(join(dir, `model-${round}`), port, eventsPerSecond / BATCH, { MOSAIC_CONFIG: modelConfig });
+      const ms = (x: number) => `${x.toFixed(1)} ms`;
+      rows.push(`| ${round} | ${ms(plain.p50)} | ${ms(plain.p99)} | ${ms(model.p50)} | ${ms(model.p99)} | ${(model.p99 / plain.p99).toFixed(2)}× |`);
+    }
+    process.stdout.write(`freshness at ${eventsPerSecond} events/s (batches of 100, ${SECONDS} s per run, fresh data dirs)\n\n| round | plain p50 | plain p99 | model p50 | model p99 | p99 ratio |\n| - | - | - | - | - | - |\n${rows.join('\n')}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const freshnessRate = process.argv.indexOf('--freshness');
+(freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -141,3 +141,45 @@ test('audiences follow merges: the absorbed profile exits, the merged one is eva
     cleanup();
   }
 });
+
+test('the audience timer sweeps a slice in small steps: a batch waiting to run goes in between', async () => {
+  const { dir, cleanup } = tempDir();
+  const m = await createMosaic(
+    loadConfig({
+      env: {},
+      cwd: dir,
+      overrides: {
+        dataDir: dir,
+        writeKey: WRITE_KEY,
+        apiToken: API_TOKEN,
+        logLevel: 'silent',
+        processor: { mode: 'inline', enabled: false },
+        audiences: [{ name: 'viewers', rule: { event: 'Product Viewed', within: '1d' } }],
+        audienceTimer: { profilesPerTick: 1000 },
+      },
+    }),
+    { logger: pino({ level: 'silent' }), metrics: new Metrics() },
+  );
+  const host = m.processor as InlineProcessorHost;
+  const post = async (batch: object[]) => assert.equal((await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch } })).statusCode, 200);
+  try {
+    await post(Array.from({ length: 250 }, (_, i) => ({ type: 'track', userId: `u${i}`, event: 'Product Viewed' })));
+    await m.processor.drain();
+    await post([{ type: 'track', userId: 'late', event: 'Product Viewed' }]);
+    const order: string[] = [];
+    // Two days on, everyone's view has left the window: the sweep takes 250 exits.
+    const sweep = host.processor.sweepOnce(Date.now() + 2 * DAY).then((n) => (order.push('sweep'), n));
+    const batch = host.processor.runOnce().then((n) => (order.push('batch'), n));
+    const [swept, applied] = await Promise.all([sweep, batch]);
+    assert.equal(applied, 1);
+    assert.deepEqual(order, ['batch', 'sweep'], 'the batch did not wait for the whole slice');
+    assert.ok(swept >= 250, `the whole slice was still swept in one tick (${swept})`);
+    await host.processor.outboxFlushed();
+    const members = (await m.app.inject({ method: 'GET', url: '/v1/audiences/viewers/members', headers: { authorization: `Bearer ${API_TOKEN}` } })).json();
+    const left = members.members.map((x: { identities: { id: string }[] }) => x.identities[0]!.id);
+    assert.ok(left.every((id: string) => id === 'late'), `everyone swept has left (${left.join(', ')})`);
+  } finally {
+    await m.close();
+    cleanup();
+  }
+});
