@@ -1,0 +1,320 @@
+import pg from 'pg';
+import type { IdentityKey } from '../../core/identity.js';
+import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
+import type { ProfileDoc } from '../../core/profile.js';
+import type { DeadLetter, MembershipRecord, OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
+import { migrate, type Migration } from './migrate.js';
+
+/**
+ * Versioned, applied once each under an advisory lock (many processes may start together).
+ * Documents are text, not jsonb: they are only ever read back whole, and text costs the server
+ * nothing to parse. Keys collate as bytes ("C"), as SQLite compares them, so cursors page in
+ * the same order and an ordered scan is an index range scan; audience members are keyed
+ * (audience, profile_id), so a member page stays one range scan at any number of profiles.
+ */
+const MIGRATIONS: Migration[] = [
+  `CREATE TABLE profiles (id text COLLATE "C" PRIMARY KEY, doc text NOT NULL);
+   CREATE TABLE identities (key text COLLATE "C" PRIMARY KEY, profile_id text COLLATE "C" NOT NULL);
+   CREATE TABLE offsets (partition integer PRIMARY KEY, next_offset bigint NOT NULL);
+   CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+   CREATE TABLE parts (anchor text COLLATE "C" PRIMARY KEY, doc text NOT NULL);
+   CREATE TABLE edges (key text COLLATE "C" PRIMARY KEY, t bigint NOT NULL, m text NOT NULL, nodes text NOT NULL);
+   CREATE TABLE audience_members (audience text COLLATE "C" NOT NULL, profile_id text COLLATE "C" NOT NULL, since bigint NOT NULL, PRIMARY KEY (audience, profile_id));
+   CREATE INDEX audience_members_by_profile ON audience_members (profile_id);
+   CREATE TABLE audience_sizes (audience text NOT NULL, at bigint NOT NULL, size bigint NOT NULL, PRIMARY KEY (audience, at));
+   CREATE TABLE outbox (id bigserial PRIMARY KEY, payload text NOT NULL);
+   CREATE TABLE dead_letters (id bigserial PRIMARY KEY, at bigint NOT NULL, kind text NOT NULL, name text NOT NULL, reason text NOT NULL, payload text NOT NULL);
+   CREATE INDEX dead_letters_by_kind ON dead_letters (kind, id);`,
+];
+
+/** Size samples older than this are dropped as new ones are recorded (as in the SQLite store). */
+const SIZE_HISTORY_MS = 90 * 86_400_000;
+
+export interface PostgresProfileStoreOptions {
+  /** postgres://user@host:port/database */
+  url: string;
+  /** Schema holding Mosaic's tables (created if missing): several Mosaics can share a database. */
+  schema?: string;
+  /** Connections in this process's pool. */
+  poolSize?: number;
+}
+
+/**
+ * The ProfileStore on PostgreSQL. A commit is one transaction of set-based statements (arrays
+ * bound as parameters and unnested), so its round trips do not grow with the batch.
+ */
+export class PostgresProfileStore implements ProfileStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly schema: string,
+  ) {}
+
+  static async open(opts: PostgresProfileStoreOptions): Promise<PostgresProfileStore> {
+    const schema = opts.schema ?? 'mosaic';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid PostgreSQL schema name "${schema}": lower-case letters, digits and _ only`);
+    // search_path is set per connection at start-up, so every statement below names bare tables.
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, options: `-c search_path=${schema}` });
+    // An idle client's error (the server restarting) must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    try {
+      await migrate(pool, schema, MIGRATIONS);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresProfileStore(pool, schema);
+  }
+
+  private async rows<T>(text: string, values: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query({ text, values, rowMode: 'array' })).rows as T[];
+  }
+
+  async readOffsets(): Promise<Map<number, number>> {
+    return new Map((await this.rows<[number, string]>('SELECT partition, next_offset FROM offsets')).map(([p, n]) => [p, Number(n)]));
+  }
+
+  async nodeClusters(nodes: readonly IdentityKey[]): Promise<Map<IdentityKey, string>> {
+    if (nodes.length === 0) return new Map();
+    return new Map(await this.rows<[string, string]>('SELECT key, profile_id FROM identities WHERE key = ANY($1::text[])', [nodes]));
+  }
+
+  async getClusters(ids: readonly string[]): Promise<Map<string, Cluster>> {
+    const out = new Map<string, Cluster>();
+    if (ids.length === 0) return out;
+    for (const [text] of await this.rows<[string]>('SELECT doc FROM profiles WHERE id = ANY($1::text[])', [ids])) {
+      const c = JSON.parse(text) as Cluster;
+      out.set(c.id, c);
+    }
+    return out;
+  }
+
+  async edgeStamps(keys: readonly string[]): Promise<Map<string, Stamp>> {
+    if (keys.length === 0) return new Map();
+    return new Map((await this.rows<[string, string, string]>('SELECT key, t, m FROM edges WHERE key = ANY($1::text[])', [keys])).map(([k, t, m]) => [k, { t: Number(t), m }]));
+  }
+
+  async getEdges(keys: readonly string[]): Promise<Hyperedge[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.rows<[string, string, string, string]>('SELECT key, t, m, nodes FROM edges WHERE key = ANY($1::text[])', [keys]);
+    return rows.map(([key, t, m, n]) => ({ key, t: Number(t), m, nodes: JSON.parse(n) as IdentityKey[] }));
+  }
+
+  async getParts(anchors: readonly IdentityKey[]): Promise<Map<IdentityKey, ProfileDoc>> {
+    const out = new Map<IdentityKey, ProfileDoc>();
+    if (anchors.length === 0) return out;
+    for (const [text] of await this.rows<[string]>('SELECT doc FROM parts WHERE anchor = ANY($1::text[])', [anchors])) {
+      const doc = JSON.parse(text) as ProfileDoc;
+      out.set(doc.id, doc);
+    }
+    return out;
+  }
+
+  async scanClusters(afterId: string | undefined, limit: number): Promise<Cluster[]> {
+    const rows = await this.rows<[string]>('SELECT doc FROM profiles WHERE id > $1 ORDER BY id LIMIT $2', [afterId ?? '', limit]);
+    return rows.map(([t]) => JSON.parse(t) as Cluster);
+  }
+
+  async findCluster(key: IdentityKey): Promise<Cluster | undefined> {
+    const [row] = await this.rows<[string]>('SELECT p.doc FROM identities i JOIN profiles p ON p.id = i.profile_id WHERE i.key = $1', [key]);
+    return row ? (JSON.parse(row[0]) as Cluster) : undefined;
+  }
+
+  async memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    if (profileIds.length === 0) return out;
+    for (const [id, audience] of await this.rows<[string, string]>('SELECT profile_id, audience FROM audience_members WHERE profile_id = ANY($1::text[])', [profileIds])) {
+      let set = out.get(id);
+      if (!set) out.set(id, (set = new Set()));
+      set.add(audience);
+    }
+    return out;
+  }
+
+  async audienceMembers(audience: string, afterId: string | undefined, limit: number): Promise<{ profileId: string; since: number }[]> {
+    const rows = await this.rows<[string, string]>(
+      'SELECT profile_id, since FROM audience_members WHERE audience = $1 AND profile_id > $2 ORDER BY profile_id LIMIT $3',
+      [audience, afterId ?? '', limit],
+    );
+    return rows.map(([profileId, since]) => ({ profileId, since: Number(since) }));
+  }
+
+  async audienceCounts(): Promise<Map<string, number>> {
+    return new Map((await this.rows<[string, string]>('SELECT audience, count(*) FROM audience_members GROUP BY audience')).map(([a, n]) => [a, Number(n)]));
+  }
+
+  async recordAudienceSizes(at: number, sizes: ReadonlyMap<string, number>): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(
+        `INSERT INTO audience_sizes (audience, at, size) SELECT a, $2, s FROM unnest($1::text[], $3::bigint[]) AS t(a, s)
+         ON CONFLICT (audience, at) DO UPDATE SET size = excluded.size`,
+        [[...sizes.keys()], at, [...sizes.values()]],
+      );
+      await client.query('DELETE FROM audience_sizes WHERE at < $1', [at - SIZE_HISTORY_MS]);
+    });
+  }
+
+  async audienceSizes(audience: string, sinceMs: number): Promise<{ at: number; size: number }[]> {
+    const rows = await this.rows<[string, string]>('SELECT at, size FROM audience_sizes WHERE audience = $1 AND at >= $2 ORDER BY at', [audience, sinceMs]);
+    return rows.map(([at, size]) => ({ at: Number(at), size: Number(size) }));
+  }
+
+  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+    return (await this.rows<[string, string]>('SELECT id, payload FROM outbox ORDER BY id LIMIT $1', [limit])).map(([id, payload]) => ({ id: Number(id), payload }));
+  }
+
+  async deleteOutbox(throughId: number): Promise<void> {
+    await this.pool.query('DELETE FROM outbox WHERE id <= $1', [throughId]);
+  }
+
+  async deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]> {
+    const rows = await this.rows<[string, string, DeadLetter['kind'], string, string, string]>(
+      'SELECT id, at, kind, name, reason, payload FROM dead_letters WHERE id > $1 AND ($2::text IS NULL OR kind = $2) ORDER BY id LIMIT $3',
+      [afterId, kind ?? null, limit],
+    );
+    return rows.map(([id, at, k, name, reason, payload]) => ({ id: Number(id), at: Number(at), kind: k, name, reason, payload }));
+  }
+
+  async commit(batch: ProfileCommit): Promise<void> {
+    // Everything is serialised before BEGIN: a document that cannot be written fails the commit
+    // with nothing sent.
+    const statements = commitStatements(batch);
+    if (statements.length === 0) return;
+    await this.transaction(async (client) => {
+      for (const [text, values] of statements) await client.query(text, values);
+    });
+  }
+
+  private async transaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await fn(client);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async reset(): Promise<void> {
+    // Transformation dead letters are made again by the replay; destination ones are history.
+    await this.pool.query(`BEGIN; TRUNCATE profiles, identities, offsets, parts, edges, audience_members, audience_sizes, outbox;
+      DELETE FROM dead_letters WHERE kind = 'transformation'; COMMIT;`);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const [row] = await this.rows<[string]>('SELECT value FROM meta WHERE key = $1', [key]);
+    return row?.[0];
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async countProfiles(): Promise<number> {
+    const [row] = await this.rows<[string]>('SELECT count(*) FROM profiles');
+    return Number(row![0]);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+type Statement = [text: string, values: unknown[]];
+
+/** Last write wins within one commit, as the SQLite store's row-by-row statements behave. */
+function lastByKey<T>(items: Iterable<T>, key: (t: T) => string): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const item of items) {
+    const k = key(item);
+    out.delete(k); // keeps insertion order = order of the last occurrence
+    out.set(k, item);
+  }
+  return out;
+}
+
+/** The statements of one commit, in the order the SQLite store applies them. */
+function commitStatements(batch: ProfileCommit): Statement[] {
+  const out: Statement[] = [];
+  const deletes = [...(batch.deleteClusters ?? [])];
+  if (deletes.length) out.push(['DELETE FROM profiles WHERE id = ANY($1::text[])', [deletes]]);
+
+  const clusters = lastByKey(batch.clusters ?? [], (c) => c.id);
+  if (clusters.size) {
+    const docs = [...clusters.values()].map((c) => JSON.stringify(c));
+    out.push(['INSERT INTO profiles (id, doc) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc', [[...clusters.keys()], docs]]);
+  }
+
+  const nodes = lastByKey(batch.nodes ?? [], ([key]) => key);
+  if (nodes.size) {
+    out.push(['INSERT INTO identities (key, profile_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET profile_id = excluded.profile_id', [[...nodes.keys()], [...nodes.values()].map(([, id]) => id)]]);
+  }
+
+  const edges = [...lastByKey(batch.edges ?? [], (e) => e.key).values()];
+  if (edges.length) {
+    out.push([
+      'INSERT INTO edges (key, t, m, nodes) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) ON CONFLICT (key) DO UPDATE SET t = excluded.t, m = excluded.m',
+      [edges.map((e) => e.key), edges.map((e) => e.t), edges.map((e) => e.m), edges.map((e) => JSON.stringify(e.nodes))],
+    ]);
+  }
+
+  const parts = lastByKey(batch.parts ?? [], (p) => p.id);
+  if (parts.size) {
+    out.push(['INSERT INTO parts (anchor, doc) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (anchor) DO UPDATE SET doc = excluded.doc', [[...parts.keys()], [...parts.values()].map((p) => JSON.stringify(p))]]);
+  }
+
+  const offsets = [...(batch.offsets ?? [])];
+  if (offsets.length) {
+    out.push([
+      'INSERT INTO offsets (partition, next_offset) SELECT * FROM unnest($1::integer[], $2::bigint[]) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset',
+      [offsets.map(([p]) => p), offsets.map(([, n]) => n)],
+    ]);
+  }
+
+  out.push(...membershipStatements(batch.memberships ?? []));
+
+  const outbox = [...(batch.outbox ?? [])];
+  if (outbox.length) out.push(['INSERT INTO outbox (payload) SELECT p FROM unnest($1::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [outbox]]);
+
+  const dead = [...(batch.deadLetters ?? [])];
+  if (dead.length) {
+    out.push([
+      `INSERT INTO dead_letters (at, kind, name, reason, payload)
+       SELECT at, kind, name, reason, payload FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(at, kind, name, reason, payload, n) ORDER BY n`,
+      [dead.map((d) => d.at), dead.map((d) => d.kind), dead.map((d) => d.name), dead.map((d) => d.reason), dead.map((d) => d.payload)],
+    ]);
+  }
+  return out;
+}
+
+/**
+ * Entries and exits in order, as set-based statements: per (audience, profile) the final state
+ * decides. A member who entered again keeps the first `since`; one who left and came back within
+ * the commit gets the new one.
+ */
+function membershipStatements(records: Iterable<MembershipRecord>): Statement[] {
+  const final = new Map<string, { audience: string; profileId: string; in: boolean; since: number; left: boolean }>();
+  for (const r of records) {
+    const k = `${r.audience}\u0000${r.profileId}`;
+    const s = final.get(k) ?? { audience: r.audience, profileId: r.profileId, in: false, since: 0, left: false };
+    if (r.kind === 'exited') Object.assign(s, { in: false, left: true });
+    else if (!s.in) Object.assign(s, { in: true, since: r.at });
+    final.set(k, s);
+  }
+  const remove = [...final.values()].filter((s) => s.left);
+  const enter = [...final.values()].filter((s) => s.in);
+  const out: Statement[] = [];
+  if (remove.length) {
+    out.push(['DELETE FROM audience_members m USING unnest($1::text[], $2::text[]) AS t(a, p) WHERE m.audience = t.a AND m.profile_id = t.p', [remove.map((s) => s.audience), remove.map((s) => s.profileId)]]);
+  }
+  if (enter.length) {
+    out.push([
+      'INSERT INTO audience_members (audience, profile_id, since) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING',
+      [enter.map((s) => s.audience), enter.map((s) => s.profileId), enter.map((s) => s.since)],
+    ]);
+  }
+  return out;
+}
