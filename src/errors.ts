@@ -48,6 +48,10 @@ export const ERROR_CATALOGUE = {
     status: 503,
     message: 'The event log is behind on writes. Retry after the number of seconds in Retry-After.',
   },
+  MOSAIC_LOG_UNAVAILABLE: {
+    status: 503,
+    message: 'The event log (NATS JetStream) cannot be reached or did not acknowledge the events; they may not be stored. Retry after the number of seconds in Retry-After.',
+  },
   MOSAIC_OVERLOADED_PROCESSOR: {
     status: 429,
     message: 'The processor is behind the log beyond its configured limit. Retry after the number of seconds in Retry-After.',

@@ -1,0 +1,101 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { NatsEventLog, type NatsEventLogOptions } from '../../src/adapters/nats/event-log.js';
+import type { EventLog } from '../../src/ports/event-log.js';
+import { eventLogConformance } from '../conformance/event-log.suite.js';
+import { NATS_URL, natsConnection, uniqueName } from '../services.js';
+
+const nc = await natsConnection();
+
+if ('skip' in nc) {
+  test('nats event log', { skip: nc.skip }, () => undefined);
+} else {
+  const jsm = await jetstreamManager(nc);
+  const streams: string[] = [];
+  after(async () => {
+    for (const s of streams) await jsm.streams.delete(s).catch(() => undefined);
+    await nc.close();
+  });
+  /** Options for a stream of this run's own (deleted afterwards). */
+  const fresh = (partitions: number, dedupWindowMs: number): NatsEventLogOptions => {
+    const name = uniqueName('mosaic_test').toUpperCase();
+    streams.push(name);
+    return { url: NATS_URL, stream: name, subjectPrefix: name.toLowerCase(), partitions, dedupWindowMs, maxPendingEvents: 10_000, storage: 'file' };
+  };
+  const opened = new Map<EventLog, NatsEventLogOptions>();
+
+  eventLogConformance(
+    'nats jetstream',
+    async ({ partitions, dedupWindowMs }) => {
+      const opts = fresh(partitions, dedupWindowMs);
+      const log = await NatsEventLog.open(opts);
+      opened.set(log, opts);
+      return log;
+    },
+    {
+      // The duplicate window is the server's clock.
+      controllableClock: false,
+      reopen: async (log) => {
+        const opts = opened.get(log)!;
+        await log.close();
+        return NatsEventLog.open({ ...opts, partitions: 99 });
+      },
+    },
+  );
+
+  test('nats jetstream: the stream has the configured duplicate window, subjects per partition and storage', async () => {
+    const opts = fresh(4, 120_000);
+    const log = await NatsEventLog.open(opts);
+    try {
+      const info = await jsm.streams.info(opts.stream!);
+      assert.equal(info.config.duplicate_window, 120_000 * 1_000_000);
+      assert.deepEqual(info.config.subjects, [`${opts.subjectPrefix}.*`]);
+      assert.equal(info.config.storage, 'file');
+      assert.equal(log.partitions, 4);
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('nats jetstream: a reader rewinds, skips ahead, and reads what was appended after it started', async () => {
+    const log = await NatsEventLog.open(fresh(2, 60_000));
+    const rec = (partition: number, messageId: string) => ({ partition, sourceId: 's', messageId, receivedAtMs: 1234, payload: JSON.stringify({ messageId }) });
+    try {
+      await log.append([rec(0, 'a'), rec(1, 'b'), rec(0, 'c'), rec(0, 'd')]);
+      const first = await log.read(0, 1, 2);
+      assert.deepEqual(first.map((e) => JSON.parse(e.payload).messageId), ['a', 'c']);
+      assert.equal(first[0]!.receivedAtMs, 1234);
+      assert.deepEqual((await log.read(0, first[1]!.offset + 1, 10)).map((e) => JSON.parse(e.payload).messageId), ['d']);
+      await log.append([rec(0, 'e')]);
+      const ends = await log.endOffsets();
+      const e = await log.read(0, ends[0]! - 1, 10);
+      assert.deepEqual(e.map((x) => JSON.parse(x.payload).messageId), ['e']);
+      assert.deepEqual((await log.read(0, 1, 10)).map((x) => JSON.parse(x.payload).messageId), ['a', 'c', 'd', 'e'], 'rewound');
+      assert.deepEqual((await log.read(0, first[1]!.offset + 1, 10)).map((x) => JSON.parse(x.payload).messageId), ['d', 'e'], 'rewound to the middle');
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('nats jetstream: a log in another process that reads a partition is woken by appends it did not make', async () => {
+    const opts = fresh(1, 60_000);
+    const writer = await NatsEventLog.open(opts);
+    const reader = await NatsEventLog.open(opts);
+    try {
+      await writer.append([{ partition: 0, sourceId: 's', messageId: 'a', receivedAtMs: 1, payload: '{}' }]);
+      assert.equal((await reader.read(0, 1, 10)).length, 1);
+      const woken = new Promise<void>((resolve) => reader.onAppend(resolve));
+      await writer.append([{ partition: 0, sourceId: 's', messageId: 'b', receivedAtMs: 2, payload: '{}' }]);
+      await woken;
+      assert.deepEqual((await reader.read(0, 2, 10)).map((e) => e.receivedAtMs), [2]);
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  test('nats jetstream: an unreachable server is MOSAIC_LOG_UNAVAILABLE', async () => {
+    await assert.rejects(NatsEventLog.open({ url: 'nats://127.0.0.1:1', partitions: 1, dedupWindowMs: 1000, maxPendingEvents: 10 }), (e: unknown) => (e as { code?: string }).code === 'MOSAIC_LOG_UNAVAILABLE');
+  });
+}
