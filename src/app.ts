@@ -4,9 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
-import { SqliteEventLog } from './adapters/sqlite/event-log.js';
-import { SqliteProfileStore } from './adapters/sqlite/profile-store.js';
-import { sqliteLogOptions } from './adapters/sqlite/from-config.js';
+import { backends, openEventLog, openProfileStore } from './adapters/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
@@ -91,12 +89,19 @@ export interface CreateOptions {
 export async function createMosaic(config: Config, opts: CreateOptions = {}): Promise<Mosaic> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = opts.metrics ?? new Metrics({ defaultMetrics: true });
-  const unlock = opts.lock === false ? () => undefined : lockDataDir(config.dataDir);
+  // The embedded log and store have one writer per data directory; JetStream and PostgreSQL take many processes.
+  const embedded = backends(config).log === 'sqlite' || backends(config).store === 'sqlite';
+  const unlock = opts.lock === false || !embedded ? () => undefined : lockDataDir(config.dataDir);
 
-  const log = await SqliteEventLog.open(
-    sqliteLogOptions(config, { writer: config.log.writer, onCommit: (n) => metrics.logCommitEvents.observe(n) }),
-  );
-  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync }); // see processor-thread.ts
+  const log = await openEventLog(config, 'writer', { onCommit: (n) => metrics.logCommitEvents.observe(n) });
+  let store: ProfileStore;
+  try {
+    store = await openProfileStore(config);
+  } catch (err) {
+    await log.close();
+    unlock();
+    throw err;
+  }
   const control = new ControlStore({ dir: config.dataDir });
 
   const created: Mosaic['created'] = {};

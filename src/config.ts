@@ -78,6 +78,32 @@ const ConfigSchema = Type.Object(
         writer: Type.Union([Type.Literal('thread'), Type.Literal('inline')], { default: 'inline' }),
         /** Events waiting for a group commit before ingest answers 503. */
         maxPendingEvents: Type.Integer({ minimum: 100, default: 100_000 }),
+        /** NATS JetStream instead of the embedded log: nats://host:4222 (comma-separate a cluster's servers). */
+        url: Type.Optional(Type.String({ pattern: '^nats://' })),
+        /** The JetStream stream, when `url` is set (see docs/deployment.md). */
+        nats: Type.Object(
+          {
+            stream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'MOSAIC_EVENTS' }),
+            subjectPrefix: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'mosaic.events' }),
+            /** Copies of each message in a JetStream cluster (1, 3 or 5); set when the stream is created. */
+            replicas: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+            storage: Type.Union([Type.Literal('file'), Type.Literal('memory')], { default: 'file' }),
+            ackTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
+    /** PostgreSQL instead of the embedded profile store. */
+    store: Type.Object(
+      {
+        /** postgres://user@host:5432/database */
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+        /** Schema holding Mosaic's tables (created on first start). */
+        schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'mosaic' }),
+        /** Connections per process (the processor thread has its own pool). */
+        poolSize: Type.Integer({ minimum: 1, default: 10 }),
       },
       { default: {} },
     ),
@@ -221,7 +247,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.MOSAIC_LOG_LEVEL !== undefined) out.logLevel = env.MOSAIC_LOG_LEVEL;
   if (env.MOSAIC_LOG_SYNC !== undefined) log.sync = env.MOSAIC_LOG_SYNC;
   if (env.MOSAIC_LOG_PARTITIONS !== undefined) log.partitions = Number(env.MOSAIC_LOG_PARTITIONS);
+  if (env.MOSAIC_LOG !== undefined && env.MOSAIC_LOG !== '') log.url = env.MOSAIC_LOG;
   if (Object.keys(log).length) out.log = log;
+  if (env.MOSAIC_STORE !== undefined && env.MOSAIC_STORE !== '') out.store = { url: env.MOSAIC_STORE };
   return out;
 }
 

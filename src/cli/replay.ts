@@ -1,7 +1,5 @@
 import { lockDataDir } from '../app.js';
-import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
-import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
-import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
+import { openEventLog, openProfileStore } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 import { computedTraitsFingerprint } from '../core/computed-traits.js';
 import { eventEnricher, identityRules, profileModel } from '../process/profile-model.js';
@@ -13,8 +11,8 @@ import { Transformations } from '../process/transformations.js';
 export async function runReplay(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const unlock = lockDataDir(config.dataDir);
-  const log = new SqliteEventLog(sqliteLogOptions(config, { writer: 'inline' }));
-  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
+  const log = await openEventLog(config, 'replay');
+  const store = await openProfileStore(config);
   try {
     const ends = await log.endOffsets();
     const total = ends.reduce((a, n) => a + n - 1, 0);

@@ -1,8 +1,6 @@
 /** Entry point of the processor's worker thread (see ThreadProcessorHost). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteEventLog } from '../adapters/sqlite/event-log.js';
-import { SqliteProfileStore } from '../adapters/sqlite/profile-store.js';
-import { sqliteLogOptions } from '../adapters/sqlite/from-config.js';
+import { openEventLog, openProfileStore } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 import { eventEnricher, identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
@@ -32,11 +30,8 @@ async function main(): Promise<void> {
   const { config } = workerData as { config: Config };
   const logger = createLogger(config.logLevel).child({ thread: 'processor' });
   const metrics = new Metrics();
-  const log = new SqliteEventLog(sqliteLogOptions(config, { writer: 'none' }));
-  // processor.storeSync (normal by default): the log is the source of truth. After a power loss
-  // the profile store is consistent with its own offsets, only older, and catches up from the
-  // log; with 'off' it may instead need `mosaic replay`.
-  const store = new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
+  const log = await openEventLog(config, 'reader');
+  const store = await openProfileStore(config);
   const send = (msg: FromThread) => port.postMessage(msg);
   const emitted = new Map<number, (error?: string) => void>();
   let nextEmit = 0;

@@ -1,0 +1,42 @@
+import type { Config } from '../config.js';
+import type { EventLog } from '../ports/event-log.js';
+import type { ProfileStore } from '../ports/profile-store.js';
+import { NatsEventLog } from './nats/event-log.js';
+import { PostgresProfileStore } from './postgres/profile-store.js';
+import { SqliteEventLog } from './sqlite/event-log.js';
+import { sqliteLogOptions } from './sqlite/from-config.js';
+import { SqliteProfileStore } from './sqlite/profile-store.js';
+
+/**
+ * How a process uses the log. The embedded log has one writer per data directory: the main
+ * process ('writer'), a processor thread beside it only reads ('reader'), `mosaic replay` owns
+ * it alone ('replay'). JetStream takes any number of writers and readers.
+ */
+export type LogRole = 'writer' | 'reader' | 'replay';
+
+/** Which engines the configuration selects, for logs and the data-directory lock. */
+export function backends(config: Config): { log: 'sqlite' | 'nats'; store: 'sqlite' | 'postgres' } {
+  return { log: config.log.url ? 'nats' : 'sqlite', store: config.store.url ? 'postgres' : 'sqlite' };
+}
+
+export async function openEventLog(config: Config, role: LogRole, opts: { onCommit?: (events: number) => void } = {}): Promise<EventLog> {
+  if (config.log.url) {
+    return NatsEventLog.open({
+      url: config.log.url,
+      ...config.log.nats,
+      partitions: config.log.partitions,
+      dedupWindowMs: config.log.dedupWindowHours * 3_600_000,
+      maxPendingEvents: config.log.maxPendingEvents,
+    });
+  }
+  if (role === 'reader') return new SqliteEventLog(sqliteLogOptions(config, { writer: 'none' }));
+  return SqliteEventLog.open(sqliteLogOptions(config, { writer: role === 'replay' ? 'inline' : config.log.writer, ...(opts.onCommit ? { onCommit: opts.onCommit } : {}) }));
+}
+
+export async function openProfileStore(config: Config): Promise<ProfileStore> {
+  if (config.store.url) return PostgresProfileStore.open({ url: config.store.url, schema: config.store.schema, poolSize: config.store.poolSize });
+  // processor.storeSync (normal by default): the log is the source of truth. After a power loss
+  // the profile store is consistent with its own offsets, only older, and catches up from the
+  // log; with 'off' it may instead need `mosaic replay`.
+  return new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
+}
