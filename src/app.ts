@@ -4,7 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
-import { backends, openEventLog, openProfileStore } from './adapters/from-config.js';
+import { backends, openEventLog, openProfileStore, partitionLeases } from './adapters/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
@@ -18,7 +18,7 @@ import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import type { EventLog } from './ports/event-log.js';
 import type { ProfileStore } from './ports/profile-store.js';
-import { InlineProcessorHost, ThreadProcessorHost, type ProcessorHost } from './process/processor-host.js';
+import { InlineProcessorHost, ObservedProcessorHost, ThreadProcessorHost, type ProcessorHost } from './process/processor-host.js';
 import { operations } from './serve/operations.js';
 import { profileApi } from './serve/profile-api.js';
 import { audienceApi } from './serve/audience-api.js';
@@ -77,11 +77,23 @@ function toMosaicError(err: FastifyError | MosaicError | Error, req: FastifyRequ
   return new MosaicError('MOSAIC_INTERNAL', { cause: err });
 }
 
+/** What a process does: all three for `mosaic up`, one each for `mosaic collect|process|serve`. */
+export interface Roles {
+  /** The tracking API (ingest). */
+  collect: boolean;
+  /** The processor (profiles, audiences) and destinations. */
+  process: boolean;
+  /** The profile, audience and dead-letter APIs. */
+  serve: boolean;
+}
+
+export const ALL_ROLES: Roles = { collect: true, process: true, serve: true };
+
 export interface CreateOptions {
   logger?: Logger;
   metrics?: Metrics;
-  /** Run the processor in this process (the default for `mosaic up`). */
-  processor?: boolean;
+  /** Default: all of them. /health and /metrics are served whatever the roles. */
+  roles?: Roles;
   lock?: boolean;
 }
 
@@ -93,7 +105,11 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const embedded = backends(config).log === 'sqlite' || backends(config).store === 'sqlite';
   const unlock = opts.lock === false || !embedded ? () => undefined : lockDataDir(config.dataDir);
 
+  const roles = opts.roles ?? ALL_ROLES;
+  const processInline = roles.process && (config.processor.mode === 'inline' || !config.processor.enabled);
   const log = await openEventLog(config, 'writer', { onCommit: (n) => metrics.logCommitEvents.observe(n) });
+  // An inline processor commits through this process's store, fenced by its leases on a shared store.
+  const leases = processInline ? partitionLeases(config, log.partitions, (err) => logger.warn({ err }, 'partition leases: lost the connection; retrying')) : undefined;
   let store: ProfileStore;
   try {
     store = await openProfileStore(config);
@@ -131,13 +147,14 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   }
   // Loaded here even when the processor runs in a thread: a broken file stops start-up with its name.
   const transform = await Transformations.load(config.transformations);
-  const runProcessor = opts.processor !== false && config.processor.enabled;
-  const processor: ProcessorHost =
-    config.processor.mode === 'thread' && runProcessor
+  const runProcessor = roles.process && config.processor.enabled;
+  const processor: ProcessorHost = !roles.process
+    ? new ObservedProcessorHost(log, store)
+    : !processInline
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}) });
   await processor.start();
-  const deliverers = config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger }));
+  const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger })) : [];
   for (const d of deliverers) await d.init();
   // Deliveries run beside the processor (tests that drive the processor by hand drive them too).
   if (runProcessor) for (const d of deliverers) d.start();
@@ -173,7 +190,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     return reply.code(404).send(e.toJSON());
   });
 
-  await app.register(collector, {
+  if (roles.collect) await app.register(collector, {
     log,
     control,
     metrics,
@@ -181,9 +198,11 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     maxLagEvents: config.processor.maxLagEvents,
     lagEvents: () => processor.lag().events,
   });
-  await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log });
-  await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
-  await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
+  if (roles.serve) {
+    await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log });
+    await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
+    await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
+  }
   await app.register(operations, {
     metricsText: async () => {
       // Lag is the host's (the log's ends against the processor's positions), read at scrape time.

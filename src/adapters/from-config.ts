@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
+import { AllPartitions, type PartitionLeases } from '../ports/partition-leases.js';
+import { PostgresPartitionLeases } from './postgres/partition-leases.js';
 import { NatsEventLog } from './nats/event-log.js';
 import { PostgresProfileStore } from './postgres/profile-store.js';
 import { SqliteEventLog } from './sqlite/event-log.js';
@@ -39,4 +41,10 @@ export async function openProfileStore(config: Config): Promise<ProfileStore> {
   // the profile store is consistent with its own offsets, only older, and catches up from the
   // log; with 'off' it may instead need `mosaic replay`.
   return new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
+}
+
+/** Which partitions a processor applies: all of them on the embedded store, a fair share of a shared one. */
+export function partitionLeases(config: Config, partitions: number, onError?: (err: unknown) => void): PartitionLeases {
+  if (config.store.url) return new PostgresPartitionLeases({ url: config.store.url, schema: config.store.schema, partitions, ...(onError ? { onError } : {}) });
+  return new AllPartitions(partitions);
 }

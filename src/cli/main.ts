@@ -22,6 +22,21 @@ program
   .action(async () => runUp(config()));
 
 program
+  .command('collect')
+  .description('run only the tracking API (ingest); with MOSAIC_LOG=nats://… any number of collectors share one log')
+  .action(async () => runUp(config(), { collect: true, process: false, serve: false }));
+
+program
+  .command('process')
+  .description('run only the processor (profiles, audiences, destinations), with /health and /metrics; processors share the partitions of MOSAIC_STORE=postgres://…')
+  .action(async () => runUp(config(), { collect: false, process: true, serve: false }));
+
+program
+  .command('serve')
+  .description('run only the profile, audience and dead-letter APIs')
+  .action(async () => runUp(config(), { collect: false, process: false, serve: true }));
+
+program
   .command('config')
   .description('configuration commands')
   .command('check')

@@ -1,12 +1,15 @@
-import { createMosaic } from '../app.js';
+import { ALL_ROLES, createMosaic, type Roles } from '../app.js';
+import { backends } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 
-export async function runUp(config: Config): Promise<void> {
-  const mosaic = await createMosaic(config);
+/** `mosaic up` (every role), or one role per process: `mosaic collect`, `mosaic process`, `mosaic serve`. */
+export async function runUp(config: Config, roles: Roles = ALL_ROLES): Promise<void> {
+  const mosaic = await createMosaic(config, { roles });
   const { logger } = mosaic;
   const address = await mosaic.app.listen({ port: config.port, host: config.host });
   const base = `http://localhost:${(mosaic.app.server.address() as { port: number }).port}`;
-  logger.info({ address, dataDir: config.dataDir, partitions: mosaic.log.partitions }, 'mosaic up');
+  const running = Object.entries(roles).filter(([, on]) => on).map(([r]) => r);
+  logger.info({ address, roles: running, engines: backends(config), dataDir: config.dataDir, partitions: mosaic.log.partitions }, running.length === 3 ? 'mosaic up' : `mosaic ${running.join(' + ')}`);
 
   if (mosaic.created.writeKey || mosaic.created.apiToken) {
     const lines = [

@@ -18,6 +18,12 @@ export interface ProfileCommit {
   parts?: Iterable<ProfileDoc>;
   /** partition -> next offset to read. */
   offsets?: ReadonlyMap<number, number>;
+  /**
+   * partition -> the lease token the batch started with (see PartitionLeases). A shared store
+   * refuses the whole commit with PartitionLostError if a partition's offsets now belong to
+   * another token; absent or empty: no fencing (a single writer).
+   */
+  fence?: ReadonlyMap<number, string>;
   /** Audience entries and exits. */
   memberships?: Iterable<MembershipRecord>;
   /** What to append to the log once committed (pending audience events, as JSON): the outbox. */
@@ -84,6 +90,12 @@ export interface ProfileStore {
   deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]>;
   /** Atomic: all of it or none of it. */
   commit(batch: ProfileCommit): Promise<void>;
+  /**
+   * On a store shared by many processors: runs `work` (its reads and its commit) as one
+   * serializable transaction, retried from the start when it conflicts with another processor's.
+   * Absent where there is a single writer (the embedded store), which needs no such thing.
+   */
+  readonly transactional?: <T>(work: (tx: ProfileStore) => Promise<T>) => Promise<T>;
   /** Drops every profile, identity, edge, part, membership, outbox entry, transformation dead letter and offset (before a replay). */
   reset(): Promise<void>;
   countProfiles(): Promise<number>;

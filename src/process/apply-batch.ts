@@ -73,6 +73,8 @@ export interface ApplyOptions {
   emit?: boolean;
   /** The clock audiences are evaluated at. */
   now?: number;
+  /** Lease tokens of the consumed partitions, checked by a shared store at commit (see ProfileCommit.fence). */
+  fence?: ReadonlyMap<number, string>;
 }
 
 /**
@@ -144,6 +146,7 @@ export async function applyBatch(
       edges,
       parts: changedParts.values(),
       offsets,
+      ...(opts.fence?.size ? { fence: opts.fence } : {}),
       memberships: audience.memberships,
       outbox: audience.outbox,
       deadLetters,

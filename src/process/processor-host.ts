@@ -75,6 +75,55 @@ export class InlineProcessorHost implements ProcessorHost {
 }
 
 /**
+ * For a process that runs no processor (`mosaic collect`, `mosaic serve`) beside processors in
+ * other processes: lag is the log's ends against the offsets they committed to the shared store.
+ */
+export class ObservedProcessorHost implements ProcessorHost {
+  private ends: number[] = [];
+  private progress: Progress = { positions: [], newestAppliedMs: 0 };
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: ProfileStore,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  private async refresh(): Promise<void> {
+    const offsets = await this.store.readOffsets();
+    this.progress = { positions: Array.from({ length: this.log.partitions }, (_, p) => offsets.get(p) ?? 1), newestAppliedMs: 0 };
+    this.ends = await this.log.endOffsets();
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.intervalMs);
+    this.timer.unref();
+  }
+
+  lag(): Lag {
+    return lagOf(this.ends, this.progress);
+  }
+
+  /** Waits until the processors elsewhere have applied everything appended so far. */
+  async drain(): Promise<number> {
+    for (;;) {
+      await this.refresh();
+      if (this.lag().events === 0) return 0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async metrics(): Promise<undefined> {
+    return undefined;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+/**
  * In a worker thread with its own SQLite connections: profile updates use the second core and
  * never block the event loop that answers ingest. The thread is restarted if it dies; as its
  * offsets commit with its profile writes, a restart resumes exactly where it stopped.

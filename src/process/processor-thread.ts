@@ -1,6 +1,6 @@
 /** Entry point of the processor's worker thread (see ThreadProcessorHost). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openEventLog, openProfileStore } from '../adapters/from-config.js';
+import { openEventLog, openProfileStore, partitionLeases } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 import { eventEnricher, identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel).child({ thread: 'processor' });
   const metrics = new Metrics();
   const log = await openEventLog(config, 'reader');
+  const leases = partitionLeases(config, log.partitions, (err) => logger.warn({ err }, 'partition leases: lost the connection; retrying'));
   const store = await openProfileStore(config);
   const send = (msg: FromThread) => port.postMessage(msg);
   const emitted = new Map<number, (error?: string) => void>();
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
 
   // Positions go to the host after every batch: it computes lag against the log's ends.
   const processor = new Processor(log, store, {
+    leases,
     batchSize: config.processor.batchSize,
     pollMs: config.processor.pollMs,
     lingerMs: config.processor.lingerMs,

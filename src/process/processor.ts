@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
-import { applyBatch, PartCache, sweepAudiences } from './apply-batch.js';
+import { applyBatch, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
 import { AUDIENCE_SOURCE_ID, audienceEvent, type PendingAudienceEvent } from '../core/audiences.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
+import { AllPartitions, PartitionLostError, type PartitionLeases } from '../ports/partition-leases.js';
 
 /** Profiles the audience timer evaluates per step before a waiting batch may run (~15 ms). */
 const SWEEP_CHUNK = 100;
@@ -39,6 +40,8 @@ export interface ProcessorOptions {
   transform?: Transformations;
   /** The audience timer (see config audienceTimer); off when absent. */
   audienceTimer?: { intervalMs: number; profilesPerTick: number; backfillPerTick: number; sizeSampleSeconds: number };
+  /** Which partitions this processor applies (default: all of them, the embedded case). */
+  leases?: PartitionLeases;
 }
 
 /** Where an audience backfill stands; kept in the store's meta so the API can show it. */
@@ -58,9 +61,9 @@ export interface Lag {
   seconds: number;
 }
 
-/** Where a processor stands: next offset to read per partition, and the newest event applied. */
+/** Where a processor stands: next offset to read per partition (null: held by another processor), and the newest event applied. */
 export interface Progress {
-  positions: number[];
+  positions: (number | null)[];
   newestAppliedMs: number;
 }
 
@@ -70,9 +73,18 @@ export interface Progress {
  */
 export function lagOf(ends: readonly number[], p: Progress, now = Date.now()): Lag {
   let events = 0;
-  for (let i = 0; i < ends.length; i++) events += Math.max(0, (ends[i] ?? 0) - (p.positions[i] ?? 1));
+  for (let i = 0; i < ends.length; i++) {
+    const at = p.positions[i];
+    if (at !== null) events += Math.max(0, (ends[i] ?? 0) - (at ?? 1));
+  }
   const seconds = events > 0 && p.newestAppliedMs > 0 ? Math.max(0, (now - p.newestAppliedMs) / 1000) : 0;
   return { events, seconds };
+}
+
+function sameTokens(a: ReadonlyMap<number, string>, b: ReadonlyMap<number, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [p, t] of a) if (b.get(p) !== t) return false;
+  return true;
 }
 
 /**
@@ -89,20 +101,46 @@ export class Processor {
   private wakeSleeper: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private newestAppliedMs = 0;
+  private readonly leases: PartitionLeases;
+  /** Partitions came or went: offsets are read again from the store before the next batch. */
+  private leasesChanged = false;
+  /** The lease tokens the current offsets were read under. */
+  private tokens: ReadonlyMap<number, string> = new Map();
 
   constructor(
     private readonly log: EventLog,
     private readonly store: ProfileStore,
     private readonly opts: ProcessorOptions,
   ) {
-    if (opts.cachedParts) this.parts = new PartCache(opts.cachedParts);
+    // A shared store's parts may be changed by another processor between two batches: no cache.
+    if (opts.cachedParts && !store.transactional) this.parts = new PartCache(opts.cachedParts);
+    this.leases = opts.leases ?? new AllPartitions(log.partitions);
   }
 
   async init(): Promise<void> {
-    this.offsets = await this.store.readOffsets();
-    for (let p = 0; p < this.log.partitions; p++) if (!this.offsets.has(p)) this.offsets.set(p, 1);
+    await this.readOffsets();
+    await this.leases.start(() => {
+      this.leasesChanged = true;
+      this.opts.logger?.info({ partitions: [...this.leases.held()].sort((a, b) => a - b), owner: this.leases.owner }, 'partitions held');
+      this.wake();
+    });
     await this.planBackfill();
     this.flushSoon(); // what a crash left between commit and append
+  }
+
+  private async readOffsets(): Promise<void> {
+    this.offsets = await this.store.readOffsets();
+    for (let p = 0; p < this.log.partitions; p++) if (!this.offsets.has(p)) this.offsets.set(p, 1);
+  }
+
+  /** The audience timer, backfills and size samples run in one processor: the holder of partition 0. */
+  private get leader(): boolean {
+    return this.leases.held().has(0);
+  }
+
+  /** `work` on the store: in one retried serializable transaction where the store is shared. */
+  private inTransaction<T>(work: (store: ProfileStore) => Promise<T>): Promise<T> {
+    return this.store.transactional ? this.store.transactional(work) : work(this.store);
   }
 
   private sweepCursor: string | undefined;
@@ -149,7 +187,8 @@ export class Processor {
     const model = this.opts.model;
     const timer = this.opts.audienceTimer;
     if (!model?.audiences?.length && !this.backfill) return 0;
-    const { next, scanned, transitions } = await sweepAudiences(this.store, model ?? {}, this.sweepCursor, limit, { emit: this.opts.emit !== undefined, now, ...(this.parts ? { cache: this.parts } : {}) });
+    const cursor = this.sweepCursor;
+    const { next, scanned, transitions } = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, ...(this.parts ? { cache: this.parts } : {}) }));
     this.sweepCursor = next;
     for (const t of transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
     if (transitions.length) this.flushSoon();
@@ -242,9 +281,18 @@ export class Processor {
   }
 
   private async applyNextBatch(): Promise<number> {
+    const tokens = new Map(this.leases.tokens());
+    if (this.leasesChanged || !sameTokens(tokens, this.tokens)) {
+      // Another processor may have advanced a partition this one now holds.
+      this.leasesChanged = false;
+      this.tokens = tokens;
+      await this.readOffsets();
+    }
+    const held = this.leases.held();
+    if (held.size === 0) return 0;
     const ends = await this.log.endOffsets();
     const waiting: number[] = [];
-    for (let p = 0; p < this.log.partitions; p++) if ((ends[p] ?? 0) > this.offsets.get(p)!) waiting.push(p);
+    for (const p of held) if ((ends[p] ?? 0) > this.offsets.get(p)!) waiting.push(p);
     if (waiting.length === 0) return 0;
     const per = Math.max(1, Math.ceil(this.opts.batchSize / waiting.length));
     const entries: LogEntry[] = [];
@@ -257,13 +305,27 @@ export class Processor {
     }
     if (entries.length === 0) return 0;
 
-    const events = entries.map((e) => JSON.parse(e.payload) as Envelope);
-    const { merges, conflicts, reclustered, transitions, deadLetters, dropped } = await applyBatch(this.store, events, consumed, this.opts.rules, this.opts.model, {
-      emit: this.opts.emit !== undefined,
-      refs: entries,
-      ...(this.parts ? { cache: this.parts } : {}),
-      ...(this.opts.transform ? { transform: this.opts.transform } : {}),
-    });
+    let events: Envelope[] = [];
+    let outcome: BatchOutcome;
+    try {
+      outcome = await this.inTransaction((store) => {
+        // Parsed per attempt: enrichment and transformations change the events they are given.
+        events = entries.map((e) => JSON.parse(e.payload) as Envelope);
+        return applyBatch(store, events, consumed, this.opts.rules, this.opts.model, {
+          emit: this.opts.emit !== undefined,
+          refs: entries,
+          ...(this.parts ? { cache: this.parts } : {}),
+          ...(this.opts.transform ? { transform: this.opts.transform } : {}),
+          fence: new Map([...consumed.keys()].flatMap((p) => (tokens.has(p) ? [[p, tokens.get(p)!] as const] : []))),
+        });
+      });
+    } catch (err) {
+      if (!(err instanceof PartitionLostError)) throw err;
+      this.opts.logger?.warn({ partitions: err.partitions }, 'partitions taken over by another processor mid-batch; the batch was not committed');
+      this.leasesChanged = true;
+      return 0;
+    }
+    const { merges, conflicts, reclustered, transitions, deadLetters, dropped } = outcome;
     for (const [p, next] of consumed) this.offsets.set(p, next);
 
     const now = Date.now();
@@ -286,7 +348,8 @@ export class Processor {
   }
 
   progress(): Progress {
-    return { positions: Array.from({ length: this.log.partitions }, (_, p) => this.offsets.get(p) ?? 1), newestAppliedMs: this.newestAppliedMs };
+    const held = this.leases.held();
+    return { positions: Array.from({ length: this.log.partitions }, (_, p) => (held.has(p) ? (this.offsets.get(p) ?? 1) : null)), newestAppliedMs: this.newestAppliedMs };
   }
 
   /** Processes until the log has nothing more (replay, tests). */
@@ -324,7 +387,7 @@ export class Processor {
       let busy = false;
       let lastSweep = 0;
       this.timer = setInterval(() => {
-        if (busy) return;
+        if (busy || !this.leader) return;
         // Windows expire on the timer, which is not urgent: under load it yields to the batches
         // (events make fresh profiles), but runs at least every ten intervals.
         const now = Date.now();
@@ -377,5 +440,6 @@ export class Processor {
     this.unsubscribe?.();
     this.wake();
     await this.loop;
+    await this.leases.stop(); // after the last batch: others take over from its offsets
   }
 }

@@ -88,6 +88,7 @@ export class PartitionReader {
     this.pump = (async () => {
       try {
         for await (const m of messages) {
+          if (this.messages !== messages) break; // superseded by a restart: its buffer is not ours
           const at = m.headers?.get('Mosaic-Received-At');
           this.buffer.push({ partition: this.partition, offset: m.info.streamSequence, receivedAtMs: at ? Number(at) : Math.floor(Number(m.info.timestampNanos) / 1e6), payload: m.string() });
           this.behind = m.info.pending;
@@ -107,8 +108,9 @@ export class PartitionReader {
     const messages = this.messages;
     this.messages = undefined;
     if (!messages) return;
-    await messages.close();
+    // A pump waiting for room must see the end first: close() waits for it.
     this.drained?.();
+    await messages.close();
     await this.pump;
   }
 

@@ -3,6 +3,7 @@ import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
 import type { DeadLetter, MembershipRecord, OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
+import { PartitionLostError } from '../../ports/partition-leases.js';
 import { migrate, type Migration } from './migrate.js';
 
 /**
@@ -25,6 +26,8 @@ const MIGRATIONS: Migration[] = [
    CREATE TABLE outbox (id bigserial PRIMARY KEY, payload text NOT NULL);
    CREATE TABLE dead_letters (id bigserial PRIMARY KEY, at bigint NOT NULL, kind text NOT NULL, name text NOT NULL, reason text NOT NULL, payload text NOT NULL);
    CREATE INDEX dead_letters_by_kind ON dead_letters (kind, id);`,
+  // Partition leases: the holder of each partition, checked by every commit (fencing).
+  `ALTER TABLE offsets ADD COLUMN owner text;`,
 ];
 
 /** Size samples older than this are dropped as new ones are recorded (as in the SQLite store). */
@@ -39,6 +42,13 @@ export interface PostgresProfileStoreOptions {
   poolSize?: number;
 }
 
+/** A pool, or one client inside a transaction. */
+type Queryable = Pick<pg.Pool, 'query'>;
+
+/** Serialization failure, deadlock: the transaction is retried from its first read. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 20;
+
 /**
  * The ProfileStore on PostgreSQL. A commit is one transaction of set-based statements (arrays
  * bound as parameters and unnested), so its round trips do not grow with the batch.
@@ -47,13 +57,44 @@ export class PostgresProfileStore implements ProfileStore {
   private constructor(
     private readonly pool: pg.Pool,
     readonly schema: string,
+    /** Set on the view of one transaction: statements go to its client. */
+    private readonly client?: pg.PoolClient,
   ) {}
+
+  private get db(): Queryable {
+    return this.client ?? this.pool;
+  }
+
+  /**
+   * Runs `work` in one SERIALIZABLE transaction: its reads and its commit act as if no other
+   * processor ran at the same time. PostgreSQL aborts one of two conflicting transactions
+   * (two processors merging the same person from different partitions); it is run again from
+   * its first read. This is what makes identity merges across partitions correct.
+   */
+  readonly transactional = async <T>(work: (tx: ProfileStore) => Promise<T>): Promise<T> => {
+    if (this.client) return work(this);
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        const out = await work(new PostgresProfileStore(this.pool, this.schema, client));
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= MAX_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      } finally {
+        client.release();
+      }
+    }
+  };
 
   static async open(opts: PostgresProfileStoreOptions): Promise<PostgresProfileStore> {
     const schema = opts.schema ?? 'mosaic';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid PostgreSQL schema name "${schema}": lower-case letters, digits and _ only`);
     // search_path is set per connection at start-up, so every statement below names bare tables.
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, options: `-c search_path=${schema}` });
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, options: `-c search_path=${schema}`, application_name: 'mosaic' });
     // An idle client's error (the server restarting) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     try {
@@ -66,7 +107,7 @@ export class PostgresProfileStore implements ProfileStore {
   }
 
   private async rows<T>(text: string, values: unknown[] = []): Promise<T[]> {
-    return (await this.pool.query({ text, values, rowMode: 'array' })).rows as T[];
+    return (await this.db.query({ text, values, rowMode: 'array' })).rows as T[];
   }
 
   async readOffsets(): Promise<Map<number, number>> {
@@ -163,7 +204,7 @@ export class PostgresProfileStore implements ProfileStore {
   }
 
   async deleteOutbox(throughId: number): Promise<void> {
-    await this.pool.query('DELETE FROM outbox WHERE id <= $1', [throughId]);
+    await this.db.query('DELETE FROM outbox WHERE id <= $1', [throughId]);
   }
 
   async deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]> {
@@ -178,13 +219,17 @@ export class PostgresProfileStore implements ProfileStore {
     // Everything is serialised before BEGIN: a document that cannot be written fails the commit
     // with nothing sent.
     const statements = commitStatements(batch);
-    if (statements.length === 0) return;
+    const offsets = [...(batch.offsets ?? [])];
+    if (statements.length === 0 && offsets.length === 0) return;
     await this.transaction(async (client) => {
       for (const [text, values] of statements) await client.query(text, values);
+      if (offsets.length) await writeOffsets(client, offsets, batch.fence);
     });
   }
 
-  private async transaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  /** One transaction: its own, or the one `transactional` runs this view in. */
+  private async transaction(fn: (client: Queryable) => Promise<void>): Promise<void> {
+    if (this.client) return fn(this.client);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -200,7 +245,7 @@ export class PostgresProfileStore implements ProfileStore {
 
   async reset(): Promise<void> {
     // Transformation dead letters are made again by the replay; destination ones are history.
-    await this.pool.query(`BEGIN; TRUNCATE profiles, identities, offsets, parts, edges, audience_members, audience_sizes, outbox;
+    await this.db.query(`BEGIN; TRUNCATE profiles, identities, offsets, parts, edges, audience_members, audience_sizes, outbox;
       DELETE FROM dead_letters WHERE kind = 'transformation'; COMMIT;`);
   }
 
@@ -210,7 +255,7 @@ export class PostgresProfileStore implements ProfileStore {
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    await this.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    await this.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
   async countProfiles(): Promise<number> {
@@ -219,11 +264,29 @@ export class PostgresProfileStore implements ProfileStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    if (!this.client) await this.pool.end();
   }
 }
 
 type Statement = [text: string, values: unknown[]];
+
+/** Offsets, fenced by the batch's lease tokens when it has some. */
+async function writeOffsets(client: Queryable, offsets: [number, number][], fence: ReadonlyMap<number, string> | undefined): Promise<void> {
+  const partitions = offsets.map(([p]) => p);
+  const next = offsets.map(([, n]) => n);
+  if (!fence?.size) {
+    await client.query('INSERT INTO offsets (partition, next_offset) SELECT * FROM unnest($1::integer[], $2::bigint[]) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset', [partitions, next]);
+    return;
+  }
+  const { rows } = await client.query<{ partition: number }>(
+    'UPDATE offsets o SET next_offset = t.n FROM unnest($1::integer[], $2::bigint[], $3::text[]) AS t(p, n, token) WHERE o.partition = t.p AND o.owner = t.token RETURNING o.partition',
+    [partitions, next, partitions.map((p) => fence.get(p) ?? '')],
+  );
+  if (rows.length !== partitions.length) {
+    const written = new Set(rows.map((r) => r.partition));
+    throw new PartitionLostError(partitions.filter((p) => !written.has(p)));
+  }
+}
 
 /** Last write wins within one commit, as the SQLite store's row-by-row statements behave. */
 function lastByKey<T>(items: Iterable<T>, key: (t: T) => string): Map<string, T> {
@@ -236,7 +299,7 @@ function lastByKey<T>(items: Iterable<T>, key: (t: T) => string): Map<string, T>
   return out;
 }
 
-/** The statements of one commit, in the order the SQLite store applies them. */
+/** The statements of one commit but its offsets, in the order the SQLite store applies them. */
 function commitStatements(batch: ProfileCommit): Statement[] {
   const out: Statement[] = [];
   const deletes = [...(batch.deleteClusters ?? [])];
@@ -264,14 +327,6 @@ function commitStatements(batch: ProfileCommit): Statement[] {
   const parts = lastByKey(batch.parts ?? [], (p) => p.id);
   if (parts.size) {
     out.push(['INSERT INTO parts (anchor, doc) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (anchor) DO UPDATE SET doc = excluded.doc', [[...parts.keys()], [...parts.values()].map((p) => JSON.stringify(p))]]);
-  }
-
-  const offsets = [...(batch.offsets ?? [])];
-  if (offsets.length) {
-    out.push([
-      'INSERT INTO offsets (partition, next_offset) SELECT * FROM unnest($1::integer[], $2::bigint[]) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset',
-      [offsets.map(([p]) => p), offsets.map(([, n]) => n)],
-    ]);
   }
 
   out.push(...membershipStatements(batch.memberships ?? []));
