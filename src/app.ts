@@ -4,7 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
-import { backends, openEventLog, openProfileStore, partitionLeases } from './adapters/from-config.js';
+import { backends, openEventLog, openProfileCache, openProfileStore, partitionLeases } from './adapters/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
@@ -110,11 +110,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const log = await openEventLog(config, 'writer', { onCommit: (n) => metrics.logCommitEvents.observe(n) });
   // An inline processor commits through this process's store, fenced by its leases on a shared store.
   const leases = processInline ? partitionLeases(config, log.partitions, (err) => logger.warn({ err }, 'partition leases: lost the connection; retrying')) : undefined;
+  const cache = openProfileCache(config);
   let store: ProfileStore;
   try {
     store = await openProfileStore(config);
   } catch (err) {
     await log.close();
+    await cache?.close();
     unlock();
     throw err;
   }
@@ -152,7 +154,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     ? new ObservedProcessorHost(log, store)
     : !processInline
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}) });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
   await processor.start();
   const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger })) : [];
   for (const d of deliverers) await d.init();
@@ -199,7 +201,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     lagEvents: () => processor.lag().events,
   });
   if (roles.serve) {
-    await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log });
+    await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}) });
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   }
@@ -245,6 +247,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       for (const d of deliverers) await d.stop(); // an unfinished delivery is sent again at the next start
       await log.close();
       await store.close();
+      await cache?.close();
       await control.close();
       unlock();
     },

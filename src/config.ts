@@ -95,6 +95,17 @@ const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    /** Redis in front of the profile API (see docs/deployment.md); none by default. */
+    cache: Type.Object(
+      {
+        /** redis://host:6379/0 */
+        url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+        prefix: Type.String({ default: 'mosaic:profiles' }),
+        /** A cached profile lives at most this long (windowed traits move on within it). */
+        ttlSeconds: Type.Integer({ minimum: 1, default: 30 }),
+      },
+      { default: {} },
+    ),
     /** PostgreSQL instead of the embedded profile store. */
     store: Type.Object(
       {
@@ -250,6 +261,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.MOSAIC_LOG !== undefined && env.MOSAIC_LOG !== '') log.url = env.MOSAIC_LOG;
   if (Object.keys(log).length) out.log = log;
   if (env.MOSAIC_STORE !== undefined && env.MOSAIC_STORE !== '') out.store = { url: env.MOSAIC_STORE };
+  if (env.MOSAIC_CACHE !== undefined && env.MOSAIC_CACHE !== '') out.cache = { url: env.MOSAIC_CACHE };
   return out;
 }
 

@@ -56,6 +56,22 @@ export async function postgresDatabase(): Promise<TestDatabase | { skip: string 
   };
 }
 
+/** true if Redis answers, else the reason to skip. */
+export async function redisAvailable(): Promise<true | { skip: string }> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch (err) {
+    return { skip: unavailable('Redis', REDIS_URL, err) };
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** A connection to the NATS server for setup and cleanup, or the reason to skip. */
 export async function natsConnection(): Promise<NatsConnection | { skip: string }> {
   try {

@@ -3,6 +3,8 @@ import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import { AllPartitions, type PartitionLeases } from '../ports/partition-leases.js';
 import { PostgresPartitionLeases } from './postgres/partition-leases.js';
+import type { ProfileCache } from '../ports/profile-cache.js';
+import { RedisProfileCache } from './redis/profile-cache.js';
 import { NatsEventLog } from './nats/event-log.js';
 import { PostgresProfileStore } from './postgres/profile-store.js';
 import { SqliteEventLog } from './sqlite/event-log.js';
@@ -41,6 +43,12 @@ export async function openProfileStore(config: Config): Promise<ProfileStore> {
   // the profile store is consistent with its own offsets, only older, and catches up from the
   // log; with 'off' it may instead need `mosaic replay`.
   return new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
+}
+
+/** The profile cache, when one is configured. */
+export function openProfileCache(config: Config): ProfileCache | undefined {
+  if (!config.cache.url) return undefined;
+  return new RedisProfileCache({ url: config.cache.url, prefix: config.cache.prefix, ttlMs: config.cache.ttlSeconds * 1000 });
 }
 
 /** Which partitions a processor applies: all of them on the embedded store, a fair share of a shared one. */

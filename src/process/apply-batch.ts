@@ -18,6 +18,8 @@ export interface BatchOutcome {
   /** Events transformations dead-lettered, and dropped on purpose. */
   deadLetters: DeadLetter[];
   dropped: number;
+  /** Every identity of every profile the batch changed, before and after: what a profile cache must drop. */
+  touched: Set<IdentityKey>;
 }
 
 /** Where a batch gets parts from: the store, or the store behind a cache. */
@@ -156,7 +158,11 @@ export async function applyBatch(
     throw err;
   }
   cache.remember(changedParts.values());
-  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped };
+  // The batch's nodes' clusters as they were and as they are now, and those it deleted.
+  const touched = new Set<IdentityKey>();
+  for (const c of [...slice.clusters.values(), ...graph.upserts.values(), ...before.values()]) for (const m of c.members) touched.add(m);
+  for (const n of nodes) touched.add(n);
+  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped, touched };
 }
 
 /**
@@ -205,11 +211,13 @@ export async function sweepAudiences(
   afterId: string | undefined,
   limit: number,
   opts: ApplyOptions = {},
-): Promise<{ next: string | undefined; scanned: number; transitions: MembershipRecord[] }> {
+): Promise<{ next: string | undefined; scanned: number; transitions: MembershipRecord[]; touched: Set<IdentityKey> }> {
   const clusters = await store.scanClusters(afterId, limit);
   const { memberships, outbox } = await evaluateAudiences(store, model, clusters, [], new Map(), { ...opts, cache: opts.cache ?? NO_CACHE });
   if (memberships.length) await store.commit({ memberships, outbox });
-  return { next: clusters.length < limit ? undefined : clusters[clusters.length - 1]!.id, scanned: clusters.length, transitions: memberships };
+  const changed = new Set(memberships.map((m) => m.profileId));
+  const touched = new Set(clusters.filter((c) => changed.has(c.id)).flatMap((c) => c.members));
+  return { next: clusters.length < limit ? undefined : clusters[clusters.length - 1]!.id, scanned: clusters.length, transitions: memberships, touched };
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Entry point of the processor's worker thread (see ThreadProcessorHost). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openEventLog, openProfileStore, partitionLeases } from '../adapters/from-config.js';
+import { openEventLog, openProfileCache, openProfileStore, partitionLeases } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 import { eventEnricher, identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const log = await openEventLog(config, 'reader');
   const leases = partitionLeases(config, log.partitions, (err) => logger.warn({ err }, 'partition leases: lost the connection; retrying'));
   const store = await openProfileStore(config);
+  const cache = openProfileCache(config);
   const send = (msg: FromThread) => port.postMessage(msg);
   const emitted = new Map<number, (error?: string) => void>();
   let nextEmit = 0;
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   // Positions go to the host after every batch: it computes lag against the log's ends.
   const processor = new Processor(log, store, {
     leases,
+    ...(cache ? { cache } : {}),
     batchSize: config.processor.batchSize,
     pollMs: config.processor.pollMs,
     lingerMs: config.processor.lingerMs,
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
         void (async () => {
           await processor.stop();
           await store.close();
+          await cache?.close();
           await log.close();
           send({ type: 'stopped' });
           port.close();

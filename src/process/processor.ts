@@ -9,6 +9,10 @@ import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import { AllPartitions, PartitionLostError, type PartitionLeases } from '../ports/partition-leases.js';
+import type { ProfileCache } from '../ports/profile-cache.js';
+
+/** Invalidations kept for a cache that cannot be reached; beyond this it is cleared when it comes back. */
+const MAX_PENDING_INVALIDATIONS = 100_000;
 
 /** Profiles the audience timer evaluates per step before a waiting batch may run (~15 ms). */
 const SWEEP_CHUNK = 100;
@@ -42,6 +46,8 @@ export interface ProcessorOptions {
   audienceTimer?: { intervalMs: number; profilesPerTick: number; backfillPerTick: number; sizeSampleSeconds: number };
   /** Which partitions this processor applies (default: all of them, the embedded case). */
   leases?: PartitionLeases;
+  /** Profiles cached for the API: the identities of every profile a commit changed are dropped from it. */
+  cache?: ProfileCache;
 }
 
 /** Where an audience backfill stands; kept in the store's meta so the API can show it. */
@@ -106,6 +112,9 @@ export class Processor {
   private leasesChanged = false;
   /** The lease tokens the current offsets were read under. */
   private tokens: ReadonlyMap<number, string> = new Map();
+  private readonly uninvalidated = new Set<string>();
+  private cacheNeedsClear = false;
+  private lastCacheWarning = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -188,7 +197,8 @@ export class Processor {
     const timer = this.opts.audienceTimer;
     if (!model?.audiences?.length && !this.backfill) return 0;
     const cursor = this.sweepCursor;
-    const { next, scanned, transitions } = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, ...(this.parts ? { cache: this.parts } : {}) }));
+    const { next, scanned, transitions, touched } = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, ...(this.parts ? { cache: this.parts } : {}) }));
+    await this.invalidate(touched);
     this.sweepCursor = next;
     for (const t of transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
     if (transitions.length) this.flushSoon();
@@ -268,6 +278,32 @@ export class Processor {
     }
   }
 
+  /**
+   * Drops committed profiles from the API's cache. While the cache cannot be reached the keys
+   * wait (readers fall back to the store meanwhile); too many, and it is cleared instead.
+   */
+  private async invalidate(keys: Iterable<string>): Promise<void> {
+    const cache = this.opts.cache;
+    if (!cache) return;
+    for (const k of keys) this.uninvalidated.add(k);
+    if (this.uninvalidated.size > MAX_PENDING_INVALIDATIONS) {
+      this.uninvalidated.clear();
+      this.cacheNeedsClear = true;
+    }
+    try {
+      if (this.cacheNeedsClear) await cache.clear();
+      else if (this.uninvalidated.size) await cache.invalidate(this.uninvalidated);
+      this.cacheNeedsClear = false;
+      this.uninvalidated.clear();
+    } catch (err) {
+      const now = Date.now();
+      if (now - this.lastCacheWarning > 10_000) {
+        this.lastCacheWarning = now;
+        this.opts.logger?.warn({ err, waiting: this.uninvalidated.size }, 'profile cache unreachable: invalidations wait for it');
+      }
+    }
+  }
+
   private serial: Promise<unknown> = Promise.resolve();
 
   /**
@@ -326,6 +362,7 @@ export class Processor {
       return 0;
     }
     const { merges, conflicts, reclustered, transitions, deadLetters, dropped } = outcome;
+    await this.invalidate(outcome.touched);
     for (const [p, next] of consumed) this.offsets.set(p, next);
 
     const now = Date.now();

@@ -5,6 +5,8 @@ import { MosaicError } from '../errors.js';
 import type { Credentials } from '../ports/credentials.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import type { EventLog } from '../ports/event-log.js';
+import type { ProfileCache } from '../ports/profile-cache.js';
+import type { IdentityKey } from '../core/identity.js';
 import { basicUser, bearer } from '../collect/auth.js';
 import type { Cluster } from '../core/identity-graph.js';
 
@@ -19,6 +21,8 @@ export interface ProfileApiOptions {
   model?: ProfileModel;
   /** Read for a profile's recent events. */
   log: EventLog;
+  /** Assembled profiles, read through (absent: every read assembles from the store). */
+  cache?: ProfileCache;
 }
 
 const EventsQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 } }, additionalProperties: false } as const;
@@ -44,17 +48,26 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
   const { store, control, rules } = opts;
   app.addHook('onRequest', requireToken(control, opts.envToken));
 
-  async function findCluster(req: FastifyRequest, ref: string, action: string): Promise<Cluster> {
+  /** The graph node a `<idType>:<id>` path names (normalized, pseudonymized), or a 400. */
+  function nodeOf(ref: string): { type: string; id: string; key: IdentityKey | undefined } {
     const parsed = parseIdentityRef(ref);
     if (!parsed) throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'format', message: `"${ref}" is not "<idType>:<id>"` }] });
     if (!rules.typeNames.includes(parsed.type)) {
       throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'type', message: `"${parsed.type}" is not a configured identifier type (${rules.typeNames.join(', ')})` }] });
     }
-    const key = rules.keyFor(parsed.type, parsed.id);
-    const cluster = key === undefined ? undefined : await store.findCluster(key);
-    // Audited whether found or not: probing for a person is itself an access to record.
-    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: `${parsed.type}:${parsed.id}`, ip: req.ip, status: cluster ? 200 : 404 });
-    if (!cluster) throw new MosaicError('MOSAIC_PROFILE_NOT_FOUND', { message: `No profile holds ${parsed.type} "${parsed.id}".` });
+    return { ...parsed, key: rules.keyFor(parsed.type, parsed.id) };
+  }
+
+  // Audited whether found or not: probing for a person is itself an access to record.
+  function audit(req: FastifyRequest, action: string, node: { type: string; id: string }, found: boolean): void {
+    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: `${node.type}:${node.id}`, ip: req.ip, status: found ? 200 : 404 });
+  }
+
+  async function findCluster(req: FastifyRequest, ref: string, action: string): Promise<Cluster> {
+    const node = nodeOf(ref);
+    const cluster = node.key === undefined ? undefined : await store.findCluster(node.key);
+    audit(req, action, node, cluster !== undefined);
+    if (!cluster) throw new MosaicError('MOSAIC_PROFILE_NOT_FOUND', { message: `No profile holds ${node.type} "${node.id}".` });
     return cluster;
   }
 
@@ -63,11 +76,32 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
     return assembleProfile(cluster, [...parts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)), opts.model);
   }
 
-  async function load(req: FastifyRequest, ref: string, action: string) {
+  async function fromStore(req: FastifyRequest, ref: string, action: string) {
     const cluster = await findCluster(req, ref, action);
     const doc = await assemble(cluster);
     const audiences = [...((await store.memberships([cluster.id])).get(cluster.id) ?? [])].sort();
     return { ...toPublicProfile(doc, opts.model), audiences };
+  }
+
+  /** Through the cache when there is one; the store answers whenever the cache cannot. */
+  async function load(req: FastifyRequest, ref: string, action: string): Promise<Awaited<ReturnType<typeof fromStore>>> {
+    const cache = opts.cache;
+    const node = nodeOf(ref);
+    if (!cache || node.key === undefined) return fromStore(req, ref, action);
+    let token: string | undefined;
+    try {
+      const hit = await cache.get(node.key);
+      if (hit.value !== undefined) {
+        audit(req, action, node, true);
+        return JSON.parse(hit.value) as Awaited<ReturnType<typeof fromStore>>;
+      }
+      token = hit.token;
+    } catch {
+      // Unreachable or slow: read the store.
+    }
+    const profile = await fromStore(req, ref, action);
+    if (token !== undefined) void cache.fill(node.key, token, JSON.stringify(profile)).catch(() => undefined);
+    return profile;
   }
 
   // The profile's newest events by event time, read back from the log (the profile keeps only their places).

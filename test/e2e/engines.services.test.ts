@@ -12,11 +12,12 @@ import { createMosaic, type Mosaic } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import { API_TOKEN, WRITE_KEY, basic, tempDir } from '../helpers.js';
-import { NATS_URL, natsConnection, postgresDatabase, uniqueName } from '../services.js';
+import { NATS_URL, REDIS_URL, natsConnection, postgresDatabase, redisAvailable, uniqueName } from '../services.js';
 
 const db = await postgresDatabase();
 const nc = await natsConnection();
-const skip = 'skip' in db ? db.skip : 'skip' in nc ? nc.skip : false;
+const redis = await redisAvailable();
+const skip = 'skip' in db ? db.skip : 'skip' in nc ? nc.skip : redis !== true ? redis.skip : false;
 
 /** 40 people browsing anonymously, half of them then identifying (merges across partitions). */
 function events(): object[] {
@@ -72,16 +73,12 @@ async function run(dir: string, engines: Record<string, unknown>): Promise<Recor
 test('nats + postgres build the same profiles as the embedded engines', { skip }, async () => {
   if ('skip' in db || 'skip' in nc) return;
   const stream = uniqueName('mosaic_e2e').toUpperCase();
-  after(async () => {
-    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
-    await nc.close();
-    await db.drop();
-  });
+  after(() => jetstreamManager(nc).then((j) => j.streams.delete(stream)).catch(() => undefined));
   const a = tempDir();
   const b = tempDir();
   try {
     const embedded = await run(a.dir, {});
-    const engines = await run(b.dir, { log: { url: NATS_URL, nats: { stream, subjectPrefix: stream.toLowerCase() } }, store: { url: db.url, schema: 'e2e' } });
+    const engines = await run(b.dir, { log: { url: NATS_URL, nats: { stream, subjectPrefix: stream.toLowerCase() } }, store: { url: db.url, schema: 'e2e' }, cache: { url: REDIS_URL, prefix: uniqueName('mosaic_e2e') } });
     assert.ok((embedded.buyers as string[]).length > 5, 'the workload makes buyers');
     assert.equal(((embedded['user_id:user-0'] as { identities: unknown[] }).identities).length, 2, 'anonymous and known merged');
     assert.deepEqual(engines, embedded);
@@ -100,7 +97,54 @@ test('nats + postgres build the same profiles as the embedded engines', { skip }
   }
 });
 
-if (skip) after(async () => {
+test('with the Redis cache, a read after a commit is never the older profile; with Redis unreachable, reads fall back to PostgreSQL', { skip }, async () => {
+  if ('skip' in db || 'skip' in nc) return;
+  const stream = uniqueName('mosaic_cache').toUpperCase();
+  const prefix = uniqueName('mosaic_cache');
+  const { dir, cleanup } = tempDir();
+  const open = (cacheUrl: string) =>
+    createMosaic(
+      loadConfig({
+        env: {},
+        cwd: dir,
+        overrides: { dataDir: dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, logLevel: 'silent', processor: { mode: 'thread' }, log: { url: NATS_URL, nats: { stream, subjectPrefix: stream.toLowerCase() } }, store: { url: db.url, schema: 'cache' }, cache: { url: cacheUrl, prefix } },
+      }),
+      { logger: pino({ level: 'silent' }), metrics: new Metrics() },
+    );
+  after(() => jetstreamManager(nc).then((j) => j.streams.delete(stream)).catch(() => undefined));
+  const m = await open(REDIS_URL);
+  const send = async (batch: object[]) => {
+    assert.equal((await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch } })).statusCode, 200);
+    await m.processor.drain();
+  };
+  const read = async (mm: Mosaic) => (await mm.app.inject({ method: 'GET', url: '/v1/profiles/user_id:ann', headers: { authorization: `Bearer ${API_TOKEN}` } })).json();
+  try {
+    await send([{ type: 'identify', userId: 'ann', traits: { plan: 'free' } }]);
+    assert.equal((await read(m)).traits.plan, 'free');
+    assert.equal((await read(m)).traits.plan, 'free', 'a cached read');
+    const { Redis } = await import('ioredis');
+    const r = new Redis(REDIS_URL);
+    assert.ok((await r.keys(`${prefix}:*:v:*`)).length > 0, 'the profile is in Redis');
+    for (let i = 0; i < 5; i++) {
+      await send([{ type: 'identify', userId: 'ann', traits: { plan: `plan-${i}` }, timestamp: new Date(Date.now() + i * 1000).toISOString() }]);
+      assert.equal((await read(m)).traits.plan, `plan-${i}`, 'the commit dropped the cached profile');
+    }
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+  } finally {
+    await m.close();
+  }
+  const down = await open('redis://127.0.0.1:1');
+  try {
+    assert.equal((await read(down)).traits.plan, 'plan-4', 'read from PostgreSQL');
+  } finally {
+    await down.close();
+    cleanup();
+  }
+});
+
+after(async () => {
   if (!('skip' in nc)) await nc.close();
   if (!('skip' in db)) await db.drop();
 });
