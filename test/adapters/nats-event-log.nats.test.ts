@@ -41,6 +41,7 @@ if ('skip' in nc) {
         await log.close();
         return NatsEventLog.open({ ...opts, partitions: 99 });
       },
+      secondWriter: (log) => NatsEventLog.open(opened.get(log)!),
     },
   );
 

@@ -25,6 +25,28 @@ if ('skip' in db) {
     }
   });
 
+  test('postgres: concurrent serializable batches on the same profile lose no update (retried, not overwritten)', async () => {
+    const stores = await Promise.all([0, 1, 2, 3].map(() => PostgresProfileStore.open({ url: db.url, schema: 'concurrent', poolSize: 4 })));
+    try {
+      const doc = { id: 'user_id:1', identities: [], traits: {}, firstSeen: 1, lastSeen: 1, eventCount: 0, eventCounts: {}, typeCounts: {} };
+      await stores[0]!.commit({ parts: [doc] });
+      // 4 writers x 10 read-modify-write batches of one counter, as processors of different partitions would.
+      await Promise.all(stores.map(async (s) => {
+        for (let i = 0; i < 10; i++) {
+          await s.transactional!(async (tx) => {
+            const part = (await tx.getParts(['user_id:1'])).get('user_id:1')!;
+            part.eventCount += 1;
+            await new Promise((r) => setTimeout(r, Math.random() * 3)); // widen the race
+            await tx.commit({ parts: [part] });
+          });
+        }
+      }));
+      assert.equal((await stores[0]!.getParts(['user_id:1'])).get('user_id:1')!.eventCount, 40);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
   test('postgres: a schema name that is not a plain identifier is refused', async () => {
     await assert.rejects(PostgresProfileStore.open({ url: db.url, schema: 'x; DROP TABLE y' }), /invalid PostgreSQL schema name/);
   });

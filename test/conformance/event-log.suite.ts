@@ -9,7 +9,12 @@ import type { AppendRecord, EventLog } from '../../src/ports/event-log.js';
 export function eventLogConformance(
   name: string,
   make: (opts: { partitions: number; dedupWindowMs: number; now?: () => number }) => Promise<EventLog>,
-  caps: { controllableClock: boolean; reopen?: (log: EventLog) => Promise<EventLog> },
+  caps: {
+    controllableClock: boolean;
+    reopen?: (log: EventLog) => Promise<EventLog>;
+    /** Another writer on the same log (another collector process), where the engine allows one. */
+    secondWriter?: (log: EventLog) => Promise<EventLog>;
+  },
 ) {
   const { reopen } = caps;
   const rec = (partition: number, messageId: string, sourceId = 's1'): AppendRecord => ({ partition, sourceId, messageId, receivedAtMs: Date.now(), payload: JSON.stringify({ messageId }) });
@@ -92,6 +97,31 @@ export function eventLogConformance(
       await log.close();
     }
   });
+
+  if (caps.secondWriter) {
+    const second = caps.secondWriter;
+    test(`${name}: concurrent writers: every event once, in one increasing order per partition`, async () => {
+      const a = await make({ partitions: 2, dedupWindowMs: 60_000 });
+      const b = await second(a);
+      try {
+        const batch = (w: string, i: number) => Array.from({ length: 50 }, (_, k) => rec(k % 2, `${w}-${i}-${k}`));
+        await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append(batch(i % 2 ? 'a' : 'b', i))));
+        // Both write the same messages too: each is stored once.
+        const twice = await Promise.all([a.append([rec(0, 'same')]), b.append([rec(0, 'same')])]);
+        assert.deepEqual(twice.flat().sort(), ['appended', 'duplicate']);
+        for (const log of [a, b]) {
+          const p0 = await log.read(0, 0, 10_000);
+          const p1 = await log.read(1, 0, 10_000);
+          assert.equal(p0.length + p1.length, 1001);
+          for (const p of [p0, p1]) for (let i = 1; i < p.length; i++) assert.ok(p[i]!.offset > p[i - 1]!.offset);
+          assert.equal(new Set(p0.map((e) => e.payload)).size, p0.length, 'no event twice');
+        }
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    });
+  }
 
   if (reopen) {
     test(`${name}: survives reopening with offsets and dedup intact`, async () => {
