@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>]
+ * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis]
  *
  * Measures Mosaic on this machine in one run, next to the limits it is compared with:
  * a bare node:http server under the same load generator, and raw batched SQLite inserts.
@@ -92,8 +92,8 @@ async function load(opts: { url: string; seconds: number; method?: 'GET' | 'POST
   };
 }
 
-function start(dir: string, port: number, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, 'up'], {
+function start(dir: string, port: number, env: Record<string, string> = {}, role: 'up' | 'collect' | 'process' | 'serve' = 'up'): ChildProcess {
+  return spawn(process.execPath, [CLI, role], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MOSAIC_DATA_DIR: dir, MOSAIC_WRITE_KEY: WRITE_KEY, MOSAIC_API_TOKEN: TOKEN, MOSAIC_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -414,8 +414,124 @@ async function freshnessOnly(eventsPerSecond: number): Promise<void> {
   }
 }
 
+/** A fresh PostgreSQL database, NATS stream and Redis prefix for one bench phase, and how to drop them. */
+async function engines(tag: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+  const admin = process.env.MOSAIC_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const nats = process.env.MOSAIC_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
+  const redis = process.env.MOSAIC_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const name = `mosaic_bench_${RUN}_${tag}`;
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-engines-'));
+  const config = join(dir, 'mosaic.yaml');
+  writeFileSync(config, `log:\n  nats: { stream: ${name.toUpperCase()}, subjectPrefix: ${name} }\ncache:\n  prefix: ${name}\n`);
+  return {
+    env: { MOSAIC_LOG: nats, MOSAIC_STORE: url.toString(), MOSAIC_CACHE: redis, MOSAIC_CONFIG: config },
+    drop: async () => {
+      const { connect } = await import('@nats-io/transport-node');
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      const nc = await connect({ servers: nats });
+      await (await jetstreamManager(nc)).streams.delete(name.toUpperCase()).catch(() => undefined);
+      await nc.close();
+      const d = new pg.Client({ connectionString: admin });
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * `--backend nats,postgres,redis`: the same ingest, freshness and profile-read figures on the
+ * embedded engines and on NATS JetStream + PostgreSQL + Redis, back to back in one run, then
+ * processor throughput with 1 and with 2 processor processes on the real engines.
+ */
+async function backendBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  const base = `http://127.0.0.1:${port}`;
+  const auth = { authorization: 'Basic ' + Buffer.from(`${WRITE_KEY}:`).toString('base64') };
+  const rows: string[] = [];
+  const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const FRESH_RATE = 20; // requests/s of 100 events: 2,000 events/s
+  const figures: Record<string, { ingest: number; freshP50: number; freshP99: number; readP99: number; readServerP99: number }> = {};
+  try {
+    for (const which of ['embedded', 'nats,postgres,redis'] as const) {
+      const e = which === 'embedded' ? undefined : await engines('serve');
+      const server = start(join(dir, `data-${which === 'embedded' ? 'embedded' : 'engines'}`), port, e?.env ?? {});
+      try {
+        await waitFor(async () => (await fetch(`${base}/health`)).ok, 30_000, 'mosaic to start');
+        say(`${which}: batched ingest…`);
+        const firstSession = Math.ceil(seq / 5);
+        const batched = await load({ url: `${base}/v1/batch`, seconds: SECONDS, body: nextBatch, headers: auth });
+        await waitFor(async () => (await health(base)).processor.lagEvents === 0, 900_000, 'processor to catch up');
+        say(`${which}: freshness at ${FRESH_RATE * BATCH} events/s…`);
+        const b = await histogram(base, 'mosaic_event_to_profile_seconds');
+        await pacedLoad({ url: base, method: 'POST', path: () => '/v1/batch', seconds: SECONDS, body: nextBatch, headers: auth, rate: FRESH_RATE });
+        await waitFor(async () => (await health(base)).processor.lagEvents === 0, 900_000, 'processor to catch up');
+        const a = await histogram(base, 'mosaic_event_to_profile_seconds');
+        say(`${which}: profile reads at 2,000 requests/s…`);
+        const sessions = Math.floor(seq / 5) - firstSession;
+        let reader = 0;
+        const rb = await histogram(base, 'mosaic_http_request_duration_seconds', 'route="/v1/profiles/:ref"');
+        const reads = await pacedLoad({ url: base, method: 'GET', seconds: SECONDS, rate: 2000, path: () => `/v1/profiles/anonymous_id:anon-${userOf(5 * (firstSession + ((reader++ * 7) % sessions)))}`, headers: { authorization: `Bearer ${TOKEN}` } });
+        const ra = await histogram(base, 'mosaic_http_request_duration_seconds', 'route="/v1/profiles/:ref"');
+        figures[which] = { ingest: batched.requestsPerSecond * BATCH, freshP50: quantile(b, a, 0.5) * 1000, freshP99: quantile(b, a, 0.99) * 1000, readP99: reads.latency.p99, readServerP99: quantile(rb, ra, 0.99) * 1000 };
+      } finally {
+        server.kill('SIGTERM');
+        await new Promise((r) => server.once('exit', r));
+        await e?.drop();
+      }
+    }
+    const em = figures.embedded!;
+    const en = figures['nats,postgres,redis']!;
+    const row = (what: string, x: string, y: string, ratio: string) => rows.push(`| ${what.padEnd(36)} | ${x.padStart(14)} | ${y.padStart(20)} | ${ratio.padStart(8)} |`);
+    rows.push(`| ${'measure'.padEnd(36)} | ${'embedded'.padStart(14)} | ${'nats+postgres+redis'.padStart(20)} | ${'ratio'.padStart(8)} |`, `| ${'-'.repeat(36)} | ${'-'.repeat(14)} | ${'-'.repeat(20)} | ${'-'.repeat(8)} |`);
+    row('ingest, batches of 100', `${n(em.ingest)} ev/s`, `${n(en.ingest)} ev/s`, `${n(en.ingest / em.ingest, 2)}×`);
+    row(`freshness p50 at ${n(FRESH_RATE * BATCH)} ev/s`, `${n(em.freshP50, 1)} ms`, `${n(en.freshP50, 1)} ms`, `${n(en.freshP50 / em.freshP50, 2)}×`);
+    row(`freshness p99 at ${n(FRESH_RATE * BATCH)} ev/s`, `${n(em.freshP99, 1)} ms`, `${n(en.freshP99, 1)} ms`, `${n(en.freshP99 / em.freshP99, 2)}×`);
+    row('profile read p99 at 2,000 req/s', `${n(em.readP99, 2)} ms`, `${n(en.readP99, 2)} ms`, `${n(en.readP99 / em.readP99, 2)}×`);
+    row('profile read p99 inside the server', `${n(em.readServerP99, 2)} ms`, `${n(en.readServerP99, 2)} ms`, `${n(en.readServerP99 / em.readServerP99, 2)}×`);
+
+    // Processor scaling: the same backlog applied by 1, then 2, processor processes.
+    const EVENTS = QUICK ? 30_000 : 100_000;
+    const rates: number[] = [];
+    for (const processors of [1, 2]) {
+      const e = await engines(`p${processors}`);
+      const collector = start(join(dir, `collect-${processors}`), port, e.env, 'collect');
+      const procs: ChildProcess[] = [];
+      try {
+        await waitFor(async () => (await fetch(`${base}/health`)).ok, 30_000, 'collector to start');
+        say(`processors: ${n(EVENTS)} events into the log, then ${processors} processor process(es)…`);
+        await load({ url: `${base}/v1/batch`, seconds: 600, amount: EVENTS / BATCH, body: nextBatch, headers: auth });
+        const started = performance.now();
+        for (let i = 0; i < processors; i++) procs.push(start(join(dir, `process-${processors}-${i}`), port + 10 + i, e.env, 'process'));
+        await waitFor(async () => (await health(base)).processor.lagEvents === 0, 1_800_000, 'processors to catch up');
+        rates.push(EVENTS / ((performance.now() - started) / 1000));
+      } finally {
+        for (const c of [collector, ...procs]) c.kill('SIGTERM');
+        await Promise.all([collector, ...procs].map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+        await e.drop();
+      }
+    }
+    row(`processing ${n(EVENTS)} events, 1 processor`, '', `${n(rates[0]!)} ev/s`, '');
+    row(`processing ${n(EVENTS)} events, 2 processors`, '', `${n(rates[1]!)} ev/s`, `${n(rates[1]! / rates[0]!, 2)}×`);
+    process.stdout.write(`${rows.join('\n')}\n\n(processing includes process start-up; 8 partitions; the 2-processor ratio is against 1 processor in the same run)\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const freshnessRate = process.argv.indexOf('--freshness');
-(freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
+const backend = process.argv.indexOf('--backend');
+if (backend >= 0 && process.argv[backend + 1] !== 'nats,postgres,redis') throw new Error('--backend takes nats,postgres,redis (the engines are tested together)');
+(backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

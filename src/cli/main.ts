@@ -11,6 +11,17 @@ const program = new Command()
   .description('Mosaic: real-time customer data and personalization platform')
   .option('-c, --config <file>', 'YAML configuration file (default: ./mosaic.yaml if present)');
 
+/** A URL without its password, for printing. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 function config(): Config {
   const file = program.opts<{ config?: string }>().config;
   return loadConfig(file ? { file } : {});
@@ -46,7 +57,8 @@ program
     const lines = [
       `configuration is valid`,
       `  port ${c.port}, data in ${c.dataDir}`,
-      `  log: ${c.log.partitions} partitions, sync=${c.log.sync}, dedup window ${c.log.dedupWindowHours} h`,
+      `  log: ${c.log.url ? `NATS JetStream ${c.log.url} (stream ${c.log.nats.stream}, ${c.log.nats.replicas} replica(s), ${c.log.nats.storage})` : `embedded, sync=${c.log.sync}`}, ${c.log.partitions} partitions, dedup window ${c.log.dedupWindowHours} h`,
+      `  profile store: ${c.store.url ? `PostgreSQL ${redact(c.store.url)} (schema ${c.store.schema}, pool ${c.store.poolSize})` : 'embedded'}; cache: ${c.cache.url ? `Redis ${redact(c.cache.url)} (ttl ${c.cache.ttlSeconds} s)` : 'none'}`,
       `  processor: ${c.processor.enabled ? c.processor.mode : 'disabled'}, batches of up to ${c.processor.batchSize}`,
       `  computed traits: ${c.computedTraits.length ? '' : 'none'}`,
       ...c.computedTraits.map((t) => `    ${t.name}: ${t.op}${t.property ? ` of ${t.property}` : ''}${t.event ? ` over "${t.event}"` : t.type ? ` over ${t.type} events` : ''}${t.where?.length ? ` where ${t.where.map((w) => `${w.path} ${w.op}${w.value !== undefined ? ' ' + JSON.stringify(w.value) : ''}`).join(' and ')}` : ''}${t.window ? ` within ${t.window}` : ''}`),

@@ -1,15 +1,22 @@
 import { ALL_ROLES, createMosaic, type Roles } from '../app.js';
 import { backends } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
+import { MosaicError } from '../errors.js';
 
 /** `mosaic up` (every role), or one role per process: `mosaic collect`, `mosaic process`, `mosaic serve`. */
 export async function runUp(config: Config, roles: Roles = ALL_ROLES): Promise<void> {
+  const engines = backends(config);
+  if (!(roles.collect && roles.process && roles.serve) && (engines.log === 'sqlite' || engines.store === 'sqlite')) {
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', {
+      message: 'mosaic collect, process and serve run beside each other in separate processes, which needs a shared log and profile store: set MOSAIC_LOG=nats://… and MOSAIC_STORE=postgres://… (see docs/deployment.md), or run everything in one process with mosaic up.',
+    });
+  }
   const mosaic = await createMosaic(config, { roles });
   const { logger } = mosaic;
   const address = await mosaic.app.listen({ port: config.port, host: config.host });
   const base = `http://localhost:${(mosaic.app.server.address() as { port: number }).port}`;
   const running = Object.entries(roles).filter(([, on]) => on).map(([r]) => r);
-  logger.info({ address, roles: running, engines: backends(config), dataDir: config.dataDir, partitions: mosaic.log.partitions }, running.length === 3 ? 'mosaic up' : `mosaic ${running.join(' + ')}`);
+  logger.info({ address, roles: running, engines, dataDir: config.dataDir, partitions: mosaic.log.partitions }, running.length === 3 ? 'mosaic up' : `mosaic ${running.join(' + ')}`);
 
   if (mosaic.created.writeKey || mosaic.created.apiToken) {
     const lines = [
