@@ -156,7 +156,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       ? new ThreadProcessorHost(config, log, logger)
       : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
   await processor.start();
-  const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger })) : [];
+  const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger, active: () => processor.leads() })) : [];
   for (const d of deliverers) await d.init();
   // Deliveries run beside the processor (tests that drive the processor by hand drive them too).
   if (runProcessor) for (const d of deliverers) d.start();

@@ -39,7 +39,15 @@ export class Deliverer {
     private readonly log: EventLog,
     private readonly store: ProfileStore,
     readonly def: DestinationDef,
-    private readonly opts: { metrics?: Metrics; logger?: Logger } = {},
+    private readonly opts: {
+      metrics?: Metrics;
+      logger?: Logger;
+      /**
+       * Whether this process delivers now. With many processors only one does (the holder of
+       * partition 0); one that takes over reads the position the previous one saved.
+       */
+      active?: () => boolean;
+    } = {},
   ) {}
 
   /** A new destination starts at the log's end: it receives what happens from now on. */
@@ -120,9 +128,20 @@ export class Deliverer {
     if (this.running) return;
     this.running = true;
     this.unsubscribe = this.log.onAppend(() => this.wakeUp?.());
+    const active = this.opts.active ?? (() => true);
+    let delivering = active();
     this.loop = (async () => {
       while (this.running) {
         try {
+          if (!active()) {
+            delivering = false;
+            await this.sleep(1000);
+            continue;
+          }
+          if (!delivering) {
+            delivering = true;
+            await this.init(); // where the previous holder stopped
+          }
           if ((await this.deliverOnce()) === 0) await this.sleep(1000);
         } catch (err) {
           this.opts.logger?.error({ err, destination: this.def.name }, 'destination failed; retrying');

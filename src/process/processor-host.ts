@@ -33,6 +33,8 @@ export interface ProcessorHost {
   drain(): Promise<number>;
   /** The processor's metrics when they live on another registry (a thread), for /metrics. */
   metrics(): Promise<MetricsJson | undefined>;
+  /** Whether this process's processor holds partition 0: it runs the process-wide jobs (destinations). */
+  leads(): boolean;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,10 @@ export class InlineProcessorHost implements ProcessorHost {
 
   lag(): Lag {
     return lagOf(this.ends.ends, this.processor.progress());
+  }
+
+  leads(): boolean {
+    return typeof this.processor.progress().positions[0] === 'number';
   }
 
   drain(): Promise<number> {
@@ -103,6 +109,10 @@ export class ObservedProcessorHost implements ProcessorHost {
 
   lag(): Lag {
     return lagOf(this.ends, this.progress);
+  }
+
+  leads(): boolean {
+    return false;
   }
 
   /** Waits until the processors elsewhere have applied everything appended so far. */
@@ -210,6 +220,10 @@ export class ThreadProcessorHost implements ProcessorHost {
 
   lag(): Lag {
     return lagOf(this.ends.ends, this.progress);
+  }
+
+  leads(): boolean {
+    return this.alive && typeof this.progress.positions[0] === 'number';
   }
 
   async drain(): Promise<number> {

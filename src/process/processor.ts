@@ -131,6 +131,7 @@ export class Processor {
     await this.leases.start(() => {
       this.leasesChanged = true;
       this.opts.logger?.info({ partitions: [...this.leases.held()].sort((a, b) => a - b), owner: this.leases.owner }, 'partitions held');
+      this.opts.onProgress?.(this.progress()); // the host learns what is held (and who leads) before the next batch
       this.wake();
     });
     await this.planBackfill();

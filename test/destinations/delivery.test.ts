@@ -65,3 +65,55 @@ test('destinations: audience changes and filtered events are delivered at least 
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('destinations deliver from one process at a time; the one that takes over resumes where the other stopped', async () => {
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      for (const e of (JSON.parse(body) as { batch: Envelope[] }).batch) received.push(String(e.properties?.n));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const m = await startMosaic({
+    processor: { enabled: false },
+    destinations: [{ name: 'crm', url, secret: 'a-secret-of-16-chars', allowPrivateNetworks: true, forward: { audiences: false, events: { names: ['Order Completed'] } } }],
+  });
+  const { Deliverer } = await import('../../src/destinations/deliverer.js');
+  const def = m.deliverers[0]!.def;
+  let leader: 'a' | 'b' = 'a';
+  const a = new Deliverer(m.log, m.store, def, { active: () => leader === 'a' });
+  const b = new Deliverer(m.log, m.store, def, { active: () => leader === 'b' });
+  const send = async (from: number, to: number) => {
+    const batch = Array.from({ length: to - from }, (_, i) => ({ type: 'track', userId: 'ada', event: 'Order Completed', properties: { n: from + i } }));
+    assert.equal((await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch } })).statusCode, 200);
+  };
+  const until = async (n: number) => {
+    for (let i = 0; received.length < n; i++) {
+      assert.ok(i < 200, `only ${received.length} of ${n} delivered`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  try {
+    await a.init();
+    await b.init();
+    a.start();
+    b.start();
+    await send(0, 5);
+    await until(5);
+    leader = 'b';
+    await new Promise((r) => setTimeout(r, 1200)); // a notices at its next wake-up
+    await send(5, 10);
+    await until(10);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(received.map(Number).sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'each event once, across the handover');
+  } finally {
+    await a.stop();
+    await b.stop();
+    await m.cleanup();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
