@@ -74,6 +74,12 @@ export interface ProfileStore {
   scanClusters(afterId: string | undefined, limit: number): Promise<Cluster[]>;
   /** The cluster holding `key`, if any. */
   findCluster(key: IdentityKey): Promise<Cluster | undefined>;
+  /**
+   * The cluster holding `key` with its members' parts and its audiences, in one round trip
+   * where the engine is remote. Optional: without it, callers use findCluster, getParts and
+   * memberships.
+   */
+  readonly readProfile?: (key: IdentityKey) => Promise<{ cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined>;
   /** Audiences each of these profiles belongs to (profiles in none are absent). */
   memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>>;
   /** An audience's members in profile id order after `afterId` (a cursor). */

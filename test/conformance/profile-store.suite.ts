@@ -74,6 +74,23 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.equal((await s.getEdges(['a|b'])).length, 1);
     }));
 
+  test(`${name}: readProfile, where offered, is findCluster + getParts + memberships in one call`, () =>
+    withStore(async (s) => {
+      if (!s.readProfile) return;
+      const c = cluster('p1', ['user_id:1', 'anonymous_id:a', 'anonymous_id:none']);
+      await s.commit({
+        clusters: [c],
+        nodes: [['user_id:1', 'p1'], ['anonymous_id:a', 'p1']],
+        parts: [part('user_id:1'), part('anonymous_id:a', 3), part('anonymous_id:elsewhere')],
+        memberships: [{ audience: 'zeta', profileId: 'p1', kind: 'entered', at: 1 }, { audience: 'alpha', profileId: 'p1', kind: 'entered', at: 1 }],
+      });
+      const got = await s.readProfile('anonymous_id:a');
+      assert.deepEqual(got?.cluster, c);
+      assert.deepEqual(got?.parts.sort((x, y) => (x.id < y.id ? -1 : 1)), [part('anonymous_id:a', 3), part('user_id:1')]);
+      assert.deepEqual(got?.audiences, ['alpha', 'zeta']);
+      assert.equal(await s.readProfile('user_id:404'), undefined);
+    }));
+
   test(`${name}: clusters are scanned in id order from a cursor`, () =>
     withStore(async (s) => {
       await s.commit({ clusters: ['p3', 'p1', 'p2'].map((id) => cluster(id, [`user_id:${id}`])) });

@@ -160,6 +160,18 @@ export class PostgresProfileStore implements ProfileStore {
     return row ? (JSON.parse(row[0]) as Cluster) : undefined;
   }
 
+  readonly readProfile = async (key: IdentityKey): Promise<{ cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined> => {
+    const [row] = await this.rows<[string, string[], string[]]>(
+      `SELECT p.doc,
+         ARRAY(SELECT pa.doc FROM parts pa WHERE pa.anchor IN (SELECT json_array_elements_text(p.doc::json->'members'))),
+         ARRAY(SELECT m.audience FROM audience_members m WHERE m.profile_id = p.id ORDER BY m.audience)
+       FROM identities i JOIN profiles p ON p.id = i.profile_id WHERE i.key = $1`,
+      [key],
+    );
+    if (!row) return undefined;
+    return { cluster: JSON.parse(row[0]) as Cluster, parts: row[1].map((t) => JSON.parse(t) as ProfileDoc), audiences: row[2] };
+  };
+
   async memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
     if (profileIds.length === 0) return out;
