@@ -3,7 +3,7 @@ import type { LogEntry } from '../../ports/event-log.js';
 
 /** Messages a reader holds ahead of the caller; the consumer's pulls stop while it is full. */
 const BUFFER = 2000;
-/** How long a read waits for messages the stream holds but that are still on their way. */
+/** How long a read waits for the next of the messages the stream holds but that are still on their way. */
 const IN_FLIGHT_WAIT_MS = 100;
 
 /**
@@ -45,10 +45,12 @@ export class PartitionReader {
     // Callers read a partition when its end offset says there is something to read, so an empty
     // buffer waits (briefly) for it; and what the stream holds is answered whole (up to max): a
     // message still on its way would otherwise split a batch in two.
-    const until = Date.now() + IN_FLIGHT_WAIT_MS;
+    // The wait restarts with every arrival: a slow but moving stream is read to its end.
+    let until = Date.now() + IN_FLIGHT_WAIT_MS;
     while (this.buffer.length < max && (this.buffer.length === 0 || this.behind > 0) && !this.failure) {
       const left = until - Date.now();
       if (left <= 0) break;
+      const before = this.buffer.length;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, left);
         function done() {
@@ -59,6 +61,7 @@ export class PartitionReader {
       });
       this.arrived = undefined;
       this.dropBefore(from);
+      if (this.buffer.length > before) until = Date.now() + IN_FLIGHT_WAIT_MS;
     }
     const out = this.buffer.splice(0, max);
     if (out.length) this.position = out[out.length - 1]!.offset + 1;
