@@ -5,6 +5,7 @@ import type { ProfileDoc } from '../../core/profile.js';
 import type { DeadLetter, MembershipRecord, OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
 import { PartitionLostError } from '../../ports/partition-leases.js';
 import { migrate, type Migration } from './migrate.js';
+import { withTransaction } from './transaction.js';
 
 /**
  * Versioned, applied once each under an advisory lock (many processes may start together).
@@ -76,12 +77,8 @@ export class PostgresProfileStore implements ProfileStore {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        const out = await work(new PostgresProfileStore(this.pool, this.schema, client));
-        await client.query('COMMIT');
-        return out;
+        return await withTransaction(client, () => work(new PostgresProfileStore(this.pool, this.schema, client)), 'BEGIN ISOLATION LEVEL SERIALIZABLE');
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
         if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= MAX_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       } finally {
@@ -244,12 +241,7 @@ export class PostgresProfileStore implements ProfileStore {
     if (this.client) return fn(this.client);
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      await fn(client);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      await withTransaction(client, () => fn(client));
     } finally {
       client.release();
     }
