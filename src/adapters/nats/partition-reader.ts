@@ -45,9 +45,10 @@ export class PartitionReader {
     // Callers read a partition when its end offset says there is something to read, so an empty
     // buffer waits (briefly) for it; and what the stream holds is answered whole (up to max): a
     // message still on its way would otherwise split a batch in two.
-    // The wait restarts with every arrival: a slow but moving stream is read to its end.
+    // The wait restarts with every arrival: a slow but moving stream is read to its end. A full
+    // buffer answers at once (its consumer waits for room).
     let until = Date.now() + IN_FLIGHT_WAIT_MS;
-    while (this.buffer.length < max && (this.buffer.length === 0 || this.behind > 0) && !this.failure) {
+    while (this.buffer.length < Math.min(max, BUFFER) && (this.buffer.length === 0 || this.behind > 0) && !this.failure) {
       const left = until - Date.now();
       if (left <= 0) break;
       const before = this.buffer.length;
