@@ -155,6 +155,22 @@ export class SqliteProfileStore implements ProfileStore {
     return text === undefined ? undefined : (JSON.parse(text) as Cluster);
   }
 
+  /**
+   * One read transaction: the cluster, its parts and its audiences from the same snapshot. Read
+   * one by one, a batch committed in between could pair the old cluster with the new parts.
+   */
+  readonly readProfile = async (key: IdentityKey): Promise<{ cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined> => this.readProfileTx(key);
+
+  private readonly readProfileTx = (key: IdentityKey): { cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined =>
+    this.db.transaction(() => {
+      const text = this.stmts.findCluster!.get(key) as string | undefined;
+      if (text === undefined) return undefined;
+      const cluster = JSON.parse(text) as Cluster;
+      const parts = (this.stmts.parts!.all(JSON.stringify(cluster.members)) as [number, string][]).map(([, doc]) => JSON.parse(doc) as ProfileDoc);
+      const audiences = (this.stmts.memberships!.all(JSON.stringify([cluster.id])) as [string, string][]).map(([, a]) => a).sort();
+      return { cluster, parts, audiences };
+    })();
+
   async memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
     if (profileIds.length === 0) return out;
