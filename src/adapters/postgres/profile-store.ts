@@ -116,14 +116,19 @@ export class PostgresProfileStore implements ProfileStore {
     return new Map(await this.rows<[string, string]>('SELECT key, profile_id FROM identities WHERE key = ANY($1::text[])', [nodes]));
   }
 
-  async getClusters(ids: readonly string[]): Promise<Map<string, Cluster>> {
-    const out = new Map<string, Cluster>();
-    if (ids.length === 0) return out;
-    for (const [text] of await this.rows<[string]>('SELECT doc FROM profiles WHERE id = ANY($1::text[])', [ids])) {
-      const c = JSON.parse(text) as Cluster;
-      out.set(c.id, c);
+  /** Documents (clusters, parts) whose key is among `keys`, by their own id. */
+  private async docsByKey<T extends { id: string }>(query: string, keys: readonly string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    if (keys.length === 0) return out;
+    for (const [text] of await this.rows<[string]>(query, [keys])) {
+      const doc = JSON.parse(text) as T;
+      out.set(doc.id, doc);
     }
     return out;
+  }
+
+  getClusters(ids: readonly string[]): Promise<Map<string, Cluster>> {
+    return this.docsByKey<Cluster>('SELECT doc FROM profiles WHERE id = ANY($1::text[])', ids);
   }
 
   async edgeStamps(keys: readonly string[]): Promise<Map<string, Stamp>> {
@@ -137,14 +142,8 @@ export class PostgresProfileStore implements ProfileStore {
     return rows.map(([key, t, m, n]) => ({ key, t: Number(t), m, nodes: JSON.parse(n) as IdentityKey[] }));
   }
 
-  async getParts(anchors: readonly IdentityKey[]): Promise<Map<IdentityKey, ProfileDoc>> {
-    const out = new Map<IdentityKey, ProfileDoc>();
-    if (anchors.length === 0) return out;
-    for (const [text] of await this.rows<[string]>('SELECT doc FROM parts WHERE anchor = ANY($1::text[])', [anchors])) {
-      const doc = JSON.parse(text) as ProfileDoc;
-      out.set(doc.id, doc);
-    }
-    return out;
+  getParts(anchors: readonly IdentityKey[]): Promise<Map<IdentityKey, ProfileDoc>> {
+    return this.docsByKey<ProfileDoc>('SELECT doc FROM parts WHERE anchor = ANY($1::text[])', anchors);
   }
 
   async scanClusters(afterId: string | undefined, limit: number): Promise<Cluster[]> {
