@@ -14,8 +14,8 @@ export async function runReplay(config: Config): Promise<void> {
   const log = await openEventLog(config, 'replay');
   const store = await openProfileStore(config);
   try {
-    const ends = await log.endOffsets();
-    const total = ends.reduce((a, n) => a + n - 1, 0);
+    // Offsets count events only on a log without gaps; elsewhere the progress has no total.
+    const total = log.capabilities.offsetStride === 1 ? (await log.endOffsets()).reduce((a, n) => a + n - 1, 0) : undefined;
     await store.reset();
     await store.setMeta('computedTraits', computedTraitsFingerprint(config.computedTraits));
     const processor = new Processor(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, cachedParts: config.processor.cachedParts, rules: await identityRules(config, store), model: profileModel(config, eventEnricher(config, logger)), transform: await Transformations.load(config.transformations) });
@@ -26,8 +26,8 @@ export async function runReplay(config: Config): Promise<void> {
       const now = performance.now();
       if (now - lastPrint > 500 || n === total) {
         lastPrint = now;
-        const pct = total ? ((100 * n) / total).toFixed(1) : '100';
-        process.stderr.write(`\rreplay: ${n}/${total} events (${pct}%)`);
+        if (total === undefined) process.stderr.write(`\rreplay: ${n} events`);
+        else process.stderr.write(`\rreplay: ${n}/${total} events (${total ? ((100 * n) / total).toFixed(1) : '100'}%)`);
       }
     });
     const seconds = (performance.now() - started) / 1000;

@@ -118,10 +118,11 @@ export class Deliverer {
     return true;
   }
 
-  /** Events not yet forwarded or passed over. */
+  /** Events not yet forwarded or passed over (an estimate on a log with offset gaps). */
   async lag(): Promise<number> {
     const ends = await this.log.endOffsets();
-    return ends.reduce((a, end, p) => a + Math.max(0, end - (this.positions[p] ?? 1)), 0);
+    const stride = this.log.capabilities.offsetStride;
+    return ends.reduce((a, end, p) => a + Math.ceil(Math.max(0, end - (this.positions[p] ?? 1)) / stride), 0);
   }
 
   start(): void {

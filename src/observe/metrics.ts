@@ -98,6 +98,11 @@ export class Metrics {
     help: 'Events a transformation dropped on purpose (returned null)',
     registers: [this.registry],
   });
+  readonly processorDuplicates = new Counter({
+    name: 'mosaic_processor_duplicates_total',
+    help: 'Events the processor dropped as already applied (same source and messageId), on logs that let some repeats through',
+    registers: [this.registry],
+  });
   readonly destinationEvents = new Counter({
     name: 'mosaic_destination_events_total',
     help: 'Events forwarded to a destination, by outcome (delivered, dead_lettered)',

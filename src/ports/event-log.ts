@@ -23,8 +23,19 @@ export interface LogEntry {
 export type AppendOutcome = 'appended' | 'duplicate';
 
 export interface EventLogCapabilities {
-  /** (sourceId, messageId) pairs seen within this window are dropped at append. */
+  /** (sourceId, messageId) pairs seen within this window are dropped (see `dedup`). */
   dedupWindowMs: number;
+  /**
+   * 'event': every repeated pair is dropped at append. 'message': only some are (a repeated
+   * single event, an identical repeated append), the rest reach the log and consumers that
+   * count events drop them by (sourceId, messageId) within the window.
+   */
+  dedup: 'event' | 'message';
+  /**
+   * Consecutive entries' offsets differ by up to this much (1: offsets count entries). A lag
+   * measured in offsets is divided by it to estimate entries.
+   */
+  offsetStride: number;
 }
 
 export interface EventLog {

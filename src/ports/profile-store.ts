@@ -30,7 +30,15 @@ export interface ProfileCommit {
   outbox?: Iterable<string>;
   /** Events a transformation or destination could not handle, with the reason. */
   deadLetters?: Iterable<DeadLetter>;
+  /** Messages this batch applied (see seenMessages), recorded at `at`. */
+  seen?: { at: number; messages: Iterable<SeenMessage> };
 }
+
+/**
+ * An event a processor applied, by its log partition and a key of its (sourceId, messageId):
+ * how a processor drops repeats a log let through (EventLogCapabilities.dedup = 'message').
+ */
+export type SeenMessage = readonly [partition: number, key: string];
 
 export interface DeadLetter {
   at: number;
@@ -94,6 +102,10 @@ export interface ProfileStore {
   deleteOutbox(throughId: number): Promise<void>;
   /** Dead letters, oldest first, with ids after `afterId`. */
   deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]>;
+  /** The keys among `messages` that a commit recorded as seen (and that were not forgotten since). */
+  seenMessages(messages: readonly SeenMessage[]): Promise<Set<string>>;
+  /** Forgets the messages recorded before `beforeMs`; resolves with how many. */
+  forgetSeenMessages(beforeMs: number): Promise<number>;
   /** Atomic: all of it or none of it. */
   commit(batch: ProfileCommit): Promise<void>;
   /**
@@ -102,7 +114,7 @@ export interface ProfileStore {
    * Absent where there is a single writer (the embedded store), which needs no such thing.
    */
   readonly transactional?: <T>(work: (tx: ProfileStore) => Promise<T>) => Promise<T>;
-  /** Drops every profile, identity, edge, part, membership, outbox entry, transformation dead letter and offset (before a replay). */
+  /** Drops every profile, identity, edge, part, membership, outbox entry, seen message, transformation dead letter and offset (before a replay). */
   reset(): Promise<void>;
   countProfiles(): Promise<number>;
   /** Small facts about how the profiles were built (e.g. the computed-trait definitions). Survive reset(). */

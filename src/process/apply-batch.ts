@@ -5,7 +5,8 @@ import type { Cluster, Hyperedge } from '../core/identity-graph.js';
 import { membershipChanges, pendingAudienceEvent, type MembershipChange } from '../core/audiences.js';
 import { assembleProfile, audienceView, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder, type LogRef } from '../core/resolve-batch.js';
-import type { DeadLetter, MembershipRecord, ProfileStore } from '../ports/profile-store.js';
+import type { DeadLetter, MembershipRecord, ProfileStore, SeenMessage } from '../ports/profile-store.js';
+import { dropSeen } from './seen-messages.js';
 import type { Transformations } from './transformations.js';
 
 export interface BatchOutcome {
@@ -18,6 +19,8 @@ export interface BatchOutcome {
   /** Events transformations dead-lettered, and dropped on purpose. */
   deadLetters: DeadLetter[];
   dropped: number;
+  /** Events dropped as already applied (ApplyOptions.dedup). */
+  duplicates: number;
   /** Every identity of every profile the batch changed, before and after: what a profile cache must drop. */
   touched: Set<IdentityKey>;
 }
@@ -77,6 +80,11 @@ export interface ApplyOptions {
   now?: number;
   /** Lease tokens of the consumed partitions, checked by a shared store at commit (see ProfileCommit.fence). */
   fence?: ReadonlyMap<number, string>;
+  /**
+   * Drop events already applied, by (sourceId, messageId), and record the others as seen at
+   * `at`: for a log that lets repeats through (EventLogCapabilities.dedup = 'message'). Needs `refs`.
+   */
+  dedup?: { at: number };
 }
 
 /**
@@ -92,9 +100,16 @@ export async function applyBatch(
   model: ProfileModel = {},
   opts: ApplyOptions = {},
 ): Promise<BatchOutcome> {
+  let refs = opts.refs;
+  let seen: { at: number; messages: SeenMessage[] } | undefined;
+  let duplicates = 0;
+  if (opts.dedup) {
+    const fresh = await dropSeen(store, received, refs ?? []);
+    ({ events: received, refs, duplicates } = fresh);
+    seen = { at: opts.dedup.at, messages: fresh.messages };
+  }
   if (model.enricher?.enabled) for (const e of received) model.enricher.enrich(e);
   let events = received;
-  let refs = opts.refs;
   let deadLetters: DeadLetter[] = [];
   let dropped = 0;
   if (opts.transform?.size) {
@@ -152,6 +167,7 @@ export async function applyBatch(
       memberships: audience.memberships,
       outbox: audience.outbox,
       deadLetters,
+      ...(seen ? { seen } : {}),
     });
   } catch (err) {
     cache.clear();
@@ -162,7 +178,7 @@ export async function applyBatch(
   const touched = new Set<IdentityKey>();
   for (const c of [...slice.clusters.values(), ...graph.upserts.values(), ...before.values()]) for (const m of c.members) touched.add(m);
   for (const n of nodes) touched.add(n);
-  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped, touched };
+  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped, duplicates, touched };
 }
 
 /**

@@ -59,7 +59,7 @@ export class InlineProcessorHost implements ProcessorHost {
   }
 
   lag(): Lag {
-    return lagOf(this.ends.ends, this.processor.progress());
+    return lagOf(this.ends.ends, this.processor.progress(), Date.now(), this.log.capabilities.offsetStride);
   }
 
   leads(): boolean {
@@ -108,7 +108,7 @@ export class ObservedProcessorHost implements ProcessorHost {
   }
 
   lag(): Lag {
-    return lagOf(this.ends, this.progress);
+    return lagOf(this.ends, this.progress, Date.now(), this.log.capabilities.offsetStride);
   }
 
   leads(): boolean {
@@ -219,7 +219,7 @@ export class ThreadProcessorHost implements ProcessorHost {
   }
 
   lag(): Lag {
-    return lagOf(this.ends.ends, this.progress);
+    return lagOf(this.ends.ends, this.progress, Date.now(), this.log.capabilities.offsetStride);
   }
 
   leads(): boolean {

@@ -75,13 +75,14 @@ export interface Progress {
 
 /**
  * Lag from the log's end offsets and a processor's positions. Whoever appends knows the ends
- * the moment a commit lands, so lag never reads a stale zero after an append.
+ * the moment a commit lands, so lag never reads a stale zero after an append. Offsets that
+ * leave gaps (EventLogCapabilities.offsetStride) make it an estimate: distance / stride.
  */
-export function lagOf(ends: readonly number[], p: Progress, now = Date.now()): Lag {
+export function lagOf(ends: readonly number[], p: Progress, now = Date.now(), stride = 1): Lag {
   let events = 0;
   for (let i = 0; i < ends.length; i++) {
     const at = p.positions[i];
-    if (at !== null) events += Math.max(0, (ends[i] ?? 0) - (at ?? 1));
+    if (at !== null) events += Math.ceil(Math.max(0, (ends[i] ?? 0) - (at ?? 1)) / stride);
   }
   const seconds = events > 0 && p.newestAppliedMs > 0 ? Math.max(0, (now - p.newestAppliedMs) / 1000) : 0;
   return { events, seconds };
@@ -354,6 +355,7 @@ export class Processor {
           ...(this.parts ? { cache: this.parts } : {}),
           ...(this.opts.transform ? { transform: this.opts.transform } : {}),
           fence: new Map([...consumed.keys()].flatMap((p) => (tokens.has(p) ? [[p, tokens.get(p)!] as const] : []))),
+          ...(this.log.capabilities.dedup === 'message' ? { dedup: { at: Date.now() } } : {}),
         });
       });
     } catch (err) {
@@ -362,9 +364,10 @@ export class Processor {
       this.leasesChanged = true;
       return 0;
     }
-    const { merges, conflicts, reclustered, transitions, deadLetters, dropped } = outcome;
+    const { merges, conflicts, reclustered, transitions, deadLetters, dropped, duplicates } = outcome;
     await this.invalidate(outcome.touched);
     for (const [p, next] of consumed) this.offsets.set(p, next);
+    await this.forgetSeenMessages();
 
     const now = Date.now();
     const m = this.opts.metrics;
@@ -376,6 +379,7 @@ export class Processor {
       for (const t of transitions) m.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
       for (const d of deadLetters) m.deadLetters.inc({ kind: d.kind, name: d.name });
       if (dropped) m.transformationDropped.inc(dropped);
+      if (duplicates) m.processorDuplicates.inc(duplicates);
       // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
       for (let i = 0; i < entries.length; i++) if (events[i]!.sourceId !== AUDIENCE_SOURCE_ID) m.freshnessSeconds.observe((now - entries[i]!.receivedAtMs) / 1000);
     }
@@ -383,6 +387,16 @@ export class Processor {
     this.opts.onProgress?.(this.progress());
     if (transitions.length) this.flushSoon();
     return entries.length;
+  }
+
+  private lastForget = Date.now();
+
+  /** The leader forgets applied messages older than the log's dedup window, once a minute. */
+  private async forgetSeenMessages(): Promise<void> {
+    if (this.log.capabilities.dedup !== 'message' || !this.leader || Date.now() - this.lastForget < 60_000) return;
+    this.lastForget = Date.now();
+    const forgotten = await this.store.forgetSeenMessages(this.lastForget - this.log.capabilities.dedupWindowMs);
+    if (forgotten) this.opts.logger?.debug({ forgotten }, 'forgot applied messages past the dedup window');
   }
 
   progress(): Progress {

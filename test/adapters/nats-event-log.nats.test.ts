@@ -85,11 +85,12 @@ if ('skip' in nc) {
     const reader = await NatsEventLog.open(opts);
     try {
       await writer.append([{ partition: 0, sourceId: 's', messageId: 'a', receivedAtMs: 1, payload: '{}' }]);
-      assert.equal((await reader.read(0, 1, 10)).length, 1);
+      const first = await reader.read(0, 1, 10);
+      assert.equal(first.length, 1);
       const woken = new Promise<void>((resolve) => reader.onAppend(resolve));
       await writer.append([{ partition: 0, sourceId: 's', messageId: 'b', receivedAtMs: 2, payload: '{}' }]);
       await woken;
-      assert.deepEqual((await reader.read(0, 2, 10)).map((e) => e.receivedAtMs), [2]);
+      assert.deepEqual((await reader.read(0, first[0]!.offset + 1, 10)).map((e) => e.receivedAtMs), [2]);
     } finally {
       await reader.close();
       await writer.close();
@@ -107,15 +108,40 @@ if ('skip' in nc) {
       assert.equal(again[0]!.receivedAtMs, 0, 'read again from the start');
       assert.ok(again.length >= 10);
       let all = again.length;
+      let next = again[again.length - 1]!.offset + 1;
       while (all < 5000) {
-        const more = await log.read(0, again[0]!.offset + all, 10_000);
+        const more = await log.read(0, next, 10_000);
         assert.ok(more.length > 0);
         assert.equal(more[0]!.receivedAtMs, all, 'no message lost or repeated across the restart');
         all += more.length;
+        next = more[more.length - 1]!.offset + 1;
       }
     } finally {
       await log.close();
     }
+  });
+
+  test('nats jetstream: events travel many to a message, each with its own receive time', async () => {
+    const opts = fresh(2, 60_000);
+    const log = await NatsEventLog.open(opts);
+    try {
+      const rec = (i: number) => ({ partition: i % 2, sourceId: 's', messageId: `m${i}`, receivedAtMs: 1000 + (i % 3), payload: JSON.stringify({ i }) });
+      await log.append(Array.from({ length: 3000 }, (_, i) => rec(i)));
+      // 1,500 events per partition: two messages each (at most STRIDE = 1,024 events per message).
+      assert.equal((await jsm.streams.info(opts.stream!)).state.messages, 4);
+      const p1 = await log.read(1, 1, 10_000);
+      assert.equal(p1.length, 1500);
+      assert.deepEqual(p1.slice(0, 3).map((e) => [JSON.parse(e.payload).i, e.receivedAtMs]), [[1, 1001], [3, 1000], [5, 1002]]);
+      await assert.rejects(log.append([{ ...rec(1), messageId: 'nl', payload: '{"a":\n1}' }]), /raw newline/);
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('nats jetstream: a stream not made by this version is refused with a way out', async () => {
+    const opts = fresh(2, 60_000);
+    await jsm.streams.add({ name: opts.stream!, subjects: [`${opts.subjectPrefix}.*`], description: 'Mosaic event log; partitions=2' });
+    await assert.rejects(NatsEventLog.open(opts), (e: unknown) => (e as { code?: string }).code === 'MOSAIC_CONFIG_INVALID' && /set log\.nats\.stream to a new name/.test((e as Error).message));
   });
 
   test('nats jetstream: an unreachable server is MOSAIC_LOG_UNAVAILABLE', async () => {

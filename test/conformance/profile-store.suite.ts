@@ -152,10 +152,24 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.equal(await s.getMeta('k'), 'v2');
     }));
 
+  test(`${name}: seen messages are recorded by their commit, per partition, and forgotten by age`, () =>
+    withStore(async (s) => {
+      assert.deepEqual(await s.seenMessages([]), new Set());
+      await s.commit({ offsets: new Map([[0, 2]]), seen: { at: 1000, messages: [[0, 'k1'], [0, 'k2'], [1, 'k3'], [0, 'k1']] } });
+      await s.commit({ offsets: new Map([[0, 3]]), seen: { at: 2000, messages: [[0, 'k4']] } });
+      assert.deepEqual(await s.seenMessages([[0, 'k1'], [0, 'k3'], [1, 'k3'], [0, 'k4'], [0, 'k9']]), new Set(['k1', 'k3', 'k4']));
+      const poison = { id: 'p2', get members(): string[] { throw new Error('boom'); } } as unknown as Cluster;
+      await assert.rejects(s.commit({ clusters: [poison], seen: { at: 3000, messages: [[0, 'k5']] } }));
+      assert.deepEqual(await s.seenMessages([[0, 'k5']]), new Set(), 'a failed commit records nothing');
+      assert.equal(await s.forgetSeenMessages(1500), 3);
+      assert.deepEqual(await s.seenMessages([[0, 'k1'], [1, 'k3'], [0, 'k4']]), new Set(['k4']));
+    }));
+
   test(`${name}: reset empties everything`, () =>
     withStore(async (s) => {
-      await s.commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], edges: [edge(['user_id:1', 'x:1'], 1)], parts: [part('user_id:1')], offsets: new Map([[0, 2]]) });
+      await s.commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], edges: [edge(['user_id:1', 'x:1'], 1)], parts: [part('user_id:1')], offsets: new Map([[0, 2]]), seen: { at: 1, messages: [[0, 'k']] } });
       await s.reset();
+      assert.deepEqual(await s.seenMessages([[0, 'k']]), new Set(), 'a replay applies every message again');
       assert.equal(await s.countProfiles(), 0);
       assert.equal((await s.readOffsets()).size, 0);
       assert.equal((await s.nodeClusters(['user_id:1'])).size, 0);

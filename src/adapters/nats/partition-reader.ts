@@ -1,8 +1,11 @@
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { LogEntry } from '../../ports/event-log.js';
+import { firstOffset, RECEIVED_AT, receivedAtOf, sequenceOf, splitPayloads } from './framing.js';
 
-/** Messages a reader holds ahead of the caller; the consumer's pulls stop while it is full. */
+/** Events a reader holds ahead of the caller; the consumer's pulls stop while it is full. */
 const BUFFER = 2000;
+/** Bytes each pull asks for: more than a message holds (event-log.ts MESSAGE_BYTES). */
+const PULL_BYTES = 4 * 1024 * 1024;
 /** How long a read waits for the next of the messages the stream holds but that are still on their way. */
 const IN_FLIGHT_WAIT_MS = 100;
 
@@ -85,16 +88,15 @@ export class PartitionReader {
     const consumer = await this.js.consumers.get(this.stream, {
       filter_subjects: this.subject,
       deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: Math.max(1, from),
+      opt_start_seq: Math.max(1, sequenceOf(from)),
     });
-    const messages = await consumer.consume({ max_messages: BUFFER / 2 });
+    const messages = await consumer.consume({ max_bytes: PULL_BYTES });
     this.messages = messages;
     this.pump = (async () => {
       try {
         for await (const m of messages) {
           if (this.messages !== messages) break; // superseded by a restart: its buffer is not ours
-          const at = m.headers?.get('Mosaic-Received-At');
-          this.buffer.push({ partition: this.partition, offset: m.info.streamSequence, receivedAtMs: at ? Number(at) : Math.floor(Number(m.info.timestampNanos) / 1e6), payload: m.string() });
+          this.unpack(m);
           this.behind = m.info.pending;
           this.arrived?.();
           if (this.behind === 0) this.onArrival();
@@ -106,6 +108,15 @@ export class PartitionReader {
         this.failure = err as Error;
       }
     })();
+  }
+
+  /** One message's events, with the offsets event-log.ts gives them (see STRIDE). */
+  private unpack(m: JsMsg): void {
+    const payloads = splitPayloads(m.string());
+    const n = payloads.length;
+    const receivedAt = receivedAtOf(m.headers?.get(RECEIVED_AT), n, Math.floor(Number(m.info.timestampNanos) / 1e6));
+    const base = firstOffset(m.info.streamSequence, n);
+    for (let i = 0; i < n; i++) this.buffer.push({ partition: this.partition, offset: base + i, receivedAtMs: receivedAt(i), payload: payloads[i]! });
   }
 
   async stop(): Promise<void> {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
-import type { DeadLetter, MembershipRecord, OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
+import type { DeadLetter, MembershipRecord, OutboxEntry, ProfileCommit, ProfileStore, SeenMessage } from '../../ports/profile-store.js';
 import { PartitionLostError } from '../../ports/partition-leases.js';
 import { migrate, type Migration } from './migrate.js';
 import { withTransaction } from './transaction.js';
@@ -29,6 +29,10 @@ const MIGRATIONS: Migration[] = [
    CREATE INDEX dead_letters_by_kind ON dead_letters (kind, id);`,
   // Partition leases: the holder of each partition, checked by every commit (fencing).
   `ALTER TABLE offsets ADD COLUMN owner text;`,
+  // Messages applied, for logs that let some repeats through. Keyed by partition first: a
+  // processor's serializable reads then lock only its own partitions' index pages.
+  `CREATE TABLE seen_messages (partition integer NOT NULL, key text COLLATE "C" NOT NULL, at bigint NOT NULL, PRIMARY KEY (partition, key));
+   CREATE INDEX seen_messages_by_time ON seen_messages (at);`,
 ];
 
 /** Size samples older than this are dropped as new ones are recorded (as in the SQLite store). */
@@ -223,6 +227,19 @@ export class PostgresProfileStore implements ProfileStore {
     return rows.map(([id, at, k, name, reason, payload]) => ({ id: Number(id), at: Number(at), kind: k, name, reason, payload }));
   }
 
+  async seenMessages(messages: readonly SeenMessage[]): Promise<Set<string>> {
+    if (messages.length === 0) return new Set();
+    const rows = await this.rows<[string]>(
+      'SELECT s.key FROM unnest($1::integer[], $2::text[]) AS t(p, k) JOIN seen_messages s ON s.partition = t.p AND s.key = t.k',
+      [messages.map(([p]) => p), messages.map(([, k]) => k)],
+    );
+    return new Set(rows.map(([k]) => k));
+  }
+
+  async forgetSeenMessages(beforeMs: number): Promise<number> {
+    return (await this.db.query('DELETE FROM seen_messages WHERE at < $1', [beforeMs])).rowCount ?? 0;
+  }
+
   async commit(batch: ProfileCommit): Promise<void> {
     // Everything is serialised before BEGIN: a document that cannot be written fails the commit
     // with nothing sent.
@@ -248,7 +265,7 @@ export class PostgresProfileStore implements ProfileStore {
 
   async reset(): Promise<void> {
     // Transformation dead letters are made again by the replay; destination ones are history.
-    await this.db.query(`BEGIN; TRUNCATE profiles, identities, offsets, parts, edges, audience_members, audience_sizes, outbox;
+    await this.db.query(`BEGIN; TRUNCATE profiles, identities, offsets, parts, edges, audience_members, audience_sizes, outbox, seen_messages;
       DELETE FROM dead_letters WHERE kind = 'transformation'; COMMIT;`);
   }
 
@@ -344,6 +361,11 @@ function commitStatements(batch: ProfileCommit): Statement[] {
        SELECT at, kind, name, reason, payload FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(at, kind, name, reason, payload, n) ORDER BY n`,
       [dead.map((d) => d.at), dead.map((d) => d.kind), dead.map((d) => d.name), dead.map((d) => d.reason), dead.map((d) => d.payload)],
     ]);
+  }
+
+  const seen = [...lastByKey(batch.seen?.messages ?? [], ([p, k]) => `${p}\u0000${k}`).values()];
+  if (seen.length) {
+    out.push(['INSERT INTO seen_messages (partition, key, at) SELECT p, k, $3 FROM unnest($1::integer[], $2::text[]) AS t(p, k) ON CONFLICT DO NOTHING', [seen.map(([p]) => p), seen.map(([, k]) => k), batch.seen!.at]]);
   }
   return out;
 }

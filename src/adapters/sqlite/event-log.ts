@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { MosaicError } from '../../errors.js';
-import type { AppendOutcome, AppendRecord, EventLog, LogEntry } from '../../ports/event-log.js';
+import type { AppendOutcome, AppendRecord, EventLog, EventLogCapabilities, LogEntry } from '../../ports/event-log.js';
 import { GroupCommit } from '../group-commit.js';
 import { LogWriter, logTable, type AppendColumns, type AppendFlags, type LogWriterOptions } from './log-writer.js';
 import type { FromWriter, ToWriter } from './log-writer-thread.js';
@@ -106,7 +106,7 @@ class WriterThread {
  */
 export class SqliteEventLog implements EventLog {
   readonly partitions: number;
-  readonly capabilities: { dedupWindowMs: number };
+  readonly capabilities: EventLogCapabilities;
   private readonly reader: SqliteDb;
   private readonly reads: Database.Statement[] = [];
   private readonly maxOffsets: Database.Statement[] = [];
@@ -133,7 +133,7 @@ export class SqliteEventLog implements EventLog {
       opts.writer === 'inline' || opts.writer === undefined
         ? new LogWriter({ file: join(opts.dir, 'log.db'), partitions: opts.partitions, sync: opts.sync, dedupWindowMs: opts.dedupWindowMs, ...(opts.now ? { now: opts.now } : {}) })
         : undefined;
-    this.capabilities = { dedupWindowMs: opts.dedupWindowMs };
+    this.capabilities = { dedupWindowMs: opts.dedupWindowMs, dedup: 'event', offsetStride: 1 };
     this.reader = openSqlite(join(opts.dir, 'log.db'), { readonly: true });
     this.partitions = Number((this.reader.prepare("SELECT value FROM meta WHERE key = 'partitions'").pluck().get() as string | undefined) ?? opts.partitions);
     for (let p = 0; p < this.partitions; p++) {

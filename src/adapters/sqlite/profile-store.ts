@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
-import type { DeadLetter, OutboxEntry, ProfileCommit, ProfileStore } from '../../ports/profile-store.js';
+import type { DeadLetter, OutboxEntry, ProfileCommit, ProfileStore, SeenMessage } from '../../ports/profile-store.js';
 import { migrate, openSqlite, type SqliteDb } from './open.js';
 
 const MIGRATIONS = [
@@ -22,6 +22,8 @@ const MIGRATIONS = [
    CREATE TABLE audience_sizes (audience TEXT NOT NULL, at INTEGER NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (audience, at)) WITHOUT ROWID;
    CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);`,
   `CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, reason TEXT NOT NULL, payload TEXT NOT NULL);`,
+  `CREATE TABLE seen_messages (partition INTEGER NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (partition, key)) WITHOUT ROWID;
+   CREATE INDEX seen_messages_by_time ON seen_messages (at);`,
 ];
 
 /** Size samples older than this are dropped as new ones are recorded. */
@@ -81,6 +83,9 @@ export class SqliteProfileStore implements ProfileStore {
       outboxAdd: this.db.prepare('INSERT INTO outbox (payload) VALUES (?)'),
       outboxRead: this.db.prepare('SELECT id, payload FROM outbox ORDER BY id LIMIT ?').raw(),
       outboxDelete: this.db.prepare('DELETE FROM outbox WHERE id <= ?'),
+      seen: this.db.prepare('SELECT s.key FROM json_each(?) t JOIN seen_messages s ON s.partition = t.value ->> 0 AND s.key = t.value ->> 1').pluck(),
+      see: this.db.prepare('INSERT OR IGNORE INTO seen_messages (partition, key, at) VALUES (?, ?, ?)'),
+      forgetSeen: this.db.prepare('DELETE FROM seen_messages WHERE at < ?'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -101,6 +106,7 @@ export class SqliteProfileStore implements ProfileStore {
       }
       for (const payload of batch.outbox ?? []) this.stmts.outboxAdd!.run(payload);
       for (const d of batch.deadLetters ?? []) this.stmts.deadLetterAdd!.run(d.at, d.kind, d.name, d.reason, d.payload);
+      if (batch.seen) for (const [p, key] of batch.seen.messages) this.stmts.see!.run(p, key, batch.seen.at);
     });
   }
 
@@ -213,6 +219,15 @@ export class SqliteProfileStore implements ProfileStore {
     return this.stmts.deadLetters!.all(afterId, kind ?? null, kind ?? null, limit) as (DeadLetter & { id: number })[];
   }
 
+  async seenMessages(messages: readonly SeenMessage[]): Promise<Set<string>> {
+    if (messages.length === 0) return new Set();
+    return new Set(this.stmts.seen!.all(JSON.stringify(messages)) as string[]);
+  }
+
+  async forgetSeenMessages(beforeMs: number): Promise<number> {
+    return this.stmts.forgetSeen!.run(beforeMs).changes;
+  }
+
   async commit(batch: ProfileCommit): Promise<void> {
     this.commitTx(batch);
   }
@@ -220,7 +235,7 @@ export class SqliteProfileStore implements ProfileStore {
   async reset(): Promise<void> {
     // Transformation dead letters are made again by the replay; destination ones are history.
     this.db.exec(`DELETE FROM profiles; DELETE FROM identities; DELETE FROM offsets; DELETE FROM parts; DELETE FROM edges;
-      DELETE FROM audience_members; DELETE FROM audience_sizes; DELETE FROM outbox; DELETE FROM dead_letters WHERE kind = 'transformation';`);
+      DELETE FROM audience_members; DELETE FROM audience_sizes; DELETE FROM outbox; DELETE FROM seen_messages; DELETE FROM dead_letters WHERE kind = 'transformation';`);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
