@@ -174,6 +174,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   app.addHook('onRequest', async () => {
     if (closing) throw new MosaicError('MOSAIC_SHUTTING_DOWN', { retryAfter: 1 });
   });
+  // While closing, every answer ends its connection: a keep-alive connection busy when close
+  // began is not closed by the server afterwards, and would hold the shutdown until its
+  // keep-alive timeout (72 s) while its client kept sending on it.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, status: reply.statusCode });

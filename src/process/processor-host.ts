@@ -11,13 +11,41 @@ import { appendEnvelopes } from './emit.js';
 class LogEnds {
   ends: number[] = [];
   private unsubscribe: (() => void) | undefined;
+  private refreshing = false;
+  private stale = false;
 
   async start(log: EventLog, onAppend?: () => void): Promise<void> {
     this.ends = await log.endOffsets();
     this.unsubscribe = log.onAppend(() => {
-      void log.endOffsets().then((e) => (this.ends = e));
+      this.refresh(log);
       onAppend?.();
     });
+  }
+
+  /**
+   * One read of the ends at a time, and one more after it if appends came meanwhile: under load
+   * appends complete by the hundred per second, and a remote log answers each read with a
+   * request per partition.
+   */
+  private refresh(log: EventLog): void {
+    if (this.refreshing) {
+      this.stale = true;
+      return;
+    }
+    this.refreshing = true;
+    log
+      .endOffsets()
+      .then(
+        (e) => (this.ends = e),
+        () => undefined, // the next append reads them again; until then lag reads the last ends
+      )
+      .finally(() => {
+        this.refreshing = false;
+        if (this.stale) {
+          this.stale = false;
+          this.refresh(log);
+        }
+      });
   }
 
   stop(): void {

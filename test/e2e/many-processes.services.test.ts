@@ -7,8 +7,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { pino } from 'pino';
@@ -16,12 +15,12 @@ import { createMosaic } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import { API_TOKEN, WRITE_KEY, basic, tempDir } from '../helpers.js';
-import { NATS_URL, natsConnection, postgresDatabase, uniqueName } from '../services.js';
+import { natsConnection, postgresDatabase, uniqueName } from '../services.js';
+import { RoleProcesses } from './role-processes.js';
 
 /** MOSAIC_TEST_PEOPLE: fewer people for a quick look while developing. */
 const PEOPLE = Number(process.env.MOSAIC_TEST_PEOPLE ?? 10_000);
 const PER_PERSON = 10;
-const CLI = join(import.meta.dirname, '../../src/cli/main.js');
 
 const db = await postgresDatabase();
 const nc = await natsConnection();
@@ -71,48 +70,23 @@ async function inParallel<T>(items: readonly T[], width: number, fn: (item: T, i
 test('2 collectors, 3 processors (one killed, one added) and an API server build the profiles the embedded engines build', { skip, timeout: 600_000 }, async (t) => {
   if ('skip' in db || 'skip' in nc) return;
   const stream = uniqueName('mosaic_mp').toUpperCase();
-  const dirs: { cleanup: () => void }[] = [];
-  const children: ChildProcess[] = [];
+  const cleanups: (() => void)[] = [];
   after(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    for (const c of cleanups.reverse()) c();
     await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
     await nc.close();
     await db.drop();
-    for (const d of dirs) d.cleanup();
   });
   const base = tempDir();
-  dirs.push(base);
+  cleanups.push(base.cleanup);
   const configFile = join(base.dir, 'mosaic.yaml');
   writeFileSync(configFile, `${MODEL}log:\n  partitions: 8\n  nats: { stream: ${stream}, subjectPrefix: ${stream.toLowerCase()} }\n`);
 
-  // Each process's log lines (pino on stdout), shown when the test fails.
-  const logs: string[] = [];
-  const tails = () => logs.map((f) => `--- ${f}\n${readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}`).join('\n');
-  let nextPort = 21000 + Math.floor(Math.random() * 4000);
-  const start = (role: 'collect' | 'process' | 'serve'): { child: ChildProcess; url: string } => {
-    const d = tempDir();
-    dirs.push(d);
-    const port = nextPort++;
-    const out = openSync(join(base.dir, `${role}-${port}.log`), 'w');
-    logs.push(join(base.dir, `${role}-${port}.log`));
-    const child = spawn(process.execPath, [CLI, '--config', configFile, role], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MOSAIC_DATA_DIR: d.dir, MOSAIC_LOG: NATS_URL, MOSAIC_STORE: db.url, MOSAIC_WRITE_KEY: WRITE_KEY, MOSAIC_API_TOKEN: API_TOKEN, MOSAIC_LOG_LEVEL: 'info' },
-      stdio: ['ignore', out, out],
-    });
-    children.push(child);
-    return { child, url: `http://127.0.0.1:${port}` };
-  };
-  const ready = async (url: string) => {
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await fetch(`${url}/health`)).ok) return;
-      } catch {
-        /* starting */
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${url} did not start`);
-  };
+  const roles = new RoleProcesses(base.dir, configFile, db.url);
+  cleanups.push(() => roles.cleanup());
+  const start = (role: 'collect' | 'process' | 'serve') => roles.start(role);
+  const ready = (url: string) => roles.ready(url);
+  const tails = () => roles.tails();
 
   const collectors = [start('collect'), start('collect')];
   const processors = [start('process'), start('process'), start('process')];
@@ -152,7 +126,7 @@ test('2 collectors, 3 processors (one killed, one added) and an API server build
   t.diagnostic(`processors caught up ${((performance.now() - sent) / 1000).toFixed(1)} s after the last event was sent`);
   // The reference: the same events through the embedded engines in this process.
   const ref = tempDir();
-  dirs.push(ref);
+  cleanups.push(ref.cleanup);
   const embedded = await createMosaic(loadConfig({ env: {}, file: configFile, overrides: { dataDir: ref.dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, logLevel: 'silent', processor: { mode: 'inline', enabled: false } } }), { logger: pino({ level: 'silent' }), metrics: new Metrics() });
   try {
     for (const batch of all) {
@@ -193,5 +167,5 @@ test('2 collectors, 3 processors (one killed, one added) and an API server build
   } finally {
     await embedded.close();
   }
-  for (const c of children) c.kill('SIGTERM');
+  for (const c of roles.children) c.kill('SIGTERM');
 });
