@@ -40,12 +40,19 @@ for i = 3, #ARGV do
 end
 return 0`;
 
+/** The scripts above, as commands (defineCommand). */
+interface Scripts {
+  mosaicRead(epochKey: string, ...args: string[]): Promise<unknown>;
+  mosaicFill(epochKey: string, ...args: string[]): Promise<unknown>;
+  mosaicInvalidate(epochKey: string, ...args: string[]): Promise<unknown>;
+}
+
 /**
  * The ProfileCache on Redis. Commands fail fast while Redis is away (no offline queue), so
  * profile reads fall back to the store instead of waiting for it.
  */
 export class RedisProfileCache implements ProfileCache {
-  private readonly redis: Redis;
+  private readonly redis: Redis & Scripts;
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly epochKey: string;
@@ -54,7 +61,7 @@ export class RedisProfileCache implements ProfileCache {
     this.prefix = opts.prefix ?? 'mosaic:profiles';
     this.ttlMs = opts.ttlMs ?? 30_000;
     this.epochKey = `${this.prefix}:epoch`;
-    this.redis = new Redis(opts.url, {
+    const redis = new Redis(opts.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: opts.timeoutMs ?? 200,
@@ -63,7 +70,12 @@ export class RedisProfileCache implements ProfileCache {
       retryStrategy: (times) => Math.min(times * 100, 2000),
     });
     // Errors surface on each call; the connection's own events would otherwise be unhandled.
-    this.redis.on('error', () => undefined);
+    redis.on('error', () => undefined);
+    // EVALSHA, falling back to EVAL once: the scripts are not sent with every call.
+    redis.defineCommand('mosaicRead', { numberOfKeys: 1, lua: READ });
+    redis.defineCommand('mosaicFill', { numberOfKeys: 1, lua: FILL });
+    redis.defineCommand('mosaicInvalidate', { numberOfKeys: 1, lua: INVALIDATE });
+    this.redis = redis as Redis & Scripts;
   }
 
   /** Waits (up to `ms`) for the first connection; an unreachable Redis only means misses. */
@@ -79,18 +91,18 @@ export class RedisProfileCache implements ProfileCache {
   }
 
   async get(key: string): Promise<{ value: string | undefined; token: string }> {
-    const [token, value] = (await this.redis.eval(READ, 1, this.epochKey, this.prefix, key)) as [string, string | null];
+    const [token, value] = (await this.redis.mosaicRead(this.epochKey, this.prefix, key)) as [string, string | null];
     return { token, value: value ?? undefined };
   }
 
   async fill(key: string, token: string, value: string): Promise<void> {
-    await this.redis.eval(FILL, 1, this.epochKey, this.prefix, key, token, value, String(this.ttlMs));
+    await this.redis.mosaicFill(this.epochKey, this.prefix, key, token, value, String(this.ttlMs));
   }
 
   async invalidate(keys: Iterable<string>): Promise<void> {
     const all = [...keys];
     // Generations outlive values: a fill that read one can only be refused while it exists.
-    for (let i = 0; i < all.length; i += 500) await this.redis.eval(INVALIDATE, 1, this.epochKey, this.prefix, String(2 * this.ttlMs + 60_000), ...all.slice(i, i + 500));
+    for (let i = 0; i < all.length; i += 500) await this.redis.mosaicInvalidate(this.epochKey, this.prefix, String(2 * this.ttlMs + 60_000), ...all.slice(i, i + 500));
   }
 
   async clear(): Promise<void> {
