@@ -11,6 +11,15 @@ export async function runUp(config: Config, roles: Roles = ALL_ROLES): Promise<v
       message: 'mosaic collect, process and serve run beside each other in separate processes, which needs a shared log and profile store: set MOSAIC_LOG=nats://… and MOSAIC_STORE=postgres://… (see docs/deployment.md), or run everything in one process with mosaic up.',
     });
   }
+  if (!(roles.collect && roles.process && roles.serve)) {
+    // Each process keeps its own control store: a key made up at first start would differ per process.
+    const missing = [roles.collect && !config.writeKey ? 'MOSAIC_WRITE_KEY (the write key SDKs send)' : '', roles.serve && !config.apiToken ? 'MOSAIC_API_TOKEN (the admin token)' : ''].filter(Boolean);
+    if (missing.length) {
+      throw new MosaicError('MOSAIC_CONFIG_INVALID', {
+        message: `mosaic ${Object.entries(roles).filter(([, on]) => on).map(([r]) => r).join(' + ')} needs ${missing.join(' and ')} set, the same in every process (see docs/deployment.md).`,
+      });
+    }
+  }
   const mosaic = await createMosaic(config, { roles });
   const { logger } = mosaic;
   const address = await mosaic.app.listen({ port: config.port, host: config.host });
