@@ -110,6 +110,11 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.deepEqual(await s.audienceMembers('pros', undefined, 1), [{ profileId: 'p1', since: 11 }], 'entering twice keeps the first time');
       assert.deepEqual(await s.audienceMembers('pros', 'p1', 10), [{ profileId: 'p2', since: 10 }]);
       assert.deepEqual(await s.audienceCounts(), new Map([['pros', 2]]));
+      // Counts follow what really changed: an exit of a non-member, a re-entry, commits of
+      // different partitions, leaving and coming back within one commit.
+      await s.commit({ offsets: new Map([[3, 1]]), memberships: [{ audience: 'pros', profileId: 'p9', kind: 'exited', at: 15 }, { audience: 'pros', profileId: 'p2', kind: 'entered', at: 15 }, { audience: 'buyers', profileId: 'p3', kind: 'entered', at: 15 }] });
+      await s.commit({ offsets: new Map([[5, 1]]), memberships: [{ audience: 'buyers', profileId: 'p3', kind: 'exited', at: 16 }, { audience: 'pros', profileId: 'p1', kind: 'exited', at: 16 }, { audience: 'pros', profileId: 'p1', kind: 'entered', at: 16 }, { audience: 'pros', profileId: 'p4', kind: 'entered', at: 16 }] });
+      assert.deepEqual(await s.audienceCounts(), new Map([['pros', 3]]), 'buyers is empty again');
       await s.recordAudienceSizes(1000, new Map([['pros', 2], ['buyers', 0]]));
       await s.recordAudienceSizes(2000, new Map([['pros', 3]]));
       assert.deepEqual(await s.audienceSizes('pros', 1500), [{ at: 2000, size: 3 }]);
@@ -168,8 +173,10 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
   test(`${name}: reset empties everything`, () =>
     withStore(async (s) => {
       await s.commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], edges: [edge(['user_id:1', 'x:1'], 1)], parts: [part('user_id:1')], offsets: new Map([[0, 2]]), seen: { at: 1, messages: [[0, 'k']] } });
+      await s.commit({ memberships: [{ audience: 'a', profileId: 'p1', kind: 'entered', at: 1 }] });
       await s.reset();
       assert.deepEqual(await s.seenMessages([[0, 'k']]), new Set(), 'a replay applies every message again');
+      assert.deepEqual(await s.audienceCounts(), new Map());
       assert.equal(await s.countProfiles(), 0);
       assert.equal((await s.readOffsets()).size, 0);
       assert.equal((await s.nodeClusters(['user_id:1'])).size, 0);
