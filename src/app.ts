@@ -13,6 +13,7 @@ import { eventEnricher, identityRules, profileModel } from './process/profile-mo
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
 import { Deliverer } from './destinations/deliverer.js';
+import { Offloader } from './lake/offload.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -62,6 +63,29 @@ export function lockDataDir(dir: string): () => void {
   return () => rmSync(file, { force: true });
 }
 
+/** The offload loop of `mosaic up` / `mosaic offload`: one lake writer, holding the lake's lock. */
+function startOffload(config: Config, log: EventLog, metrics: Metrics, logger: Logger): { stop: () => Promise<void> } {
+  const lakeDir = config.lake.dir!;
+  const unlock = lockDataDir(lakeDir);
+  const offloader = new Offloader(log, { lakeDir, chunkEvents: config.lake.chunkEvents, metrics, logger });
+  let current: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    current = offloader
+      .run()
+      .then(async () => metrics.lakeOffloadLagEvents.set(await offloader.lag()))
+      .catch((err: unknown) => logger.error({ err }, 'lake: offload failed; retrying at the next interval'));
+  };
+  const timer = setInterval(tick, config.lake.offloadIntervalSeconds * 1000);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await current;
+      unlock();
+    },
+  };
+}
+
 function toMosaicError(err: FastifyError | MosaicError | Error, req: FastifyRequest): MosaicError {
   if (err instanceof MosaicError) return err;
   const code = (err as FastifyError).code;
@@ -85,9 +109,11 @@ export interface Roles {
   process: boolean;
   /** The profile, audience and dead-letter APIs. */
   serve: boolean;
+  /** Copying the log to the Parquet lake, every lake.offloadIntervalSeconds. */
+  offload?: boolean;
 }
 
-export const ALL_ROLES: Roles = { collect: true, process: true, serve: true };
+export const ALL_ROLES: Roles = { collect: true, process: true, serve: true, offload: true };
 
 export interface CreateOptions {
   logger?: Logger;
@@ -156,6 +182,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       ? new ThreadProcessorHost(config, log, logger)
       : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
   await processor.start();
+  const offload = roles.offload && config.lake.offloadIntervalSeconds > 0 ? startOffload(config, log, metrics, logger) : undefined;
   const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger, active: () => processor.leads() })) : [];
   for (const d of deliverers) await d.init();
   // Deliveries run beside the processor (tests that drive the processor by hand drive them too).
@@ -251,6 +278,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       closing = true;
       await app.close(); // waits for in-flight requests, whose appends complete first
       await processor.stop(); // finishes its batch; what it did not reach stays in the log
+      await offload?.stop(); // finishes its step; the next start copies the rest
       for (const d of deliverers) await d.stop(); // an unfinished delivery is sent again at the next start
       await log.close();
       await store.close();

@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
@@ -107,6 +107,17 @@ const ConfigSchema = Type.Object(
       { default: {} },
     ),
     /** PostgreSQL instead of the embedded profile store. */
+    lake: Type.Object(
+      {
+        /** Where the Parquet lake lives (default: <dataDir>/lake). */
+        dir: Type.Optional(Type.String()),
+        /** Copy the log to the lake this often inside `mosaic up` / `mosaic offload`; 0: never on its own. */
+        offloadIntervalSeconds: Type.Integer({ minimum: 0, default: 60 }),
+        /** Events per partition per offload step: bounds memory, and a file's size. */
+        chunkEvents: Type.Integer({ minimum: 1, default: 250_000 }),
+      },
+      { default: {} },
+    ),
     store: Type.Object(
       {
         /** postgres://user@host:5432/database */
@@ -311,6 +322,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   }
   const config = raw as Config;
   config.dataDir = resolve(cwd, config.dataDir);
+  config.lake.dir = resolve(cwd, config.lake.dir ?? join(config.dataDir, 'lake'));
   // Relative to the configuration file's directory, as a person writing the file expects.
   const configDir = existsSync(file) ? dirname(file) : cwd;
   for (const t of config.transformations) t.file = resolve(configDir, t.file);

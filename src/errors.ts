@@ -69,6 +69,9 @@ export const ERROR_CATALOGUE = {
     status: 500,
     message: 'Another Mosaic process is using this data directory. Stop it first (or point MOSAIC_DATA_DIR elsewhere).',
   },
+  MOSAIC_SQL_INVALID: { status: 400, message: 'The SQL could not be parsed or planned; see the message (DuckDB dialect, one statement).' },
+  MOSAIC_SQL_READ_ONLY: { status: 400, message: 'Only SELECT (and EXPLAIN) statements run against the warehouse: it is read-only.' },
+  MOSAIC_SQL_FAILED: { status: 400, message: 'The query failed while running; see the message.' },
   MOSAIC_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid; see details.' },
   MOSAIC_INTERNAL: { status: 500, message: 'Internal error. The request was not applied; retry it.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -5,6 +5,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { runReplay } from './replay.js';
 import { runTransformTest } from './transform.js';
+import { runOffloadOnce, runSql, type SqlFormat } from './lake.js';
 
 const program = new Command()
   .name('mosaic')
@@ -46,6 +47,22 @@ program
   .command('serve')
   .description('run only the profile, audience and dead-letter APIs')
   .action(async () => runUp(config(), { collect: false, process: false, serve: true }));
+
+program
+  .command('offload')
+  .description('copy the log to the Parquet lake (also part of mosaic up): every lake.offloadIntervalSeconds, or once with --once')
+  .option('--once', 'copy what the log holds now, with progress, and exit')
+  .action(async (o: { once?: boolean }) => (o.once ? runOffloadOnce(config()) : runUp(config(), { collect: false, process: false, serve: false, offload: true })));
+
+program
+  .command('sql <query>')
+  .description('run one read-only SQL query (DuckDB) over the lake: views events, …')
+  .option('-f, --format <format>', 'table, csv, json or parquet', 'table')
+  .option('-o, --output <file>', 'write the result to a file (required for parquet)')
+  .action(async (query: string, o: { format: string; output?: string }) => {
+    if (!['table', 'csv', 'json', 'parquet'].includes(o.format)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `--format must be table, csv, json or parquet (got "${o.format}").` });
+    await runSql(config(), query, { format: o.format as SqlFormat, ...(o.output ? { output: o.output } : {}) });
+  });
 
 program
   .command('config')

@@ -98,6 +98,21 @@ export class Metrics {
     help: 'Events a transformation dropped on purpose (returned null)',
     registers: [this.registry],
   });
+  readonly lakeRowsWritten = new Counter({
+    name: 'mosaic_lake_rows_written_total',
+    help: 'Events copied from the log to the Parquet lake',
+    registers: [this.registry],
+  });
+  readonly lakeFilesWritten = new Counter({
+    name: 'mosaic_lake_files_written_total',
+    help: 'Parquet files written to the lake by offload (and compaction)',
+    registers: [this.registry],
+  });
+  readonly lakeOffloadLagEvents = new Gauge({
+    name: 'mosaic_lake_offload_lag_events',
+    help: 'Events in the log not yet copied to the lake (an estimate on JetStream)',
+    registers: [this.registry],
+  });
   readonly processorDuplicates = new Counter({
     name: 'mosaic_processor_duplicates_total',
     help: 'Events the processor dropped as already applied (same source and messageId), on logs that let some repeats through',

@@ -1,0 +1,29 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+/**
+ * An in-memory DuckDB for the lake: Mosaic keeps no DuckDB database file, only Parquet files
+ * that any engine reads. Bounded memory and threads: it runs beside the collector and processor.
+ */
+export async function openDuckDb(opts: { memoryLimit?: string; threads?: number } = {}): Promise<{ connection: DuckDBConnection; close: () => void }> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    memory_limit: opts.memoryLimit ?? '1GB',
+    threads: String(opts.threads ?? 2),
+    // Extensions are never downloaded at run time (the machines Mosaic runs on may not reach the
+    // internet); parquet and json are built in.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const connection = await instance.connect();
+  return {
+    connection,
+    close: () => {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** A SQL string literal. */
+export function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}

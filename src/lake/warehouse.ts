@@ -1,0 +1,88 @@
+import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
+import { MosaicError } from '../errors.js';
+import { readManifest } from './manifest.js';
+import { COLUMNS } from './offload.js';
+
+export interface QueryResult {
+  columns: string[];
+  /** Values as JSON: BIGINT, DECIMAL and timestamps as strings, JSON and nested types as JSON values. */
+  rows: unknown[][];
+}
+
+/**
+ * DuckDB over the lake, read-only: views over the files the manifest names, then the
+ * configuration locked with file access limited to the lake (and, for a Parquet export, the
+ * one file asked for). Only a single SELECT (or EXPLAIN) is run.
+ */
+export class Warehouse {
+  private constructor(
+    private readonly db: DuckDBConnection,
+    private readonly closeDb: () => void,
+  ) {}
+
+  static async open(lakeDir: string, opts: { writableFile?: string } = {}): Promise<Warehouse> {
+    const { connection: db, close } = await openDuckDb();
+    try {
+      const files = readManifest(lakeDir).files.map((f) => `${lakeDir}/${f.path}`);
+      await db.run(
+        files.length
+          ? `CREATE VIEW events AS SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, union_by_name = true)`
+          : // No file yet: the same columns, no rows.
+            `CREATE VIEW events AS SELECT ${COLUMNS}, NULL::DATE AS event_date, NULL::VARCHAR AS event_type FROM (SELECT NULL::JSON AS j, NULL::INTEGER AS p, NULL::BIGINT AS o) WHERE false`,
+      );
+      await db.run(`SET allowed_directories = [${sqlString(lakeDir.endsWith('/') ? lakeDir : `${lakeDir}/`)}]`);
+      if (opts.writableFile) await db.run(`SET allowed_paths = [${sqlString(opts.writableFile)}]`);
+      await db.run('SET enable_external_access = false');
+      await db.run('SET lock_configuration = true');
+    } catch (err) {
+      close();
+      throw err;
+    }
+    return new Warehouse(db, close);
+  }
+
+  /** One read-only statement's result. */
+  async query(sql: string): Promise<QueryResult> {
+    const prepared = await this.readOnly(sql);
+    try {
+      const reader = await prepared.runAndReadAll();
+      // JSON columns (properties, traits, context) as JSON values, not as text holding JSON.
+      const json = reader.columnTypes().map((t) => t.alias === 'JSON');
+      const rows = reader.getRowsJson().map((row) => row.map((v, i) => (json[i] && typeof v === 'string' ? (JSON.parse(v) as unknown) : v)));
+      return { columns: reader.columnNames(), rows };
+    } catch (err) {
+      throw new MosaicError('MOSAIC_SQL_FAILED', { message: (err as Error).message });
+    }
+  }
+
+  /** Writes one read-only statement's result to a Parquet file (the one named at open). */
+  async exportParquet(sql: string, file: string): Promise<void> {
+    await this.readOnly(sql);
+    await this.db.run(`COPY (${sql.trim().replace(/;\s*$/, '')}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+  }
+
+  private async readOnly(sql: string) {
+    let statements;
+    try {
+      statements = await this.db.extractStatements(sql);
+    } catch (err) {
+      throw new MosaicError('MOSAIC_SQL_INVALID', { message: (err as Error).message });
+    }
+    if (statements.count !== 1) throw new MosaicError('MOSAIC_SQL_INVALID', { message: `Send exactly one statement (got ${statements.count}).` });
+    let prepared;
+    try {
+      prepared = await statements.prepare(0);
+    } catch (err) {
+      throw new MosaicError('MOSAIC_SQL_INVALID', { message: (err as Error).message });
+    }
+    if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
+      throw new MosaicError('MOSAIC_SQL_READ_ONLY', { message: `Only SELECT (and EXPLAIN) statements run here; this one is ${StatementType[prepared.statementType]}.` });
+    }
+    return prepared;
+  }
+
+  close(): void {
+    this.closeDb();
+  }
+}
