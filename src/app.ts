@@ -24,6 +24,7 @@ import { operations } from './serve/operations.js';
 import { profileApi } from './serve/profile-api.js';
 import { audienceApi } from './serve/audience-api.js';
 import { deadLetterApi } from './serve/dead-letter-api.js';
+import { sqlApi } from './serve/sql-api.js';
 
 export interface Mosaic {
   config: Config;
@@ -237,6 +238,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   if (roles.serve) {
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}) });
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
+    await app.register(sqlApi, { lakeDir: config.lake.dir!, control, envToken: config.apiToken });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   }
   await app.register(operations, {

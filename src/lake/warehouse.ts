@@ -74,12 +74,28 @@ export class Warehouse {
     try {
       prepared = await statements.prepare(0);
     } catch (err) {
+      // A write that cannot even be planned here (DELETE FROM a view) is still a write.
+      if (!/^\s*explain\b/i.test(sql) && !(await this.parsesAsSelect(sql))) {
+        throw new MosaicError('MOSAIC_SQL_READ_ONLY', { message: 'Only SELECT (and EXPLAIN) statements run against the warehouse: it is read-only.' });
+      }
       throw new MosaicError('MOSAIC_SQL_INVALID', { message: (err as Error).message });
     }
     if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
       throw new MosaicError('MOSAIC_SQL_READ_ONLY', { message: `Only SELECT (and EXPLAIN) statements run here; this one is ${StatementType[prepared.statementType]}.` });
     }
     return prepared;
+  }
+
+  /** Stops the running query (it fails with MOSAIC_SQL_FAILED). */
+  interrupt(): void {
+    this.db.interrupt();
+  }
+
+  /** DuckDB's own parser: json_serialize_sql serializes SELECT statements only (and reports a syntax error as such). */
+  private async parsesAsSelect(sql: string): Promise<boolean> {
+    const r = await this.db.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    const out = JSON.parse(String(r.getRowsJson()[0]![0])) as { error: boolean; error_type?: string };
+    return !out.error || out.error_type !== 'not implemented';
   }
 
   close(): void {
