@@ -20,6 +20,13 @@ export async function runUp(config: Config, roles: Roles = ALL_ROLES): Promise<v
       });
     }
   }
+  // Signals are taken from the start: one that arrives while the stores open (the processor
+  // may already be applying batches) stops Mosaic gracefully once it is up.
+  let stop: ((signal: string) => Promise<void>) | undefined = undefined;
+  let early: string | undefined;
+  const onSignal = (signal: string) => (stop ? void stop(signal) : (early ??= signal));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const mosaic = await createMosaic(config, { roles });
   const { logger } = mosaic;
   const address = await mosaic.app.listen({ port: config.port, host: config.host });
@@ -45,7 +52,7 @@ export async function runUp(config: Config, roles: Roles = ALL_ROLES): Promise<v
   }
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining: finishing in-flight requests and the current batch');
@@ -58,6 +65,5 @@ export async function runUp(config: Config, roles: Roles = ALL_ROLES): Promise<v
       process.exit(1);
     }
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  if (early) await stop(early);
 }
