@@ -9,11 +9,13 @@ import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
 import { computedTraitsFingerprint } from './core/computed-traits.js';
+import type { ProfileModel } from './core/profile.js';
 import { eventEnricher, identityRules, profileModel } from './process/profile-model.js';
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
 import { Deliverer } from './destinations/deliverer.js';
 import { Offloader } from './lake/offload.js';
+import { snapshotProfiles } from './lake/snapshot.js';
 import { MosaicError, type ErrorCode } from './errors.js';
 import { createLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -65,15 +67,24 @@ export function lockDataDir(dir: string): () => void {
 }
 
 /** The offload loop of `mosaic up` / `mosaic offload`: one lake writer, holding the lake's lock. */
-function startOffload(config: Config, log: EventLog, metrics: Metrics, logger: Logger): { stop: () => Promise<void> } {
+function startOffload(config: Config, log: EventLog, store: ProfileStore, model: ProfileModel, metrics: Metrics, logger: Logger): { stop: () => Promise<void> } {
   const lakeDir = config.lake.dir!;
   const unlock = lockDataDir(lakeDir);
   const offloader = new Offloader(log, { lakeDir, chunkEvents: config.lake.chunkEvents, metrics, logger });
   let current: Promise<unknown> = Promise.resolve();
+  let lastSnapshot = 0;
   const tick = () => {
     current = offloader
       .run()
-      .then(async () => metrics.lakeOffloadLagEvents.set(await offloader.lag()))
+      .then(async () => {
+        metrics.lakeOffloadLagEvents.set(await offloader.lag());
+        const every = config.lake.snapshotIntervalSeconds * 1000;
+        if (every > 0 && Date.now() - lastSnapshot >= every) {
+          lastSnapshot = Date.now();
+          const { profiles } = await snapshotProfiles(store, model, lakeDir);
+          logger.info({ profiles, seconds: (Date.now() - lastSnapshot) / 1000 }, 'lake: profile snapshot written');
+        }
+      })
       .catch((err: unknown) => logger.error({ err }, 'lake: offload failed; retrying at the next interval'));
   };
   const timer = setInterval(tick, config.lake.offloadIntervalSeconds * 1000);
@@ -183,7 +194,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       ? new ThreadProcessorHost(config, log, logger)
       : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
   await processor.start();
-  const offload = roles.offload && config.lake.offloadIntervalSeconds > 0 ? startOffload(config, log, metrics, logger) : undefined;
+  const offload = roles.offload && config.lake.offloadIntervalSeconds > 0 ? startOffload(config, log, store, model, metrics, logger) : undefined;
   const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger, active: () => processor.leads() })) : [];
   for (const d of deliverers) await d.init();
   // Deliveries run beside the processor (tests that drive the processor by hand drive them too).

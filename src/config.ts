@@ -115,6 +115,8 @@ const ConfigSchema = Type.Object(
         offloadIntervalSeconds: Type.Integer({ minimum: 0, default: 60 }),
         /** Events per partition per offload step: bounds memory, and a file's size. */
         chunkEvents: Type.Integer({ minimum: 1, default: 250_000 }),
+        /** Write the profile snapshot (the warehouse's profiles, identities, sessions, audience_memberships) this often, with an offload; 0: never on its own. */
+        snapshotIntervalSeconds: Type.Integer({ minimum: 0, default: 300 }),
       },
       { default: {} },
     ),

@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { lockDataDir } from '../app.js';
-import { backends, openEventLog } from '../adapters/from-config.js';
+import { backends, openEventLog, openProfileStore } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 import { MosaicError } from '../errors.js';
 import { Offloader } from '../lake/offload.js';
+import { snapshotProfiles } from '../lake/snapshot.js';
+import { profileModel } from '../process/profile-model.js';
 import { Warehouse, type QueryResult } from '../lake/warehouse.js';
 import { createLogger } from '../observe/logger.js';
 
@@ -12,13 +14,14 @@ export function lakeDir(config: Config): string {
   return config.lake.dir!;
 }
 
-/** `mosaic offload --once`: copies what the log holds to the lake, with progress, and exits. */
+/** `mosaic offload --once`: copies what the log holds to the lake, with progress, writes the profile snapshot, and exits. */
 export async function runOffloadOnce(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   // The embedded log has one user per data dir: a running `mosaic up` offloads on its own.
   const unlock = backends(config).log === 'sqlite' ? lockDataDir(config.dataDir) : () => undefined;
   const unlockLake = lockDataDir(lakeDir(config));
   const log = await openEventLog(config, 'replay');
+  const store = await openProfileStore(config);
   try {
     const offloader = new Offloader(log, { lakeDir: lakeDir(config), chunkEvents: config.lake.chunkEvents, logger });
     const behind = await offloader.lag();
@@ -32,7 +35,11 @@ export async function runOffloadOnce(config: Config): Promise<void> {
     });
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(`\roffload: ${copied} events copied to ${lakeDir(config)} in ${seconds.toFixed(1)} s${' '.repeat(20)}\n`);
+    process.stderr.write('offload: writing the profile snapshot…');
+    const { profiles } = await snapshotProfiles(store, profileModel(config), lakeDir(config));
+    process.stderr.write(`\roffload: profile snapshot of ${profiles} profiles written${' '.repeat(10)}\n`);
   } finally {
+    await store.close();
     await log.close();
     unlockLake();
     unlock();

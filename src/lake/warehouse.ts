@@ -3,6 +3,39 @@ import { openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
 import { MosaicError } from '../errors.js';
 import { readManifest } from './manifest.js';
 import { COLUMNS } from './offload.js';
+import { hasSnapshot, SNAPSHOT_INPUTS, SNAPSHOT_TABLES, snapshotFile, type SnapshotTable } from './snapshot.js';
+
+/**
+ * A small star schema over the events and the profile snapshot: one fact row per event with the
+ * profile it belongs to (through its user or anonymous id) and its date; a row per profile; a
+ * row per day the events span.
+ */
+const STAR_SCHEMA = `
+CREATE VIEW dim_users AS
+  SELECT p.profile_id, u.user_id, p.first_seen, p.last_seen, p.event_count, p.session_count, p.traits, p.computed_traits
+  FROM profiles p LEFT JOIN (SELECT profile_id, min(id) AS user_id FROM identities WHERE type = 'user_id' GROUP BY ALL) u USING (profile_id);
+CREATE VIEW fact_events AS
+  SELECT e.message_id, coalesce(u.profile_id, a.profile_id) AS profile_id, e.event_date AS date_key, e.type, e.event, e.name,
+         e."timestamp", e.source_id, e.properties, e.log_partition, e.log_offset
+  FROM events e
+  LEFT JOIN identities u ON u.type = 'user_id' AND u.id = e.user_id
+  LEFT JOIN identities a ON a.type = 'anonymous_id' AND a.id = e.anonymous_id AND u.profile_id IS NULL;
+CREATE VIEW dim_date AS
+  SELECT d::DATE AS date_key, year(d) AS year, quarter(d) AS quarter, month(d) AS month, day(d) AS day,
+         isodow(d) AS iso_day_of_week, strftime(d, '%Y-%m') AS year_month, isodow(d) >= 6 AS weekend
+  FROM generate_series((SELECT min(event_date) FROM events)::TIMESTAMP, (SELECT max(event_date) FROM events)::TIMESTAMP, INTERVAL 1 DAY) AS t(d)`;
+
+/** The snapshot's tables as views: over its Parquet files, or empty with the same columns before the first snapshot. */
+async function createProfileViews(db: DuckDBConnection, lakeDir: string): Promise<void> {
+  await db.run(SNAPSHOT_INPUTS);
+  for (const table of Object.keys(SNAPSHOT_TABLES) as SnapshotTable[]) {
+    await db.run(
+      hasSnapshot(lakeDir, table)
+        ? `CREATE VIEW ${table} AS SELECT * FROM read_parquet(${sqlString(snapshotFile(lakeDir, table))})`
+        : `CREATE VIEW ${table} AS ${SNAPSHOT_TABLES[table]}`,
+    );
+  }
+}
 
 export interface QueryResult {
   columns: string[];
@@ -11,7 +44,8 @@ export interface QueryResult {
 }
 
 /**
- * DuckDB over the lake, read-only: views over the files the manifest names, then the
+ * DuckDB over the lake, read-only: `events` over the files the manifest names, the profile
+ * snapshot's tables, a star schema over both (fact_events, dim_users, dim_date), then the
  * configuration locked with file access limited to the lake (and, for a Parquet export, the
  * one file asked for). Only a single SELECT (or EXPLAIN) is run.
  */
@@ -31,6 +65,8 @@ export class Warehouse {
           : // No file yet: the same columns, no rows.
             `CREATE VIEW events AS SELECT ${COLUMNS}, NULL::DATE AS event_date, NULL::VARCHAR AS event_type FROM (SELECT NULL::JSON AS j, NULL::INTEGER AS p, NULL::BIGINT AS o) WHERE false`,
       );
+      await createProfileViews(db, lakeDir);
+      await db.run(STAR_SCHEMA);
       await db.run(`SET allowed_directories = [${sqlString(lakeDir.endsWith('/') ? lakeDir : `${lakeDir}/`)}]`);
       if (opts.writableFile) await db.run(`SET allowed_paths = [${sqlString(opts.writableFile)}]`);
       await db.run('SET enable_external_access = false');

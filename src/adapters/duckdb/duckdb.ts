@@ -4,7 +4,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
  * An in-memory DuckDB for the lake: Mosaic keeps no DuckDB database file, only Parquet files
  * that any engine reads. Bounded memory and threads: it runs beside the collector and processor.
  */
-export async function openDuckDb(opts: { memoryLimit?: string; threads?: number } = {}): Promise<{ connection: DuckDBConnection; close: () => void }> {
+export async function openDuckDb(opts: { memoryLimit?: string; threads?: number; tempDirectory?: string } = {}): Promise<{ connection: DuckDBConnection; close: () => void }> {
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: opts.memoryLimit ?? '1GB',
     threads: String(opts.threads ?? 2),
@@ -12,6 +12,8 @@ export async function openDuckDb(opts: { memoryLimit?: string; threads?: number 
     // internet); parquet and json are built in.
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
+    // Where a table larger than the memory limit spills (none: it cannot).
+    ...(opts.tempDirectory ? { temp_directory: opts.tempDirectory } : {}),
   });
   const connection = await instance.connect();
   return {
