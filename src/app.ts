@@ -14,6 +14,7 @@ import { eventEnricher, identityRules, profileModel } from './process/profile-mo
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
 import { Deliverer } from './destinations/deliverer.js';
+import { applyRetention, compactLake } from './lake/compact.js';
 import { Offloader } from './lake/offload.js';
 import { snapshotProfiles } from './lake/snapshot.js';
 import { MosaicError, type ErrorCode } from './errors.js';
@@ -73,11 +74,20 @@ function startOffload(config: Config, log: EventLog, store: ProfileStore, model:
   const offloader = new Offloader(log, { lakeDir, chunkEvents: config.lake.chunkEvents, metrics, logger });
   let current: Promise<unknown> = Promise.resolve();
   let lastSnapshot = 0;
+  let maintainedDay = '';
   const tick = () => {
     current = offloader
       .run()
       .then(async () => {
         metrics.lakeOffloadLagEvents.set(await offloader.lag());
+        // Once a day: yesterday's folders are complete, merge their small files; drop expired ones.
+        const today = new Date().toISOString().slice(0, 10);
+        if (today !== maintainedDay) {
+          maintainedDay = today;
+          const compacted = await compactLake(lakeDir, { before: today, metrics });
+          const expired = applyRetention(lakeDir, config.lake.retentionDays);
+          if (compacted.folders || expired.folders) logger.info({ compacted, expired }, 'lake: compaction and retention');
+        }
         const every = config.lake.snapshotIntervalSeconds * 1000;
         if (every > 0 && Date.now() - lastSnapshot >= every) {
           lastSnapshot = Date.now();

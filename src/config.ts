@@ -117,6 +117,8 @@ const ConfigSchema = Type.Object(
         chunkEvents: Type.Integer({ minimum: 1, default: 250_000 }),
         /** Write the profile snapshot (the warehouse's profiles, identities, sessions, audience_memberships) this often, with an offload; 0: never on its own. */
         snapshotIntervalSeconds: Type.Integer({ minimum: 0, default: 300 }),
+        /** Days of events kept in the lake per event type (`default` for the others); absent: forever. */
+        retentionDays: Type.Record(Type.String(), Type.Number({ exclusiveMinimum: 0 }), { default: {} }),
       },
       { default: {} },
     ),

@@ -4,6 +4,7 @@ import { lockDataDir } from '../app.js';
 import { backends, openEventLog, openProfileStore } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 import { MosaicError } from '../errors.js';
+import { applyRetention, compactLake } from '../lake/compact.js';
 import { Offloader } from '../lake/offload.js';
 import { snapshotProfiles } from '../lake/snapshot.js';
 import { profileModel } from '../process/profile-model.js';
@@ -42,6 +43,27 @@ export async function runOffloadOnce(config: Config): Promise<void> {
     await store.close();
     await log.close();
     unlockLake();
+    unlock();
+  }
+}
+
+export async function runCompact(config: Config, before: string): Promise<void> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(before)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `--before takes a date as YYYY-MM-DD (got "${before}").` });
+  const unlock = lockDataDir(lakeDir(config));
+  try {
+    const r = await compactLake(lakeDir(config), { before });
+    process.stderr.write(`compact: ${r.filesMerged} files merged into ${r.folders} (${r.rows} rows)\n`);
+  } finally {
+    unlock();
+  }
+}
+
+export function runRetention(config: Config): void {
+  const unlock = lockDataDir(lakeDir(config));
+  try {
+    const r = applyRetention(lakeDir(config), config.lake.retentionDays);
+    process.stderr.write(`retention: ${r.folders} folders (${r.rows} rows) dropped${Object.keys(config.lake.retentionDays).length ? '' : ' — lake.retentionDays is empty: events are kept forever'}\n`);
+  } finally {
     unlock();
   }
 }

@@ -5,7 +5,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { runReplay } from './replay.js';
 import { runTransformTest } from './transform.js';
-import { runOffloadOnce, runSql, type SqlFormat } from './lake.js';
+import { runCompact, runOffloadOnce, runRetention, runSql, type SqlFormat } from './lake.js';
 
 const program = new Command()
   .name('mosaic')
@@ -53,6 +53,17 @@ program
   .description('copy the log to the Parquet lake (also part of mosaic up): every lake.offloadIntervalSeconds, or once with --once')
   .option('--once', 'copy what the log holds now, with progress, and exit')
   .action(async (o: { once?: boolean }) => (o.once ? runOffloadOnce(config()) : runUp(config(), { collect: false, process: false, serve: false, offload: true })));
+
+const lake = program.command('lake').description('lake maintenance (Mosaic stopped, or on the real engines; mosaic up does both daily)');
+lake
+  .command('compact')
+  .description('merge the small files of each past (event date, type) folder into one; query results do not change')
+  .option('--before <date>', 'compact folders before this date (YYYY-MM-DD)', new Date().toISOString().slice(0, 10))
+  .action(async (o: { before: string }) => runCompact(config(), o.before));
+lake
+  .command('retention')
+  .description('drop folders older than lake.retentionDays for their event type')
+  .action(() => runRetention(config()));
 
 program
   .command('sql <query>')
