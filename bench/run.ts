@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis]
+ * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake]
  *
  * Measures Mosaic on this machine in one run, next to the limits it is compared with:
  * a bare node:http server under the same load generator, and raw batched SQLite inserts.
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import { lakeBench } from './lake.js';
 import { pacedLoad, type PacedResult } from './paced-load.js';
 import { TEN_AUDIENCES, TEN_TRAITS, message as workloadMessage, userOf } from './workload.js';
 
@@ -528,10 +529,28 @@ async function backendBench(): Promise<void> {
   }
 }
 
+/** `--lake`: offload and a GROUP BY over 10M lake rows (1M with --quick), each against DuckDB alone on the same data. */
+async function lakeOnly(): Promise<void> {
+  const f = await lakeBench(QUICK ? 1_000_000 : 10_000_000, say);
+  if (JSON_OUT) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  process.stdout.write(
+    [
+      `| measure (${n(f.events)} events) | Mosaic | DuckDB alone | ratio |`,
+      '| --- | --- | --- | --- |',
+      `| offload to Parquet | ${n(f.offloadRowsPerSecond)} rows/s (${n(f.files)} files) | ${n(f.rawCopyRowsPerSecond)} rows/s (COPY from NDJSON to one file) | ${n(f.offloadRowsPerSecond / f.rawCopyRowsPerSecond, 2)}× |`,
+      `| GROUP BY type, event over the rows | ${n(f.groupByLakeMs, 1)} ms (events view) | ${n(f.groupByRawMs, 1)} ms (the one file) | ${n(f.groupByLakeMs / f.groupByRawMs, 2)}× |`,
+    ].join('\n') + '\n',
+  );
+}
+
 const freshnessRate = process.argv.indexOf('--freshness');
 const backend = process.argv.indexOf('--backend');
 if (backend >= 0 && process.argv[backend + 1] !== 'nats,postgres,redis') throw new Error('--backend takes nats,postgres,redis (the engines are tested together)');
-(backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
+(args.has('--lake') ? lakeOnly() : backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });
