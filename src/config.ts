@@ -39,6 +39,58 @@ const IdentifierTypeSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Which source fields become which parts of a Segment message (see docs/imports.md). */
+export const ImportMappingSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('identify'), Type.Literal('track')], { default: 'identify' }),
+    /** Source fields holding the ids (at least one per row). */
+    userId: Type.Optional(Type.String()),
+    anonymousId: Type.Optional(Type.String()),
+    /** track: the event name, or the field holding it. */
+    event: Type.Optional(Type.String()),
+    eventField: Type.Optional(Type.String()),
+    /** The event time's field (ISO 8601 or epoch milliseconds); absent: the time of the import. */
+    timestamp: Type.Optional(Type.String()),
+    /** Fields copied as traits (identify) or properties (track): a list, or { name: field }. */
+    traits: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.String())])),
+    properties: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.String())])),
+    /** Fields identifying a row at the source (default: the userId field). With `version`, they make the messageId. */
+    key: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    /** A field that changes when the row changes (default: the incremental field, else the timestamp field). */
+    version: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+const ImportSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }),
+    source: Type.Union([
+      Type.Object({ kind: Type.Literal('csv'), file: Type.String(), delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 1 })) }, { additionalProperties: false }),
+      Type.Object({ kind: Type.Literal('jsonl'), file: Type.String() }, { additionalProperties: false }),
+      Type.Object({ kind: Type.Literal('postgres'), url: Type.String({ pattern: '^postgres(ql)?://' }), table: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$' }) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          kind: Type.Literal('http'),
+          url: Type.String({ pattern: '^https?://' }),
+          /** Where the rows are in each JSON page (dotted path; default: the page is the array). */
+          items: Type.Optional(Type.String()),
+          /** Where the next page's cursor is in each page (dotted path); absent or null: the last page. */
+          nextCursor: Type.Optional(Type.String()),
+          /** The query parameter that carries the cursor (default: cursor). */
+          cursorParam: Type.Optional(Type.String()),
+          headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+        },
+        { additionalProperties: false },
+      ),
+    ]),
+    mapping: ImportMappingSchema,
+    /** Incremental loads: only rows whose field is greater than the last run's (postgres reads only those; files skip the others). */
+    incremental: Type.Optional(Type.Object({ field: Type.String() }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
 const ConfigSchema = Type.Object(
   {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
@@ -154,6 +206,8 @@ const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    /** Named batch imports (see docs/imports.md): `mosaic import run <name>`, or a scheduled job. */
+    imports: Type.Array(ImportSchema, { default: [] }),
     /** Webhooks that receive audience changes and, optionally, events (see docs/destinations.md). */
     destinations: Type.Array(
       Type.Object(
@@ -259,6 +313,28 @@ export type Config = Static<typeof ConfigSchema>;
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true, coerceTypes: false });
 const validate = ajv.compile<Config>(ConfigSchema);
+const validateImport = ajv.compile<Config['imports'][number]>(ImportSchema);
+
+function invalid(errors: typeof validate.errors, prefix = ''): MosaicError {
+  return new MosaicError('MOSAIC_CONFIG_INVALID', {
+    details: (errors ?? []).map((e) => ({
+      path: prefix + (e.instancePath || '/'),
+      rule: e.keyword,
+      message:
+        e.keyword === 'enum'
+          ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+          : e.keyword === 'additionalProperties'
+            ? `unknown key "${(e.params as { additionalProperty: string }).additionalProperty}"`
+            : (e.message ?? 'invalid'),
+    })),
+  });
+}
+
+/** An import defined outside the configuration (on the command line), checked as the configuration's are. */
+export function importDefinition(raw: unknown, where: string): Config['imports'][number] {
+  if (!validateImport(raw)) throw invalid(validateImport.errors, where);
+  return raw;
+}
 
 /** Environment variables that override the file. Numbers are parsed here, not by the schema. */
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -310,20 +386,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
     if (parsed && typeof parsed === 'object') fileConfig = parsed as Record<string, unknown>;
   }
   const raw = mergeDeep(mergeDeep(fileConfig, fromEnv(env)), opts.overrides ?? {});
-  if (!validate(raw)) {
-    throw new MosaicError('MOSAIC_CONFIG_INVALID', {
-      details: (validate.errors ?? []).map((e) => ({
-        path: e.instancePath || '/',
-        rule: e.keyword,
-        message:
-          e.keyword === 'enum'
-            ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
-            : e.keyword === 'additionalProperties'
-              ? `unknown key "${(e.params as { additionalProperty: string }).additionalProperty}"`
-              : (e.message ?? 'invalid'),
-      })),
-    });
-  }
+  if (!validate(raw)) throw invalid(validate.errors);
   const config = raw as Config;
   config.dataDir = resolve(cwd, config.dataDir);
   config.lake.dir = resolve(cwd, config.lake.dir ?? join(config.dataDir, 'lake'));
@@ -338,6 +401,8 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   }
   const dupe = config.transformations.find((t, i) => config.transformations.findIndex((x) => x.name === t.name) !== i);
   if (dupe) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/transformations', rule: 'unique', message: `"${dupe.name}" is declared twice` }] });
+  const twice = config.imports.find((d, i) => config.imports.findIndex((x) => x.name === d.name) !== i);
+  if (twice) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/imports', rule: 'unique', message: `"${twice.name}" is declared twice` }] });
   // Semantic checks the schema cannot express.
   try {
     compileComputedTraits(config.computedTraits);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { adHocImport, namedImport, printImportHistory, runImportCli, type ImportCliOptions } from './import.js';
 import { loadConfig, type Config } from '../config.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
@@ -53,6 +54,34 @@ program
   .description('copy the log to the Parquet lake (also part of mosaic up): every lake.offloadIntervalSeconds, or once with --once')
   .option('--once', 'copy what the log holds now, with progress, and exit')
   .action(async (o: { once?: boolean }) => (o.once ? runOffloadOnce(config()) : runUp(config(), { collect: false, process: false, serve: false, offload: true })));
+
+const imports = program.command('import').description('load rows from files, PostgreSQL or an HTTP API into Mosaic through its tracking API (see docs/imports.md)');
+const importOptions = (c: Command) =>
+  c
+    .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+    .option('--write-key <key>', 'the write key to send with (default: MOSAIC_WRITE_KEY)');
+for (const kind of ['csv', 'jsonl', 'postgres', 'http']) {
+  importOptions(imports.command(`${kind} <${kind === 'postgres' ? 'database-url' : kind === 'http' ? 'url' : 'file'}>`))
+    .description(`import a ${kind === 'postgres' ? 'PostgreSQL table' : kind === 'http' ? 'JSON API, page by page' : `${kind.toUpperCase()} file`}`)
+    .requiredOption('--mapping <file>', 'YAML: which fields become userId, anonymousId, event, timestamp, traits, properties, key, version')
+    .option('--name <name>', 'the import\'s name: its watermark and history are kept under it')
+    .option('--incremental <field>', 'only rows whose field is greater than at the last run')
+    .option('--table <table>', 'postgres: the table')
+    .option('--items <path>', 'http: where the rows are in each page')
+    .option('--next-cursor <path>', 'http: where the next page\'s cursor is')
+    .action(async (from: string, o: ImportCliOptions) => {
+      const c = config();
+      await runImportCli(c, adHocImport(kind, from, o), o);
+    });
+}
+importOptions(imports.command('run <name>').description('run an import defined in the configuration (imports:)')).action(async (name: string, o: ImportCliOptions) => {
+  const c = config();
+  await runImportCli(c, namedImport(c, name), o);
+});
+imports
+  .command('history <name>')
+  .description("an import's last runs")
+  .action((name: string) => printImportHistory(config(), name));
 
 const lake = program.command('lake').description('lake maintenance (Mosaic stopped, or on the real engines; mosaic up does both daily)');
 lake
