@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
-import { backends, openEventLog, openProfileCache, openProfileStore, partitionLeases } from './adapters/from-config.js';
+import { lockDataDir } from './data-dir-lock.js';
+
+export { lockDataDir };
+import { backends, openEventLog, openJobRuns, openProfileCache, openProfileStore, partitionLeases } from './adapters/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
@@ -15,6 +16,8 @@ import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
 import { Deliverer } from './destinations/deliverer.js';
 import { applyRetention, compactLake } from './lake/compact.js';
+import { jobAction } from './jobs/actions.js';
+import { Scheduler } from './jobs/scheduler.js';
 import { Offloader } from './lake/offload.js';
 import { snapshotProfiles } from './lake/snapshot.js';
 import { MosaicError, type ErrorCode } from './errors.js';
@@ -44,28 +47,11 @@ export interface Mosaic {
   created: { writeKey?: string; apiToken?: string };
   /** The default source's write key (created or configured). */
   writeKey: string;
+  /** Present when this process runs the scheduled jobs. */
+  scheduler?: Scheduler;
   close(): Promise<void>;
 }
 
-/** Only one process may own a data directory: two writers would corrupt the log offsets. */
-export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'mosaic.pid');
-  if (existsSync(file)) {
-    const pid = Number(readFileSync(file, 'utf8'));
-    if (pid && pid !== process.pid) {
-      let alive = true;
-      try {
-        process.kill(pid, 0);
-      } catch {
-        alive = false; // left behind by a crash
-      }
-      if (alive) throw new MosaicError('MOSAIC_DATA_DIR_LOCKED', { message: `Process ${pid} is using ${dir}. Stop it first, or point MOSAIC_DATA_DIR elsewhere.` });
-    }
-  }
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
-}
 
 /** The offload loop of `mosaic up` / `mosaic offload`: one lake writer, holding the lake's lock. */
 function startOffload(config: Config, log: EventLog, store: ProfileStore, model: ProfileModel, metrics: Metrics, logger: Logger): { stop: () => Promise<void> } {
@@ -85,7 +71,7 @@ function startOffload(config: Config, log: EventLog, store: ProfileStore, model:
         if (today !== maintainedDay) {
           maintainedDay = today;
           const compacted = await compactLake(lakeDir, { before: today, metrics });
-          const expired = applyRetention(lakeDir, config.lake.retentionDays);
+          const expired = await applyRetention(lakeDir, config.lake.retentionDays);
           if (compacted.folders || expired.folders) logger.info({ compacted, expired }, 'lake: compaction and retention');
         }
         const every = config.lake.snapshotIntervalSeconds * 1000;
@@ -133,9 +119,11 @@ export interface Roles {
   serve: boolean;
   /** Copying the log to the Parquet lake, every lake.offloadIntervalSeconds. */
   offload?: boolean;
+  /** The scheduled jobs (schedules:). */
+  schedule?: boolean;
 }
 
-export const ALL_ROLES: Roles = { collect: true, process: true, serve: true, offload: true };
+export const ALL_ROLES: Roles = { collect: true, process: true, serve: true, offload: true, schedule: true };
 
 export interface CreateOptions {
   logger?: Logger;
@@ -205,6 +193,14 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
   await processor.start();
   const offload = roles.offload && config.lake.offloadIntervalSeconds > 0 ? startOffload(config, log, store, model, metrics, logger) : undefined;
+  const jobRuns = roles.schedule && config.schedules.length ? openJobRuns(config) : undefined;
+  // Imports send to this process's own tracking API (or, without one, to config.port on this host).
+  const ownUrl = () => {
+    const address = app.server.address();
+    return `http://127.0.0.1:${address && typeof address === 'object' ? address.port : config.port}`;
+  };
+  const scheduler = jobRuns ? new Scheduler(config.schedules, (def) => jobAction(def, { config, store, model, writeKey, url: ownUrl, holdsLake: offload !== undefined }), jobRuns, { logger, metrics }) : undefined;
+  scheduler?.start();
   const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger, active: () => processor.leads() })) : [];
   for (const d of deliverers) await d.init();
   // Deliveries run beside the processor (tests that drive the processor by hand drive them too).
@@ -297,10 +293,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     logger,
     created,
     writeKey,
+    ...(scheduler ? { scheduler } : {}),
     async close() {
       closing = true;
       await app.close(); // waits for in-flight requests, whose appends complete first
       await processor.stop(); // finishes its batch; what it did not reach stays in the log
+      await scheduler?.stop(); // waits for the runs under way
+      await jobRuns?.close();
       await offload?.stop(); // finishes its step; the next start copies the rest
       for (const d of deliverers) await d.stop(); // an unfinished delivery is sent again at the next start
       await log.close();

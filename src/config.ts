@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { Cron } from 'croner';
 import { COMPUTED_OPS, CONDITION_OPS, ComputedTraitError, compileComputedTraits } from './core/computed-traits.js';
 import { AudienceError, compileAudiences, type AudienceDef } from './core/audiences.js';
 import { MESSAGE_TYPES } from './core/envelope.js';
@@ -208,6 +209,26 @@ const ConfigSchema = Type.Object(
     ),
     /** Named batch imports (see docs/imports.md): `mosaic import run <name>`, or a scheduled job. */
     imports: Type.Array(ImportSchema, { default: [] }),
+    /** Jobs run on cron expressions by `mosaic scheduler` and inside `mosaic up` (see docs/scheduler.md). */
+    schedules: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }),
+          /** Five or six fields (seconds first when six), e.g. "0 3 * * *": 03:00 every day. */
+          cron: Type.String({ minLength: 9 }),
+          /** An IANA time zone for the cron expression (default UTC). */
+          timezone: Type.String({ default: 'UTC' }),
+          job: Type.Union([
+            Type.Object({ kind: Type.Literal('import'), import: Type.String() }, { additionalProperties: false }),
+            Type.Object({ kind: Type.Literal('compact') }, { additionalProperties: false }),
+            Type.Object({ kind: Type.Literal('retention') }, { additionalProperties: false }),
+            Type.Object({ kind: Type.Literal('snapshot') }, { additionalProperties: false }),
+          ]),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
     /** Webhooks that receive audience changes and, optionally, events (see docs/destinations.md). */
     destinations: Type.Array(
       Type.Object(
@@ -401,6 +422,17 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   }
   const dupe = config.transformations.find((t, i) => config.transformations.findIndex((x) => x.name === t.name) !== i);
   if (dupe) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/transformations', rule: 'unique', message: `"${dupe.name}" is declared twice` }] });
+  for (const [i, j] of config.schedules.entries()) {
+    if (config.schedules.findIndex((x) => x.name === j.name) !== i) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/schedules/${i}/name`, rule: 'unique', message: `"${j.name}" is declared twice` }] });
+    if (j.job.kind === 'import' && !config.imports.some((d) => d.name === (j.job as { import: string }).import)) {
+      throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/schedules/${i}/job/import`, rule: 'import', message: `no import named "${j.job.import}" under imports:` }] });
+    }
+    try {
+      new Cron(j.cron, { timezone: j.timezone, paused: true }).stop();
+    } catch (err) {
+      throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/schedules/${i}/cron`, rule: 'cron', message: `"${j.cron}": ${(err as Error).message}` }] });
+    }
+  }
   const twice = config.imports.find((d, i) => config.imports.findIndex((x) => x.name === d.name) !== i);
   if (twice) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/imports', rule: 'unique', message: `"${twice.name}" is declared twice` }] });
   // Semantic checks the schema cannot express.

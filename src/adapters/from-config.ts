@@ -1,3 +1,6 @@
+import type { JobRuns } from '../ports/job-runs.js';
+import { PostgresJobRuns } from './postgres/job-runs.js';
+import { SqliteJobRuns } from './sqlite/job-runs.js';
 import type { Config } from '../config.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -55,4 +58,10 @@ export function openProfileCache(config: Config): ProfileCache | undefined {
 export function partitionLeases(config: Config, partitions: number, onError?: (err: unknown) => void): PartitionLeases {
   if (config.store.url) return new PostgresPartitionLeases({ url: config.store.url, schema: config.store.schema, partitions, ...(onError ? { onError } : {}) });
   return new AllPartitions(partitions);
+}
+
+/** Where scheduled jobs are locked and recorded: shared by every scheduler on PostgreSQL. */
+export function openJobRuns(config: Config): JobRuns {
+  if (config.store.url) return new PostgresJobRuns({ url: config.store.url, schema: config.store.schema });
+  return new SqliteJobRuns({ dir: config.dataDir });
 }

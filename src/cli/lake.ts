@@ -58,10 +58,10 @@ export async function runCompact(config: Config, before: string): Promise<void> 
   }
 }
 
-export function runRetention(config: Config): void {
+export async function runRetention(config: Config): Promise<void> {
   const unlock = lockDataDir(lakeDir(config));
   try {
-    const r = applyRetention(lakeDir(config), config.lake.retentionDays);
+    const r = await applyRetention(lakeDir(config), config.lake.retentionDays);
     process.stderr.write(`retention: ${r.folders} folders (${r.rows} rows) dropped${Object.keys(config.lake.retentionDays).length ? '' : ' — lake.retentionDays is empty: events are kept forever'}\n`);
   } finally {
     unlock();

@@ -4,6 +4,7 @@ import { adHocImport, namedImport, printImportHistory, runImportCli, type Import
 import { loadConfig, type Config } from '../config.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
+import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
 import { runTransformTest } from './transform.js';
 import { runCompact, runOffloadOnce, runRetention, runSql, type SqlFormat } from './lake.js';
@@ -82,6 +83,27 @@ imports
   .command('history <name>')
   .description("an import's last runs")
   .action((name: string) => printImportHistory(config(), name));
+
+program
+  .command('scheduler')
+  .description('run the scheduled jobs (schedules:) in a process of their own; with several, each firing runs once (MOSAIC_STORE=postgres://…)')
+  .action(async () => runUp(config(), { collect: false, process: false, serve: false, schedule: true }));
+
+const jobs = program.command('jobs').description('scheduled jobs');
+jobs
+  .command('list')
+  .description('the configured jobs with their next run and last outcome')
+  .action(async () => listJobs(config()));
+jobs
+  .command('history [name]')
+  .description('the last runs (of one job, or of all)')
+  .option('-n, --limit <n>', 'how many', '20')
+  .action(async (name: string | undefined, o: { limit: string }) => jobHistory(config(), name, Number(o.limit)));
+jobs
+  .command('run <name>')
+  .description('run a job now, here (skipped if it is running elsewhere)')
+  .option('--url <url>', 'import jobs: the Mosaic to send to (default http://127.0.0.1:<port>)')
+  .action(async (name: string, o: { url?: string }) => runJob(config(), name, o.url));
 
 const lake = program.command('lake').description('lake maintenance (Mosaic stopped, or on the real engines; mosaic up does both daily)');
 lake

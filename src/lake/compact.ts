@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
+import { inLake } from './lake-lock.js';
 import type { Metrics } from '../observe/metrics.js';
 import { EVENTS_DIR, fsyncDir, fsyncFile, readManifest, removeUncommitted, writeManifest, type LakeFile } from './manifest.js';
 
@@ -24,7 +25,11 @@ export interface CompactResult {
  * manifest write leaves an unnamed file (removed by the next run); after it, unnamed old files
  * (removed likewise). The caller holds the lake's lock (no offload runs meanwhile).
  */
-export async function compactLake(lakeDir: string, opts: CompactOptions = {}): Promise<CompactResult> {
+export function compactLake(lakeDir: string, opts: CompactOptions = {}): Promise<CompactResult> {
+  return inLake(lakeDir, () => compact(lakeDir, opts));
+}
+
+async function compact(lakeDir: string, opts: CompactOptions): Promise<CompactResult> {
   const manifest = readManifest(lakeDir);
   removeUncommitted(lakeDir, manifest);
   const before = opts.before ?? new Date().toISOString().slice(0, 10);
@@ -71,7 +76,11 @@ export async function compactLake(lakeDir: string, opts: CompactOptions = {}): P
  * Drops whole (event date, event type) folders older than the retention of their type (days;
  * `default` for types not named): out of the manifest first, then off the disk.
  */
-export function applyRetention(lakeDir: string, retentionDays: Readonly<Record<string, number>>, now = Date.now()): { folders: number; rows: number } {
+export function applyRetention(lakeDir: string, retentionDays: Readonly<Record<string, number>>, now = Date.now()): Promise<{ folders: number; rows: number }> {
+  return inLake(lakeDir, () => retain(lakeDir, retentionDays, now));
+}
+
+function retain(lakeDir: string, retentionDays: Readonly<Record<string, number>>, now: number): { folders: number; rows: number } {
   const manifest = readManifest(lakeDir);
   const expired = (f: LakeFile) => {
     const days = retentionDays[f.type] ?? retentionDays.default;

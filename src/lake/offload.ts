@@ -5,6 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { Metrics } from '../observe/metrics.js';
+import { inLake } from './lake-lock.js';
 import { eventFilePath, fsyncDir, fsyncFile, readManifest, removeUncommitted, writeManifest, type LakeFile } from './manifest.js';
 
 /** Where a partition is read from before anything was copied: no log has an offset below it. */
@@ -66,7 +67,7 @@ export class Offloader {
 
   /** Copies everything appended so far; resolves with the number of events copied. One run at a time. */
   run(onProgress?: (p: OffloadProgress) => void): Promise<number> {
-    this.running ??= this.runOnce(onProgress).finally(() => (this.running = undefined));
+    this.running ??= inLake(this.opts.lakeDir, () => this.runOnce(onProgress)).finally(() => (this.running = undefined));
     return this.running;
   }
 

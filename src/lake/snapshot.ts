@@ -5,6 +5,7 @@ import { openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
 import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/profile.js';
 import { summarizeSessions } from '../core/sessions.js';
 import type { ProfileStore } from '../ports/profile-store.js';
+import { inLake } from './lake-lock.js';
 import { fsyncDir, fsyncFile } from './manifest.js';
 
 export const PROFILES_DIR = 'profiles';
@@ -57,7 +58,11 @@ export function snapshotFile(lakeDir: string, table: SnapshotTable): string {
  * rename): the warehouse's `profiles`, `identities`, `sessions` and `audience_memberships`.
  * Profiles are read in pages, so memory holds one page plus DuckDB's table (which spills to disk).
  */
-export async function snapshotProfiles(store: ProfileStore, model: ProfileModel, lakeDir: string, opts: { pageSize?: number; now?: number } = {}): Promise<{ profiles: number }> {
+export function snapshotProfiles(store: ProfileStore, model: ProfileModel, lakeDir: string, opts: { pageSize?: number; now?: number } = {}): Promise<{ profiles: number }> {
+  return inLake(lakeDir, () => snapshot(store, model, lakeDir, opts));
+}
+
+async function snapshot(store: ProfileStore, model: ProfileModel, lakeDir: string, opts: { pageSize?: number; now?: number }): Promise<{ profiles: number }> {
   const tmp = join(lakeDir, '_mosaic', 'tmp');
   mkdirSync(tmp, { recursive: true });
   mkdirSync(join(lakeDir, PROFILES_DIR), { recursive: true });

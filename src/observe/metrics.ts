@@ -113,6 +113,25 @@ export class Metrics {
     help: 'Events in the log not yet copied to the lake (an estimate on JetStream)',
     registers: [this.registry],
   });
+  readonly jobRuns = new Counter({
+    name: 'mosaic_job_runs_total',
+    help: 'Scheduled job runs by outcome (succeeded, failed, skipped: another run was under way)',
+    labelNames: ['job', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly jobSeconds = new Histogram({
+    name: 'mosaic_job_duration_seconds',
+    help: 'How long scheduled job runs took',
+    labelNames: ['job'] as const,
+    buckets: [0.1, 1, 10, 60, 300, 1800, 7200],
+    registers: [this.registry],
+  });
+  readonly jobLastSuccess = new Gauge({
+    name: 'mosaic_job_last_success_timestamp_seconds',
+    help: 'When each scheduled job last succeeded (Unix time)',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
   readonly processorDuplicates = new Counter({
     name: 'mosaic_processor_duplicates_total',
     help: 'Events the processor dropped as already applied (same source and messageId), on logs that let some repeats through',

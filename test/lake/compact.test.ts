@@ -79,13 +79,13 @@ test('retention drops whole folders older than their type keeps, from the manife
   try {
     const now = Date.parse('2026-11-06T08:00:00Z');
     // track: 2 days (keeps 11-04 and later); other types: 3 days (keeps 11-03 and later).
-    const r = applyRetention(lakeDir, { track: 2, default: 3 }, now);
+    const r = await applyRetention(lakeDir, { track: 2, default: 3 }, now);
     assert.equal(r.folders, 3 + 2 + 2);
     const left = (await fingerprint(lakeDir)).map(([d, t]) => `${String(d)} ${String(t)}`);
     assert.deepEqual(left, ['2026-11-03 identify', '2026-11-03 page', '2026-11-04 identify', '2026-11-04 page', '2026-11-04 track', '2026-11-05 identify', '2026-11-05 page', '2026-11-05 track']);
     assert.deepEqual(filesOnDisk(lakeDir), readManifest(lakeDir).files.map((f) => f.path).sort());
     assert.equal(readdirSync(join(lakeDir, 'events')).includes('event_date=2026-11-01'), false, 'an emptied day folder is removed');
-    assert.deepEqual(applyRetention(lakeDir, { track: 2, default: 3 }, now), { folders: 0, rows: 0 });
+    assert.deepEqual(await applyRetention(lakeDir, { track: 2, default: 3 }, now), { folders: 0, rows: 0 });
   } finally {
     await log.close();
     cleanup();

@@ -38,6 +38,9 @@ const MIGRATIONS: Migration[] = [
   // holding different partitions add to different rows, so their commits do not conflict.
   `CREATE TABLE audience_counts (audience text COLLATE "C" NOT NULL, shard integer NOT NULL, members bigint NOT NULL, PRIMARY KEY (audience, shard));
    INSERT INTO audience_counts SELECT audience, 0, count(*) FROM audience_members GROUP BY audience;`,
+  // Scheduled jobs' history (adapters/postgres/job-runs.ts).
+  `CREATE TABLE job_runs (id bigserial PRIMARY KEY, job text NOT NULL, started_at bigint NOT NULL, finished_at bigint NOT NULL, status text NOT NULL, rows bigint, message text);
+   CREATE INDEX job_runs_by_job ON job_runs (job, id);`,
 ];
 
 /** Size samples older than this are dropped as new ones are recorded (as in the SQLite store). */

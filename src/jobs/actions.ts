@@ -1,0 +1,57 @@
+import { lockDataDir } from '../data-dir-lock.js';
+import type { Config } from '../config.js';
+import type { ProfileModel } from '../core/profile.js';
+import { applyRetention, compactLake } from '../lake/compact.js';
+import { runImport } from '../lake/imports/run-import.js';
+import { snapshotProfiles } from '../lake/snapshot.js';
+import type { ProfileStore } from '../ports/profile-store.js';
+import type { JobAction, ScheduleDef } from './scheduler.js';
+
+export interface JobContext {
+  config: Config;
+  store: ProfileStore;
+  model: ProfileModel;
+  writeKey: string;
+  /** The tracking API imports send to. */
+  url: () => string;
+  /** This process writes the lake (it runs the offload): lake jobs take turns with it. Otherwise they take the lake's lock. */
+  holdsLake: boolean;
+}
+
+/** What each kind of scheduled job does. */
+export function jobAction(def: ScheduleDef, ctx: JobContext): JobAction {
+  const lakeDir = ctx.config.lake.dir!;
+  const job = def.job;
+  const onLake = (fn: () => Promise<{ rows?: number; message?: string }>): JobAction =>
+    ctx.holdsLake
+      ? fn
+      : async () => {
+          const unlock = lockDataDir(lakeDir); // fails while another process (an offload) writes the lake
+          try {
+            return await fn();
+          } finally {
+            unlock();
+          }
+        };
+  switch (job.kind) {
+    case 'import':
+      return async () => {
+        const imp = ctx.config.imports.find((i) => i.name === job.import)!;
+        const s = await runImport(imp, { url: ctx.url(), writeKey: ctx.writeKey, stateDir: `${ctx.config.dataDir}/imports` });
+        if (s.rejected) throw new Error(`${s.rejected} of ${s.read} rows rejected: ${Object.entries(s.reasons).map(([r, n]) => `${n} × ${r}`).slice(0, 5).join('; ')}`);
+        return { rows: s.accepted, message: `${s.read} read, ${s.accepted} accepted, ${s.unchanged} unchanged` };
+      };
+    case 'compact':
+      return onLake(async () => {
+        const r = await compactLake(lakeDir, { before: new Date().toISOString().slice(0, 10) });
+        return { rows: r.rows, message: `${r.filesMerged} files merged into ${r.folders}` };
+      });
+    case 'retention':
+      return onLake(async () => {
+        const r = await applyRetention(lakeDir, ctx.config.lake.retentionDays);
+        return { rows: r.rows, message: `${r.folders} folders dropped` };
+      });
+    case 'snapshot':
+      return onLake(async () => ({ rows: (await snapshotProfiles(ctx.store, ctx.model, lakeDir)).profiles }));
+  }
+}
