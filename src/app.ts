@@ -199,7 +199,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     const address = app.server.address();
     return `http://127.0.0.1:${address && typeof address === 'object' ? address.port : config.port}`;
   };
-  const scheduler = jobRuns ? new Scheduler(config.schedules, (def) => jobAction(def, { config, store, model, writeKey, url: ownUrl, holdsLake: offload !== undefined }), jobRuns, { logger, metrics }) : undefined;
+  const scheduler = jobRuns ? new Scheduler(config.schedules, (def) => jobAction(def, { config, store, model, writeKey, url: ownUrl, log, holdsLake: offload !== undefined }), jobRuns, { logger, metrics }) : undefined;
   scheduler?.start();
   const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger, active: () => processor.leads() })) : [];
   for (const d of deliverers) await d.init();

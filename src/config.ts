@@ -209,6 +209,21 @@ const ConfigSchema = Type.Object(
     ),
     /** Named batch imports (see docs/imports.md): `mosaic import run <name>`, or a scheduled job. */
     imports: Type.Array(ImportSchema, { default: [] }),
+    /** Features computed over the whole history in the warehouse and written back to profiles as traits. */
+    batchFeatures: Type.Object(
+      {
+        rfm: Type.Object(
+          {
+            /** The purchase event. */
+            event: Type.String({ default: 'Order Completed' }),
+            /** The property with each purchase's amount. */
+            revenue: Type.String({ default: 'revenue' }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** Jobs run on cron expressions by `mosaic scheduler` and inside `mosaic up` (see docs/scheduler.md). */
     schedules: Type.Array(
       Type.Object(
@@ -223,6 +238,7 @@ const ConfigSchema = Type.Object(
             Type.Object({ kind: Type.Literal('compact') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('retention') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('snapshot') }, { additionalProperties: false }),
+            Type.Object({ kind: Type.Literal('rfm') }, { additionalProperties: false }),
           ]),
         },
         { additionalProperties: false },

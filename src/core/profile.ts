@@ -131,9 +131,17 @@ export function emptyProfile(): ProfileDoc {
   return { id: '', identities: [], traits: {}, firstSeen: Infinity, lastSeen: -Infinity, eventCount: 0, eventCounts: {}, typeCounts: {} };
 }
 
+/** Traits Mosaic computed in batch (RFM, clusters) arrive as identify events from this source. */
+export const BATCH_SOURCE_ID = 'mosaic:batch';
+
 /** Folds one event into a profile (in place). Commutative with every other event. */
 export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {}): void {
   const t = Date.parse(e.timestamp);
+  // Computed traits written back, not the person's behaviour: no count, no session, no time seen.
+  if (e.sourceId === BATCH_SOURCE_ID) {
+    if (e.type === 'identify') setTraits(doc.traits, e.traits, t, e.messageId);
+    return;
+  }
   doc.eventCount += 1;
   doc.typeCounts[e.type] = (doc.typeCounts[e.type] ?? 0) + 1;
   if (e.type === 'track' && e.event) doc.eventCounts[e.event] = (doc.eventCounts[e.event] ?? 0) + 1;

@@ -4,6 +4,9 @@ import type { ProfileModel } from '../core/profile.js';
 import { applyRetention, compactLake } from '../lake/compact.js';
 import { runImport } from '../lake/imports/run-import.js';
 import { snapshotProfiles } from '../lake/snapshot.js';
+import { computeRfm, rfmIdentifies } from '../lake/rfm.js';
+import { appendEnvelopes } from '../process/emit.js';
+import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import type { JobAction, ScheduleDef } from './scheduler.js';
 
@@ -14,6 +17,8 @@ export interface JobContext {
   writeKey: string;
   /** The tracking API imports send to. */
   url: () => string;
+  /** Where batch features are written back (as Mosaic's own identify events); absent: such jobs cannot run here. */
+  log?: EventLog;
   /** This process writes the lake (it runs the offload): lake jobs take turns with it. Otherwise they take the lake's lock. */
   holdsLake: boolean;
 }
@@ -51,6 +56,13 @@ export function jobAction(def: ScheduleDef, ctx: JobContext): JobAction {
         const r = await applyRetention(lakeDir, ctx.config.lake.retentionDays);
         return { rows: r.rows, message: `${r.folders} folders dropped` };
       });
+    case 'rfm':
+      return async () => {
+        if (!ctx.log) throw new Error('rfm writes traits back through the event log: run it inside mosaic up or mosaic scheduler');
+        const rows = await computeRfm(lakeDir, ctx.config.batchFeatures.rfm);
+        await appendEnvelopes(ctx.log, rfmIdentifies(rows));
+        return { rows: rows.length, message: `${rows.length} profiles scored` };
+      };
     case 'snapshot':
       return onLake(async () => ({ rows: (await snapshotProfiles(ctx.store, ctx.model, lakeDir)).profiles }));
   }
