@@ -221,6 +221,17 @@ const ConfigSchema = Type.Object(
           },
           { default: {}, additionalProperties: false },
         ),
+        /** Behavioural segments (the purchase event and amount are RFM's). */
+        clusters: Type.Object(
+          {
+            algorithm: Type.Union([Type.Literal('kmeans'), Type.Literal('dbscan')], { default: 'kmeans' }),
+            kMin: Type.Integer({ minimum: 2, default: 2 }),
+            kMax: Type.Integer({ minimum: 2, default: 8 }),
+            eps: Type.Number({ exclusiveMinimum: 0, default: 0.5 }),
+            minPoints: Type.Integer({ minimum: 1, default: 5 }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -239,6 +250,7 @@ const ConfigSchema = Type.Object(
             Type.Object({ kind: Type.Literal('retention') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('snapshot') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('rfm') }, { additionalProperties: false }),
+            Type.Object({ kind: Type.Literal('clusters') }, { additionalProperties: false }),
           ]),
         },
         { additionalProperties: false },

@@ -5,6 +5,7 @@ import { applyRetention, compactLake } from '../lake/compact.js';
 import { runImport } from '../lake/imports/run-import.js';
 import { snapshotProfiles } from '../lake/snapshot.js';
 import { computeRfm, rfmIdentifies } from '../lake/rfm.js';
+import { clusterIdentifies, clusterProfiles } from '../lake/clusters.js';
 import { appendEnvelopes } from '../process/emit.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -62,6 +63,13 @@ export function jobAction(def: ScheduleDef, ctx: JobContext): JobAction {
         const rows = await computeRfm(lakeDir, ctx.config.batchFeatures.rfm);
         await appendEnvelopes(ctx.log, rfmIdentifies(rows));
         return { rows: rows.length, message: `${rows.length} profiles scored` };
+      };
+    case 'clusters':
+      return async () => {
+        if (!ctx.log) throw new Error('clusters writes traits back through the event log: run it inside mosaic up or mosaic scheduler');
+        const c = await clusterProfiles(lakeDir, { ...ctx.config.batchFeatures.clusters, ...ctx.config.batchFeatures.rfm });
+        await appendEnvelopes(ctx.log, clusterIdentifies(c));
+        return { rows: c.profiles.length, message: `${c.algorithm}: ${c.k} clusters, silhouette ${c.silhouette.toFixed(3)}` };
       };
     case 'snapshot':
       return onLake(async () => ({ rows: (await snapshotProfiles(ctx.store, ctx.model, lakeDir)).profiles }));

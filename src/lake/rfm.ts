@@ -1,7 +1,6 @@
-import type { Envelope } from '../core/envelope.js';
-import { BATCH_SOURCE_ID } from '../core/profile.js';
 import { MosaicError } from '../errors.js';
 import { Warehouse } from './warehouse.js';
+import { ADDRESSED_SQL, batchIdentifies, type Addressed } from './write-back.js';
 
 export interface RfmOptions {
   /** The purchase event's name. */
@@ -10,11 +9,7 @@ export interface RfmOptions {
   revenue: string;
 }
 
-export interface RfmRow {
-  profileId: string;
-  /** The identity the traits are sent to: user_id when the profile has one, else anonymous_id. */
-  idType: 'user_id' | 'anonymous_id';
-  id: string;
+export interface RfmRow extends Addressed {
   recencyDays: number;
   frequency: number;
   monetary: number;
@@ -60,10 +55,7 @@ export async function computeRfm(lakeDir: string, opts: RfmOptions, now = Date.n
         SELECT *, date_diff('day', last_at, to_timestamp(${now / 1000})) AS recency_days,
                NTILE(5) OVER (ORDER BY last_at) AS r, NTILE(5) OVER (ORDER BY frequency) AS f, NTILE(5) OVER (ORDER BY monetary) AS m
         FROM purchases
-      ), addressed AS (
-        SELECT profile_id, arg_max(type, type = 'user_id') AS id_type, arg_max(id, type = 'user_id') AS id
-        FROM identities WHERE type IN ('user_id', 'anonymous_id') GROUP BY profile_id
-      )
+      ), addressed AS (${ADDRESSED_SQL})
       SELECT s.profile_id, a.id_type, a.id, s.recency_days::INTEGER, s.frequency::INTEGER, s.monetary::DOUBLE, s.r::INTEGER, s.f::INTEGER, s.m::INTEGER, ${SEGMENT} AS segment
       FROM scored s JOIN addressed a USING (profile_id) ORDER BY s.profile_id`);
     return r.rows.map(([profileId, idType, id, recencyDays, frequency, monetary, rr, ff, mm, segment]) => ({
@@ -83,24 +75,7 @@ export async function computeRfm(lakeDir: string, opts: RfmOptions, now = Date.n
   }
 }
 
-/**
- * Reverse ETL: each profile's scores as an identify event with `rfm_*` traits, appended to the
- * log like Mosaic's audience events, so profiles, audiences and destinations see them as any
- * trait. One messageId per profile and day: a job run twice the same day writes once.
- */
+/** The scores as `rfm_*` traits on the profiles (see batchIdentifies). */
 export function rfmIdentifies(rows: readonly RfmRow[], now = Date.now()): string[] {
-  const at = new Date(now).toISOString();
-  const day = at.slice(0, 10);
-  return rows.map((row) => {
-    const e: Envelope = {
-      type: 'identify',
-      messageId: `rfm-${row.profileId}-${day}`,
-      ...(row.idType === 'user_id' ? { userId: row.id } : { anonymousId: row.id }),
-      timestamp: at,
-      receivedAt: at,
-      sourceId: BATCH_SOURCE_ID,
-      traits: { rfm_recency_days: row.recencyDays, rfm_frequency: row.frequency, rfm_monetary: row.monetary, rfm_score: `${row.r}${row.f}${row.m}`, rfm_segment: row.segment },
-    };
-    return JSON.stringify(e);
-  });
+  return batchIdentifies('rfm', rows, (row) => ({ rfm_recency_days: row.recencyDays, rfm_frequency: row.frequency, rfm_monetary: row.monetary, rfm_score: `${row.r}${row.f}${row.m}`, rfm_segment: row.segment }), now);
 }
