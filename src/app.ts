@@ -3,8 +3,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-
-export { lockDataDir };
 import { backends, openEventLog, openJobRuns, openProfileCache, openProfileStore, partitionLeases } from './adapters/from-config.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
@@ -31,6 +29,9 @@ import { profileApi } from './serve/profile-api.js';
 import { audienceApi } from './serve/audience-api.js';
 import { deadLetterApi } from './serve/dead-letter-api.js';
 import { sqlApi } from './serve/sql-api.js';
+
+/** Re-exported: the CLI's one-shot commands lock the data directory as a server does. */
+export { lockDataDir };
 
 export interface Mosaic {
   config: Config;
@@ -109,7 +110,7 @@ function toMosaicError(err: FastifyError | MosaicError | Error, req: FastifyRequ
   return new MosaicError('MOSAIC_INTERNAL', { cause: err });
 }
 
-/** What a process does: all three for `mosaic up`, one each for `mosaic collect|process|serve`. */
+/** What a process does: every role for `mosaic up`, one each for `mosaic collect|process|serve|offload|scheduler`. */
 export interface Roles {
   /** The tracking API (ingest). */
   collect: boolean;

@@ -8,14 +8,13 @@ import type { JobRun, JobRuns } from '../../ports/job-runs.js';
  */
 export class PostgresJobRuns implements JobRuns {
   private readonly pool: pg.Pool;
+  private readonly schema: string;
 
   constructor(opts: { url: string; schema: string }) {
     this.pool = new pg.Pool({ connectionString: opts.url, max: 4, options: `-c search_path=${opts.schema}`, application_name: 'mosaic-scheduler' });
     this.pool.on('error', () => undefined);
     this.schema = opts.schema;
   }
-
-  private readonly schema: string;
 
   async exclusive<T>(job: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
     const client = await this.pool.connect();

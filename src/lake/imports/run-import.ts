@@ -64,6 +64,7 @@ export async function runImport(def: ImportDef, opts: ImportOptions): Promise<Im
   try {
     const size = await source.size();
     let pending: { id: string; message: Record<string, unknown> }[] = [];
+    const pendingIds = new Set<string>();
     let pendingBytes = 0;
     let next: Watermark = mark;
     let done = 0;
@@ -73,6 +74,7 @@ export async function runImport(def: ImportDef, opts: ImportOptions): Promise<Im
       summary.accepted += accepted.size;
       mark = next;
       pending = [];
+      pendingIds.clear();
       pendingBytes = 0;
       opts.onProgress?.({ done, ...(size ? { total: size.total, unit: size.unit } : {}), summary });
     };
@@ -86,9 +88,10 @@ export async function runImport(def: ImportDef, opts: ImportOptions): Promise<Im
       }
       const mapped = mapRow(item.row, def.mapping, def.name, versionField);
       if ('reason' in mapped) reject(mapped.reason);
-      else if (isSent.get(mapped.messageId) || pending.some((p) => p.id === mapped.messageId)) summary.unchanged++;
+      else if (pendingIds.has(mapped.messageId) || isSent.get(mapped.messageId)) summary.unchanged++;
       else {
         pending.push({ id: mapped.messageId, message: mapped.message });
+        pendingIds.add(mapped.messageId);
         pendingBytes += JSON.stringify(mapped.message).length;
       }
       // Under Mosaic's batch limit (500 KB by default) with room to spare.
