@@ -3,7 +3,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { backends, openEventLog, openJobRuns, openProfileCache, openProfileStore, partitionLeases } from './adapters/from-config.js';
+import { backends, openEventLog, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
+import { PlanHolder } from './quality/plan-holder.js';
+import { qualityApi } from './serve/quality-api.js';
+import type { Quarantine } from './ports/quarantine.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
@@ -158,6 +161,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     throw err;
   }
   const control = new ControlStore({ dir: config.dataDir });
+  // The tracking plan: checked by collectors, managed through the admin API.
+  let quality: { plan: PlanHolder; quarantine: Quarantine } | undefined;
+  if (roles.collect || roles.serve) {
+    const registry = await openSchemaRegistry(config);
+    quality = { plan: new PlanHolder(registry, config.quality, logger), quarantine: await openQuarantine(config) };
+    await quality.plan.start();
+  }
 
   const created: Mosaic['created'] = {};
   let writeKey: string;
@@ -252,11 +262,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     limits: config.limits,
     maxLagEvents: config.processor.maxLagEvents,
     lagEvents: () => processor.lag().events,
+    ...(quality ? { quality } : {}),
   });
   if (roles.serve) {
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}) });
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
     await app.register(sqlApi, { lakeDir: config.lake.dir!, control, envToken: config.apiToken });
+    await app.register(qualityApi, { ...quality!, log, control, envToken: config.apiToken, defaultCompatibility: config.quality.defaultCompatibility, sourceName: (id) => control.sourceById(id)?.name });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   }
   await app.register(operations, {
@@ -266,6 +278,10 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       metrics.processorLagEvents.set(lag.events);
       metrics.processorLagSeconds.set(lag.seconds);
       for (const d of deliverers) metrics.destinationLagEvents.set({ destination: d.def.name }, await d.lag());
+      if (quality) {
+        metrics.quarantinePending.reset();
+        for (const [rule, n] of await quality.quarantine.pendingByRule()) metrics.quarantinePending.set({ rule }, n);
+      }
       const thread = await processor.metrics();
       if (!thread) return metrics.registry.metrics();
       return AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), thread]).metrics();
@@ -307,6 +323,9 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       await store.close();
       await cache?.close();
       await control.close();
+      quality?.plan.stop();
+      await quality?.plan.registry.close();
+      await quality?.quarantine.close();
       unlock();
     },
   };

@@ -7,11 +7,15 @@ import { Cron } from 'croner';
 import { COMPUTED_OPS, CONDITION_OPS, ComputedTraitError, compileComputedTraits } from './core/computed-traits.js';
 import { AudienceError, compileAudiences, type AudienceDef } from './core/audiences.js';
 import { MESSAGE_TYPES } from './core/envelope.js';
+import { COMPATIBILITIES } from './core/schema-diff.js';
 import { DEFAULT_IDENTIFIER_TYPES, IdentityRules, IdentityRulesError, NORMALIZERS } from './core/identity.js';
 import { MosaicError } from './errors.js';
 
 /** An enum schema: Ajv then reports one readable error with the allowed values, not one per literal. */
-const literals = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] });
+const literals = <T extends string>(values: readonly T[], fallback?: T) => Type.Unsafe<T>({ type: 'string', enum: [...values], ...(fallback !== undefined ? { default: fallback } : {}) });
+
+export const VIOLATION_POLICIES = ['allow', 'quarantine', 'reject'] as const;
+export type ViolationPolicy = (typeof VIOLATION_POLICIES)[number];
 
 const ComputedTraitSchema = Type.Object(
   {
@@ -256,6 +260,22 @@ const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
       { default: [] },
+    ),
+    /** Tracking plans: schemas per event, and what happens to an event that breaks them (see docs/quality.md). */
+    quality: Type.Object(
+      {
+        /** allow: keep it, tagged in context.violations; quarantine: hold it back, whole, for replay; reject: answer 400 with each violation. */
+        violations: literals(VIOLATION_POLICIES, 'allow'),
+        /** Per source, by name or id: overrides `violations`. */
+        sources: Type.Record(Type.String(), literals(VIOLATION_POLICIES), { default: {} }),
+        /** violation: an event that no schema describes breaks the plan (rule `unplanned`). */
+        unplanned: literals(['allow', 'violation'] as const, 'allow'),
+        /** The compatibility mode of a subject's first version when none is given. */
+        defaultCompatibility: literals(COMPATIBILITIES, 'backward'),
+        /** How often collectors look for new schema versions (registered by another process). */
+        refreshSeconds: Type.Number({ exclusiveMinimum: 0, default: 2 }),
+      },
+      { default: {}, additionalProperties: false },
     ),
     /** Webhooks that receive audience changes and, optionally, events (see docs/destinations.md). */
     destinations: Type.Array(

@@ -72,6 +72,19 @@ export const ERROR_CATALOGUE = {
   MOSAIC_SQL_INVALID: { status: 400, message: 'The SQL could not be parsed or planned; see the message (DuckDB dialect, one statement).' },
   MOSAIC_SQL_READ_ONLY: { status: 400, message: 'Only SELECT (and EXPLAIN) statements run against the warehouse: it is read-only.' },
   MOSAIC_SQL_FAILED: { status: 400, message: 'The query failed while running; see the message.' },
+  MOSAIC_PLAN_VIOLATION: {
+    status: 400,
+    message: 'The event breaks the tracking plan and its source rejects such events; see details for each violation (path, rule, value).',
+  },
+  MOSAIC_SCHEMA_SUBJECT_INVALID: { status: 400, message: 'Name a subject as [source/]kind[:name], e.g. "track:Order Completed", "identify", "web/page:Pricing".' },
+  MOSAIC_SCHEMA_INVALID: { status: 400, message: 'This is not a valid JSON Schema (draft-07 / 2019-09 keywords); see details.' },
+  MOSAIC_SCHEMA_INCOMPATIBLE: {
+    status: 409,
+    message: 'The new version breaks the compatibility its subject requires; see details for each breaking change. Fix the schema, or register it with another compatibility mode.',
+  },
+  MOSAIC_SCHEMA_CONFLICT: { status: 409, message: 'Another version of this subject was registered at the same time. Check again and retry.' },
+  MOSAIC_SCHEMA_NOT_FOUND: { status: 404, message: 'No schema is registered under this subject (or version). GET /v1/schemas lists them.' },
+  MOSAIC_QUARANTINE_NOT_FOUND: { status: 404, message: 'No quarantined event has this id. GET /v1/quarantine lists them.' },
   MOSAIC_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid; see details.' },
   MOSAIC_INTERNAL: { status: 500, message: 'Internal error. The request was not applied; retry it.' },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -88,6 +101,10 @@ export interface ErrorDetail {
   /** Machine-readable rule that failed, e.g. "required", "iso8601", "maxBytes". */
   rule?: string;
   message: string;
+  /** The offending value, where showing it helps (tracking-plan violations). */
+  value?: unknown;
+  /** The schema that refused it, as subject@version. */
+  schema?: string;
 }
 
 export class MosaicError extends Error {

@@ -1,3 +1,7 @@
+import type { Quarantine } from '../ports/quarantine.js';
+import type { SchemaRegistry } from '../ports/schema-registry.js';
+import { PostgresQuarantine, PostgresSchemaRegistry } from './postgres/quality-store.js';
+import { SqliteQuarantine, SqliteSchemaRegistry } from './sqlite/quality-store.js';
 import type { JobRuns } from '../ports/job-runs.js';
 import { PostgresJobRuns } from './postgres/job-runs.js';
 import { SqliteJobRuns } from './sqlite/job-runs.js';
@@ -64,4 +68,16 @@ export function partitionLeases(config: Config, partitions: number, onError?: (e
 export function openJobRuns(config: Config): JobRuns {
   if (config.store.url) return new PostgresJobRuns({ url: config.store.url, schema: config.store.schema });
   return new SqliteJobRuns({ dir: config.dataDir });
+}
+
+/** The tracking plan's schemas: shared on PostgreSQL, quality.db in the data directory otherwise. */
+export async function openSchemaRegistry(config: Config): Promise<SchemaRegistry> {
+  if (config.store.url) return PostgresSchemaRegistry.open({ url: config.store.url, schema: config.store.schema });
+  return new SqliteSchemaRegistry({ dir: config.dataDir });
+}
+
+/** Events held back by the tracking plan: beside the schemas. */
+export async function openQuarantine(config: Config): Promise<Quarantine> {
+  if (config.store.url) return PostgresQuarantine.open({ url: config.store.url, schema: config.store.schema });
+  return new SqliteQuarantine({ dir: config.dataDir });
 }

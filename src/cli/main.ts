@@ -6,6 +6,8 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
+import { quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
+import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
 import { runTransformTest } from './transform.js';
 import { runCompact, runOffloadOnce, runRetention, runSql, type SqlFormat } from './lake.js';
 
@@ -159,6 +161,57 @@ program
   .action(async (which: string, eventFile: string) => {
     process.exitCode = await runTransformTest(config(), which, eventFile);
   });
+
+const compatibility = (v: string): Compatibility => {
+  if (!(COMPATIBILITIES as readonly string[]).includes(v)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `--compatibility must be one of ${COMPATIBILITIES.join(', ')}` });
+  return v as Compatibility;
+};
+const schema = program.command('schema').description('the tracking plan: JSON Schemas per event, versioned (see docs/quality.md)');
+schema
+  .command('add <subject> <file>')
+  .description('register a new version of a subject ("track:Order Completed", "identify", "web/page:Pricing") from a JSON or YAML file; refused with the diff when it breaks compatibility')
+  .option('--compatibility <mode>', `what later versions must keep: ${COMPATIBILITIES.join(', ')} (default: the subject's, or quality.defaultCompatibility)`, compatibility)
+  .action(async (subject: string, file: string, o: { compatibility?: Compatibility }) => schemaAdd(config(), subject, file, o.compatibility));
+schema
+  .command('check <subject> <file>')
+  .description('show what registering this file would change and whether it is compatible (exit 1 if not): for CI')
+  .option('--compatibility <mode>', 'check against this mode instead of the subject\'s', compatibility)
+  .action(async (subject: string, file: string, o: { compatibility?: Compatibility }) => schemaCheck(config(), subject, file, o.compatibility));
+schema
+  .command('list')
+  .description('every subject with its latest version')
+  .action(async () => schemaList(config()));
+schema
+  .command('show <subject>')
+  .description('a subject\'s schema (the latest version, or --version)')
+  .option('--version <n>', 'this version', (v: string) => Number(v))
+  .action(async (subject: string, o: { version?: number }) => schemaShow(config(), subject, o.version));
+
+const quarantine = program.command('quarantine').description('events held back because they broke the tracking plan');
+quarantine
+  .command('list')
+  .description('quarantined events, oldest first, with counts by rule')
+  .option('--rule <rule>', 'only events breaking this rule (type, required, enum, unplanned…)')
+  .option('--subject <subject>', 'only events of this subject')
+  .option('--status <status>', 'pending (default), replayed or all', 'pending')
+  .option('-n, --limit <n>', 'how many', (v: string) => Number(v), 50)
+  .option('--json', 'one JSON array, payloads included')
+  .action(async (o: { rule?: string; subject?: string; status: 'pending' | 'replayed' | 'all'; limit: number; json?: boolean }) => quarantineList(config(), o));
+quarantine
+  .command('show <id>')
+  .description('one quarantined event: the message as sent and every violation')
+  .action(async (id: string) => quarantineShow(config(), Number(id)));
+quarantine
+  .command('replay [ids...]')
+  .description('send quarantined events on once they pass the current plan (through the running Mosaic); the others stay, with their new reasons')
+  .option('--all', 'every pending event')
+  .option('--rule <rule>', 'pending events breaking this rule')
+  .option('--subject <subject>', 'pending events of this subject')
+  .option('--force', 'send them even if they still break the plan (tagged with their violations)')
+  .option('--payload <file>', 'one event: replace its message with this JSON (a fix by hand)')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (ids: string[], o: { all?: boolean; rule?: string; subject?: string; force?: boolean; payload?: string; url?: string; token?: string }) => quarantineReplay(config(), ids, o));
 
 program
   .command('replay')

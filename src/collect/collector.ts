@@ -7,6 +7,8 @@ import { MosaicError, type ErrorDetail } from '../errors.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { AppendRecord, EventLog } from '../ports/event-log.js';
 import type { Credentials, Source } from '../ports/credentials.js';
+import type { Quarantine, QuarantineEntry } from '../ports/quarantine.js';
+import type { PlanHolder } from '../quality/plan-holder.js';
 import { writeKeyOf } from './auth.js';
 import { validateMessage } from './validate-message.js';
 
@@ -18,6 +20,8 @@ export interface CollectorOptions {
   /** Unapplied events beyond which ingest answers 429 (back-pressure from the processor). */
   maxLagEvents: number;
   lagEvents: () => number;
+  /** The tracking plan and where events that break it are held; absent: no plan is checked. */
+  quality?: { plan: PlanHolder; quarantine: Quarantine };
 }
 
 /** Single-message endpoints: Segment's long paths and analytics.js's one-letter ones. */
@@ -61,7 +65,10 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
     const records: AppendRecord[] = [];
     const types: MessageType[] = [];
     const details: ErrorDetail[] = [];
+    const quarantined: QuarantineEntry[] = [];
     const single = routeType !== undefined;
+    const plan = opts.quality?.plan.current;
+    const sources = [source.id, source.name];
     for (let i = 0; i < messages.length; i++) {
       const raw = messages[i];
       const problems = validateMessage(raw, routeType);
@@ -74,8 +81,37 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
         }
         continue;
       }
-      const env = toEnvelope(raw as Record<string, unknown>, {
-        type: routeType ?? ((raw as { type: MessageType }).type),
+      const msg = raw as Record<string, unknown>;
+      const type = routeType ?? (msg.type as MessageType);
+      const check = plan?.check(msg, type, sources);
+      if (check) {
+        const policy = opts.quality!.plan.policyFor(source);
+        for (const v of check.violations) metrics.planViolations.inc({ rule: v.rule, policy });
+        if (policy === 'reject') {
+          const messageId = typeof msg.messageId === 'string' ? msg.messageId : undefined;
+          for (const v of check.violations) details.push({ ...at, ...(messageId ? { messageId } : {}), ...v });
+          metrics.eventsRejected.inc({ reason: 'plan' });
+          continue;
+        }
+        if (policy === 'quarantine') {
+          // The id it will have in the log once replayed, so a client's retry meanwhile is the same event.
+          if (typeof msg.messageId !== 'string' || msg.messageId === '') msg.messageId = randomUUID();
+          if (msg.type === undefined) msg.type = type;
+          quarantined.push({
+            receivedAtMs,
+            sourceId: source.id,
+            messageId: msg.messageId as string,
+            subject: check.subject,
+            violations: check.violations,
+            payload: JSON.stringify(msg),
+            ...(batchSentAt !== undefined ? { batchSentAt } : {}),
+            ip: req.ip,
+          });
+          continue;
+        }
+      }
+      const env = toEnvelope(msg, {
+        type,
         receivedAtMs,
         receivedAt,
         sourceId: source.id,
@@ -83,6 +119,8 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
         newMessageId: randomUUID,
         ip: req.ip,
       });
+      // RudderStack tags kept violations the same way (context.violationErrors).
+      if (check) env.context = { ...env.context, violations: check.violations };
       const payload = JSON.stringify(env);
       if (payload.length > limits.messageBytes && Buffer.byteLength(payload) > limits.messageBytes) {
         details.push({ ...at, messageId: env.messageId, path: '/', rule: 'maxBytes', message: `message is ${Buffer.byteLength(payload)} bytes; the limit is ${limits.messageBytes}` });
@@ -99,6 +137,9 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       types.push(env.type);
     }
 
+    // Durable in the quarantine before the answer, as appended events are in the log.
+    const held = quarantined.length ? opts.quality!.quarantine.add(quarantined) : undefined;
+    held?.catch(() => undefined); // awaited below; this only keeps a failed append from leaving it unhandled
     if (records.length) {
       const started = performance.now();
       const outcomes = await log.append(records);
@@ -113,10 +154,15 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       if (duplicates) metrics.eventsDuplicate.inc(duplicates);
       for (const [type, n] of accepted) metrics.eventsAccepted.inc({ type }, n);
     }
+    if (held) {
+      await held;
+      metrics.eventsQuarantined.inc(quarantined.length);
+    }
     if (details.length) {
       if (single) {
         const tooBig = details.some((d) => d.rule === 'maxBytes');
-        throw new MosaicError(tooBig ? 'MOSAIC_MESSAGE_TOO_LARGE' : 'MOSAIC_MESSAGE_INVALID', { details });
+        const planned = details.some((d) => d.schema !== undefined || d.rule === 'unplanned');
+        throw new MosaicError(tooBig ? 'MOSAIC_MESSAGE_TOO_LARGE' : planned ? 'MOSAIC_PLAN_VIOLATION' : 'MOSAIC_MESSAGE_INVALID', { details });
       }
       const rejected = new Set(details.map((d) => d.index)).size;
       const err = new MosaicError('MOSAIC_BATCH_PARTIALLY_INVALID', {
@@ -124,9 +170,9 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
         details,
       });
       metrics.requestsRejected.inc({ code: err.code });
-      return reply.code(err.status).send({ ...err.toJSON(), accepted: records.length, rejected });
+      return reply.code(err.status).send({ ...err.toJSON(), accepted: records.length, rejected, ...(quarantined.length ? { quarantined: quarantined.length } : {}) });
     }
-    return OK;
+    return quarantined.length ? { success: true, quarantined: quarantined.length } : OK;
   }
 
   const objectBody = (req: FastifyRequest): Record<string, unknown> => {

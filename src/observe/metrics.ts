@@ -27,6 +27,23 @@ export class Metrics {
     help: 'Events dropped because their (source, messageId) was already in the log',
     registers: [this.registry],
   });
+  readonly planViolations = new Counter({
+    name: 'mosaic_plan_violations_total',
+    help: 'Tracking-plan violations found at ingest, by rule and by what the source policy did with the event (allow, quarantine, reject)',
+    labelNames: ['rule', 'policy'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsQuarantined = new Counter({
+    name: 'mosaic_events_quarantined_total',
+    help: 'Events held in the quarantine because they broke the tracking plan',
+    registers: [this.registry],
+  });
+  readonly quarantinePending = new Gauge({
+    name: 'mosaic_quarantine_pending',
+    help: 'Quarantined events not yet replayed, by rule (an event breaking two rules counts under each), read at scrape time',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
   readonly eventsRejected = new Counter({
     name: 'mosaic_events_rejected_total',
     help: 'Messages rejected by validation, by the rule they broke (one message may break several)',

@@ -56,6 +56,11 @@ export class ControlStore implements Credentials {
     return row ? this.byWriteKey.get(row.k) : undefined;
   }
 
+  sourceById(id: string): Source | undefined {
+    for (const s of this.byWriteKey.values()) if (s.id === id) return s;
+    return undefined;
+  }
+
   sourceByWriteKey(writeKey: string): Source | undefined {
     return this.byWriteKey.get(writeKey);
   }

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { openQuarantine, openSchemaRegistry } from '../adapters/from-config.js';
+import type { Config } from '../config.js';
+import { formatChange, type Compatibility, type SchemaChange } from '../core/schema-diff.js';
+import { MosaicError } from '../errors.js';
+import type { QuarantinedEvent } from '../ports/quarantine.js';
+import { checkSchema, normalizeSubject, registerSchema } from '../quality/schemas.js';
+
+const when = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const out = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+
+/** A schema file: JSON, or YAML for people who write their plans by hand. */
+function readSchema(file: string): unknown {
+  const text = readFileSync(file, 'utf8');
+  try {
+    return file.endsWith('.yaml') || file.endsWith('.yml') ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new MosaicError('MOSAIC_SCHEMA_INVALID', { message: `${file} is not ${file.endsWith('.json') ? 'JSON' : 'JSON or YAML'}: ${(err as Error).message}` });
+  }
+}
+
+const changeLines = (changes: readonly SchemaChange[], breaking: readonly SchemaChange[]) =>
+  changes.map((c) => `  ${breaking.includes(c) ? '✗' : '·'} ${formatChange(c)}`).join('\n');
+
+export async function schemaAdd(config: Config, subject: string, file: string, compatibility?: Compatibility): Promise<void> {
+  const registry = await openSchemaRegistry(config);
+  try {
+    const r = await registerSchema(registry, subject, readSchema(file), { defaultCompatibility: config.quality.defaultCompatibility, ...(compatibility ? { compatibility } : {}) });
+    out(r.created ? `${r.subject}: version ${r.version} registered (${r.compatibility})` : `${r.subject}: unchanged, still version ${r.version}`);
+    if (r.changes.length) out(changeLines(r.changes, []));
+  } finally {
+    await registry.close();
+  }
+}
+
+/** Prints the diff against the latest version; exit 1 when the subject's mode refuses it. */
+export async function schemaCheck(config: Config, subject: string, file: string, compatibility?: Compatibility): Promise<void> {
+  const registry = await openSchemaRegistry(config);
+  try {
+    const r = await checkSchema(registry, subject, readSchema(file), { defaultCompatibility: config.quality.defaultCompatibility, ...(compatibility ? { compatibility } : {}) });
+    if (r.against === undefined) out(`${r.subject}: new subject; version 1 would be registered (${r.compatibility})`);
+    else if (!r.changes.length) out(`${r.subject}: identical to version ${r.against}`);
+    else {
+      out(`${r.subject}: against version ${r.against} (${r.compatibility}): ${r.compatible ? 'compatible' : `${r.breaking.length} breaking change${r.breaking.length === 1 ? '' : 's'}`}`);
+      out(changeLines(r.changes, r.breaking));
+    }
+    if (!r.compatible) process.exitCode = 1;
+  } finally {
+    await registry.close();
+  }
+}
+
+export async function schemaList(config: Config): Promise<void> {
+  const registry = await openSchemaRegistry(config);
+  try {
+    const latest = await registry.latest();
+    if (!latest.length) return out('no schemas yet: mosaic schema add <subject> <schema.json>');
+    for (const v of latest) out(`${v.subject.padEnd(40)} v${String(v.version).padEnd(4)} ${v.compatibility.padEnd(9)} ${when(v.createdAt)}`);
+  } finally {
+    await registry.close();
+  }
+}
+
+export async function schemaShow(config: Config, subjectText: string, version?: number): Promise<void> {
+  const registry = await openSchemaRegistry(config);
+  try {
+    const subject = normalizeSubject(subjectText);
+    const versions = await registry.versions(subject);
+    const v = version === undefined ? versions[versions.length - 1] : versions.find((x) => x.version === version);
+    if (!v) throw new MosaicError('MOSAIC_SCHEMA_NOT_FOUND', { message: `"${subject}" has ${versions.length ? `no version ${version}` : 'no schema'}.` });
+    out(JSON.stringify({ subject, version: v.version, compatibility: v.compatibility, createdAt: new Date(v.createdAt).toISOString(), versions: versions.map((x) => x.version), schema: v.schema }, null, 2));
+  } finally {
+    await registry.close();
+  }
+}
+
+const summary = (q: QuarantinedEvent) =>
+  `${String(q.id).padStart(6)}  ${when(q.receivedAtMs)}  ${q.subject.padEnd(32)} ${q.violations.map((v) => `${v.rule} ${v.path}`).join('; ')}${q.replayedAtMs !== undefined ? '  (replayed)' : ''}`;
+
+export async function quarantineList(config: Config, o: { rule?: string; subject?: string; status?: 'pending' | 'replayed' | 'all'; limit: number; json?: boolean }): Promise<void> {
+  const quarantine = await openQuarantine(config);
+  try {
+    const rows = await quarantine.list({ limit: o.limit, status: o.status ?? 'pending', ...(o.rule ? { rule: o.rule } : {}), ...(o.subject ? { subject: normalizeSubject(o.subject) } : {}) });
+    if (o.json) return out(JSON.stringify(rows.map((q) => ({ ...q, payload: JSON.parse(q.payload) as unknown }))));
+    const counts = [...(await quarantine.pendingByRule())].map(([r, n]) => `${r}: ${n}`).join(', ');
+    out(`pending by rule: ${counts || 'none'}`);
+    for (const q of rows) out(summary(q));
+  } finally {
+    await quarantine.close();
+  }
+}
+
+export async function quarantineShow(config: Config, id: number): Promise<void> {
+  const quarantine = await openQuarantine(config);
+  try {
+    const q = await quarantine.get(id);
+    if (!q) throw new MosaicError('MOSAIC_QUARANTINE_NOT_FOUND', { message: `No quarantined event has id ${id}.` });
+    out(JSON.stringify({ ...q, receivedAt: new Date(q.receivedAtMs).toISOString(), payload: JSON.parse(q.payload) as unknown }, null, 2));
+  } finally {
+    await quarantine.close();
+  }
+}
+
+/**
+ * Replay goes through the running Mosaic: it holds the log (the embedded log has one writer)
+ * and checks each event against the plan it enforces.
+ */
+export async function quarantineReplay(config: Config, ids: string[], o: { all?: boolean; rule?: string; subject?: string; force?: boolean; payload?: string; url?: string; token?: string }): Promise<void> {
+  const token = o.token ?? config.apiToken;
+  if (!token) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING', { message: 'Give the admin API token with --token or MOSAIC_API_TOKEN.' });
+  const base = o.url ?? `http://127.0.0.1:${config.port}`;
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch((err: unknown) => {
+      throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `cannot reach Mosaic at ${base} (${(err as Error).message}); replay needs it running, or pass --url` });
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) {
+      const e = (json.error ?? {}) as { code?: string; message?: string };
+      throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `${res.status} ${e.code ?? ''}: ${e.message ?? JSON.stringify(json)}` });
+    }
+    return json;
+  };
+  if (o.payload) {
+    if (ids.length !== 1) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: '--payload replaces one event: give exactly one id.' });
+    const r = await post(`/v1/quarantine/${ids[0]}/replay`, { payload: JSON.parse(readFileSync(o.payload, 'utf8')) as unknown, force: o.force ?? false });
+    out(JSON.stringify(r, null, 2));
+    if (r.status !== 'replayed') process.exitCode = 1;
+    return;
+  }
+  const body = { ...(ids.length ? { ids: ids.map(Number) } : {}), ...(o.all ? { all: true } : {}), ...(o.rule ? { rule: o.rule } : {}), ...(o.subject ? { subject: o.subject } : {}), force: o.force ?? false };
+  const r = (await post('/v1/quarantine/replay', body)) as { replayed: number; failing: number; failures: { id: number; violations: { rule: string; path: string; message: string }[] }[] };
+  out(`replayed ${r.replayed}, still failing ${r.failing}`);
+  for (const f of r.failures) out(`  ${f.id}: ${f.violations.map((v) => v.message).join('; ')}`);
+  if (r.failing) process.exitCode = 1;
+}
