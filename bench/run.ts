@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake]
+ * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake] [-- --plan]
  *
  * Measures Mosaic on this machine in one run, next to the limits it is compared with:
  * a bare node:http server under the same load generator, and raw batched SQLite inserts.
@@ -13,6 +13,8 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { lakeBench } from './lake.js';
+import { TrackingPlan } from '../src/quality/tracking-plan.js';
+import type { MessageType } from '../src/core/envelope.js';
 import { pacedLoad, type PacedResult } from './paced-load.js';
 import { TEN_AUDIENCES, TEN_TRAITS, message as workloadMessage, userOf } from './workload.js';
 
@@ -415,6 +417,88 @@ async function freshnessOnly(eventsPerSecond: number): Promise<void> {
   }
 }
 
+/** The workload's tracking plan: every event it sends has a schema, and every schema passes. */
+const WORKLOAD_PLAN: Record<string, unknown> = {
+  identify: { type: 'object', properties: { plan: { enum: ['free', 'pro'] }, visits: { type: 'integer', minimum: 0 } }, required: ['plan'], additionalProperties: false },
+  'page:Product': { type: 'object', properties: { path: { type: 'string', pattern: '^/products/' } }, required: ['path'] },
+  'track:Product Viewed': { type: 'object', properties: { sku: { type: 'string', minLength: 1 }, price: { type: 'number', minimum: 0 }, currency: { type: 'string', enum: ['EUR', 'USD', 'GBP'] } }, required: ['sku', 'price'] },
+  'track:Order Completed': { type: 'object', properties: { sku: { type: 'string' }, price: { type: 'number', minimum: 0 }, currency: { type: 'string', minLength: 3, maxLength: 3 } }, required: ['price', 'currency'] },
+};
+
+/**
+ * `--plan`: batched ingest without a tracking plan, then with the workload's plan (every event
+ * checked by its compiled schema; unplanned events would break it, so none is skipped), three
+ * rounds interleaved on fresh data directories. The processor is off in both: the plan's cost
+ * is the collector's, and a processor sharing the two cores would blur it.
+ */
+async function planOnly(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  const base = `http://127.0.0.1:${port}`;
+  const auth = { authorization: 'Basic ' + Buffer.from(`${WRITE_KEY}:`).toString('base64') };
+  const configs = { plain: join(dir, 'plain.yaml'), plan: join(dir, 'plan.yaml') };
+  writeFileSync(configs.plain, 'processor: { enabled: false }\n');
+  writeFileSync(configs.plan, 'processor: { enabled: false }\nquality: { violations: quarantine, unplanned: violation }\n');
+  const ingest = async (which: 'plain' | 'plan', round: number) => {
+    const server = start(join(dir, `${which}-${round}`), port, { MOSAIC_CONFIG: configs[which] });
+    try {
+      await waitFor(async () => (await fetch(`${base}/health`)).ok, 20_000, 'mosaic to start');
+      if (which === 'plan') {
+        for (const [subject, schema] of Object.entries(WORKLOAD_PLAN)) {
+          const r = await fetch(`${base}/v1/schemas/${encodeURIComponent(subject)}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ schema }) });
+          if (r.status !== 201) throw new Error(`registering ${subject}: ${r.status} ${await r.text()}`);
+        }
+      }
+      const r = await load({ url: `${base}/v1/batch`, seconds: SECONDS, body: nextBatch, headers: auth });
+      const quarantined = async () => Number(/^mosaic_events_quarantined_total (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? 0);
+      if (await quarantined()) throw new Error(`${await quarantined()} workload events broke the plan: the bench plan must describe them`);
+      if (which === 'plan') {
+        // Proof that the plan was checked: an event breaking it is held back.
+        await fetch(`${base}/v1/track`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'u', event: 'Order Completed', properties: { price: 'free' } }) });
+        if ((await quarantined()) !== 1) throw new Error('the tracking plan was not applied');
+      }
+      return r.requestsPerSecond * BATCH;
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((res) => server.once('exit', res));
+    }
+  };
+  // The check alone, in this process: what it adds per event, free of the machine's noise.
+  const checkNs = (() => {
+    const plan = new TrackingPlan(Object.entries(WORKLOAD_PLAN).map(([subject, schema]) => ({ subject, version: 1, schema: schema as Record<string, unknown>, compatibility: 'backward' as const, createdAt: 0 })), 'violation');
+    const msgs = Array.from({ length: 100_000 }, (_, i) => JSON.parse(message(i)) as Record<string, unknown>);
+    const sources = ['src_bench', 'default'];
+    let best = Infinity;
+    for (let rep = 0; rep < 5; rep++) {
+      const t = process.hrtime.bigint();
+      for (const m of msgs) if (plan.check(m, m.type as MessageType, sources)) throw new Error('a workload event broke the bench plan');
+      best = Math.min(best, Number(process.hrtime.bigint() - t) / msgs.length);
+    }
+    return best;
+  })();
+  try {
+    const rows: string[] = [];
+    const ratios: number[] = [];
+    const n = (x: number) => Math.round(x).toLocaleString('en-US');
+    for (let round = 1; round <= 5; round++) {
+      say(`round ${round}: batched ingest without, then with, the tracking plan…`);
+      // Alternate which goes first: the machine drifts within a round.
+      const first = round % 2 ? await ingest('plain', round) : await ingest('plan', round);
+      const second = round % 2 ? await ingest('plan', round) : await ingest('plain', round);
+      const [plain, planned] = round % 2 ? [first, second] : [second, first];
+      ratios.push(planned / plain);
+      rows.push(`| ${round} | ${n(plain)} ev/s | ${n(planned)} ev/s | ${(planned / plain).toFixed(2)}× |`);
+    }
+    const median = [...ratios].sort((a, b) => a - b)[2]!;
+    process.stdout.write(
+      `batched ingest (100 events per request, ${SECONDS} s per run, processor off), 4 schemas covering every event\n\n| round | no plan | plan checked | ratio |\n| - | - | - | - |\n${rows.join('\n')}\n\n` +
+        `median ratio ${median.toFixed(2)}× (the issue allows ≥ 0.80×)\nthe check alone, in-process: ${checkNs.toFixed(0)} ns per event (best of 5 × 100,000 workload events)\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A fresh PostgreSQL database, NATS stream and Redis prefix for one bench phase, and how to drop them. */
 async function engines(tag: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
   const admin = process.env.MOSAIC_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -550,7 +634,7 @@ async function lakeOnly(): Promise<void> {
 const freshnessRate = process.argv.indexOf('--freshness');
 const backend = process.argv.indexOf('--backend');
 if (backend >= 0 && process.argv[backend + 1] !== 'nats,postgres,redis') throw new Error('--backend takes nats,postgres,redis (the engines are tested together)');
-(args.has('--lake') ? lakeOnly() : backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
+(args.has('--plan') ? planOnly() : args.has('--lake') ? lakeOnly() : backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

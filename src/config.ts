@@ -445,7 +445,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   let fileConfig: Record<string, unknown> = {};
-  const named = opts.file ?? env.MOSAIC_CONFIG;
+  const named = opts.file ?? (env.MOSAIC_CONFIG || undefined); // MOSAIC_CONFIG= (empty) means none
   const file = resolve(cwd, named ?? 'mosaic.yaml');
   if (named && !existsSync(file)) {
     throw new MosaicError('MOSAIC_CONFIG_INVALID', { message: `Configuration file ${file} does not exist.` });

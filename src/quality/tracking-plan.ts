@@ -63,40 +63,64 @@ export interface PlanCheck {
  * The tracking plan compiled: the latest version of each subject as an Ajv validator. Built
  * once per registry revision; `check` is on the ingest path, so it allocates only on failure.
  */
+type Compiled = { subject: string; validate: ValidateFunction; version: number; field: 'properties' | 'traits' };
+/** The key of a subject without a name (`identify`, `page`) in its kind's map. */
+const ANY_NAME = '\u0000';
+
 export class TrackingPlan {
-  private readonly validators = new Map<string, { validate: ValidateFunction; version: number; field: 'properties' | 'traits' }>();
+  /** source ('' for every source) → kind → name (or ANY_NAME) → validator: lookups without building subject strings. */
+  private readonly validators = new Map<string, Map<string, Map<string, Compiled>>>();
+  readonly size: number;
 
   constructor(
     versions: readonly SchemaVersion[],
-    /** `violation`: an event no schema describes breaks the plan (rule `unplanned`). */
+    /** `violation`: an event that no schema describes breaks the plan (rule `unplanned`). */
     private readonly unplanned: 'allow' | 'violation' = 'allow',
     ajv: Ajv = planAjv(),
   ) {
     for (const v of versions) {
-      const kind: PlannedType = parseSubject(v.subject).kind;
-      this.validators.set(v.subject, { validate: ajv.compile(v.schema), version: v.version, field: plannedField(kind) });
+      const s = parseSubject(v.subject);
+      const compiled: Compiled = { subject: v.subject, validate: ajv.compile(v.schema), version: v.version, field: plannedField(s.kind) };
+      let bySource = this.validators.get(s.source ?? '');
+      if (!bySource) this.validators.set(s.source ?? '', (bySource = new Map()));
+      let byKind = bySource.get(s.kind);
+      if (!byKind) bySource.set(s.kind, (byKind = new Map()));
+      byKind.set(s.name ?? ANY_NAME, compiled);
     }
+    this.size = versions.length;
   }
 
-  get size(): number {
-    return this.validators.size;
+  /** The most specific schema for this message: per source before general, by name before any name. */
+  private find(type: PlannedType, name: string | undefined, sources: readonly string[]): Compiled | undefined {
+    const named = name !== undefined && type !== 'identify' && type !== 'group';
+    const lookup = (source: string) => {
+      const byKind = this.validators.get(source)?.get(type);
+      if (!byKind) return undefined;
+      return (named ? byKind.get(name) : undefined) ?? (type === 'track' ? undefined : byKind.get(ANY_NAME));
+    };
+    if (this.validators.size > 1 || !this.validators.has('')) {
+      for (const source of sources) {
+        const found = lookup(source);
+        if (found) return found;
+      }
+    }
+    return lookup('');
   }
 
   /** Checks a structurally valid message from a source (its id and name). */
   check(msg: Record<string, unknown>, type: MessageType, sources: readonly string[]): PlanCheck | undefined {
     if (type === 'alias') return undefined;
-    if (this.validators.size === 0 && this.unplanned === 'allow') return undefined;
+    if (this.size === 0 && this.unplanned === 'allow') return undefined;
     const name = type === 'track' ? (msg.event as string | undefined) : typeof msg.name === 'string' ? msg.name : undefined;
-    const candidates = candidateSubjects(type, name, sources);
-    for (const subject of candidates) {
-      const v = this.validators.get(subject);
-      if (!v) continue;
+    const v = this.find(type, name, sources);
+    if (v) {
       const data = msg[v.field] ?? {};
       if (v.validate(data)) return undefined;
-      const schema = `${subject}@${v.version}`;
-      return { subject, violations: (v.validate.errors ?? []).map((e) => toViolation(e, data, v.field, schema)) };
+      const schema = `${v.subject}@${v.version}`;
+      return { subject: v.subject, violations: (v.validate.errors ?? []).map((e) => toViolation(e, data, v.field, schema)) };
     }
     if (this.unplanned === 'allow') return undefined;
+    const candidates = candidateSubjects(type, name, sources);
     const subject = candidates[candidates.length - 1]!;
     return { subject, violations: [{ path: type === 'track' ? '/event' : '/type', rule: 'unplanned', message: `no schema in the tracking plan describes "${subject}"`, value: name ?? type }] };
   }
