@@ -19,9 +19,10 @@ const api = (method: 'GET' | 'POST', url: string, payload?: unknown) => m.app.in
 const ORDER = encodeURIComponent('track:Order Completed');
 const V1 = { type: 'object', properties: { total: { type: 'number' }, currency: { enum: ['EUR', 'USD'] } }, required: ['total'] };
 
-async function logged(): Promise<Record<string, any>[]> {
-  const out: Record<string, any>[] = [];
-  for (let p = 0; p < m.log.partitions; p++) for (const e of await m.log.read(p, 1, 1e6)) out.push(JSON.parse(e.payload));
+type Logged = { messageId: string; sourceId: string; context?: { violations?: unknown } };
+async function logged(): Promise<Logged[]> {
+  const out: Logged[] = [];
+  for (let p = 0; p < m.log.partitions; p++) for (const e of await m.log.read(p, 1, 1e6)) out.push(JSON.parse(e.payload) as Logged);
   return out;
 }
 const order = (id: string, userId: string, properties: Record<string, unknown>) => ({ type: 'track', event: 'Order Completed', messageId: id, userId, properties });
@@ -43,7 +44,7 @@ test('allow: the event is stored, tagged with its violations', async () => {
   const r = await send(WRITE_KEY, '/v1/batch', { batch: [order('allow-1', 'ann', { total: 'ten' })] });
   assert.equal(r.statusCode, 200);
   const [stored] = (await logged()).filter((e) => e.messageId === 'allow-1');
-  assert.deepEqual(stored!.context.violations, [{ path: '/properties/total', rule: 'type', message: '/properties/total must be number', value: 'ten', schema: 'track:Order Completed@1' }]);
+  assert.deepEqual(stored!.context?.violations, [{ path: '/properties/total', rule: 'type', message: '/properties/total must be number', value: 'ten', schema: 'track:Order Completed@1' }]);
   const ok = (await logged()).length;
   await send(WRITE_KEY, '/v1/track', order('allow-2', 'ann', { total: 10 }));
   assert.equal((await logged()).find((e) => e.messageId === 'allow-2')!.context?.violations, undefined);
