@@ -3,7 +3,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { backends, openEventLog, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
+import { backends, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
+import { exportExpectationMetrics } from './quality/run-expectations.js';
 import { PlanHolder } from './quality/plan-holder.js';
 import { qualityApi } from './serve/quality-api.js';
 import type { Quarantine } from './ports/quarantine.js';
@@ -168,6 +169,8 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     quality = { plan: new PlanHolder(registry, config.quality, logger), quarantine: await openQuarantine(config) };
     await quality.plan.start();
   }
+  // Expectation results are exported as metrics wherever they are read (runs come from the CLI and schedulers).
+  const expectationRuns = roles.serve ? await openExpectationRuns(config) : undefined;
 
   const created: Mosaic['created'] = {};
   let writeKey: string;
@@ -278,6 +281,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       metrics.processorLagEvents.set(lag.events);
       metrics.processorLagSeconds.set(lag.seconds);
       for (const d of deliverers) metrics.destinationLagEvents.set({ destination: d.def.name }, await d.lag());
+      if (expectationRuns) await exportExpectationMetrics(expectationRuns, metrics);
       if (quality) {
         metrics.quarantinePending.reset();
         for (const [rule, n] of await quality.quarantine.pendingByRule()) metrics.quarantinePending.set({ rule }, n);
@@ -326,6 +330,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       quality?.plan.stop();
       await quality?.plan.registry.close();
       await quality?.quarantine.close();
+      await expectationRuns?.close();
       unlock();
     },
   };

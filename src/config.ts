@@ -10,6 +10,7 @@ import { MESSAGE_TYPES } from './core/envelope.js';
 import { COMPATIBILITIES } from './core/schema-diff.js';
 import { DEFAULT_IDENTIFIER_TYPES, IdentityRules, IdentityRulesError, NORMALIZERS } from './core/identity.js';
 import { MosaicError } from './errors.js';
+import { loadSuites } from './quality/expectations.js';
 
 /** An enum schema: Ajv then reports one readable error with the allowed values, not one per literal. */
 const literals = <T extends string>(values: readonly T[], fallback?: T) => Type.Unsafe<T>({ type: 'string', enum: [...values], ...(fallback !== undefined ? { default: fallback } : {}) });
@@ -255,6 +256,8 @@ const ConfigSchema = Type.Object(
             Type.Object({ kind: Type.Literal('snapshot') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('rfm') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('clusters') }, { additionalProperties: false }),
+            /** Runs expectation suites (all under quality.expectations, or those named); fails when one does not pass. */
+            Type.Object({ kind: Type.Literal('expectations'), suites: Type.Optional(Type.Array(Type.String(), { minItems: 1 })) }, { additionalProperties: false }),
           ]),
         },
         { additionalProperties: false },
@@ -274,6 +277,8 @@ const ConfigSchema = Type.Object(
         defaultCompatibility: literals(COMPATIBILITIES, 'backward'),
         /** How often collectors look for new schema versions (registered by another process). */
         refreshSeconds: Type.Number({ exclusiveMinimum: 0, default: 2 }),
+        /** Expectation suites: YAML files, or directories of them (relative to this file). */
+        expectations: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -462,6 +467,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   // Relative to the configuration file's directory, as a person writing the file expects.
   const configDir = existsSync(file) ? dirname(file) : cwd;
   for (const t of config.transformations) t.file = resolve(configDir, t.file);
+  config.quality.expectations = config.quality.expectations.map((f) => resolve(configDir, f));
   for (const [i, d] of config.destinations.entries()) {
     const names = Array.isArray(d.forward.audiences) ? d.forward.audiences : [];
     const unknown = names.filter((n) => !config.audiences.some((a) => (a as { name: string }).name === n));
@@ -480,6 +486,16 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
     } catch (err) {
       throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/schedules/${i}/cron`, rule: 'cron', message: `"${j.cron}": ${(err as Error).message}` }] });
     }
+  }
+  if (config.quality.expectations.length) {
+    const names = new Set(loadSuites(config.quality.expectations).map((x) => x.suite));
+    for (const [i, j] of config.schedules.entries()) {
+      const missing = j.job.kind === 'expectations' ? (j.job.suites ?? []).filter((n) => !names.has(n)) : [];
+      if (missing.length) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/schedules/${i}/job/suites`, rule: 'suite', message: `no expectation suite named ${missing.map((n) => `"${n}"`).join(', ')} under quality.expectations` }] });
+    }
+  } else {
+    const i = config.schedules.findIndex((j) => j.job.kind === 'expectations');
+    if (i >= 0) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/schedules/${i}/job`, rule: 'suite', message: 'an expectations job needs suites under quality.expectations' }] });
   }
   const twice = config.imports.find((d, i) => config.imports.findIndex((x) => x.name === d.name) !== i);
   if (twice) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/imports', rule: 'unique', message: `"${twice.name}" is declared twice` }] });

@@ -1,7 +1,8 @@
 import type { Quarantine } from '../ports/quarantine.js';
 import type { SchemaRegistry } from '../ports/schema-registry.js';
-import { PostgresQuarantine, PostgresSchemaRegistry } from './postgres/quality-store.js';
-import { SqliteQuarantine, SqliteSchemaRegistry } from './sqlite/quality-store.js';
+import { PostgresExpectationRuns, PostgresQuarantine, PostgresSchemaRegistry } from './postgres/quality-store.js';
+import { SqliteExpectationRuns, SqliteQuarantine, SqliteSchemaRegistry } from './sqlite/quality-store.js';
+import type { ExpectationRuns } from '../ports/expectation-runs.js';
 import type { JobRuns } from '../ports/job-runs.js';
 import { PostgresJobRuns } from './postgres/job-runs.js';
 import { SqliteJobRuns } from './sqlite/job-runs.js';
@@ -80,4 +81,10 @@ export async function openSchemaRegistry(config: Config): Promise<SchemaRegistry
 export async function openQuarantine(config: Config): Promise<Quarantine> {
   if (config.store.url) return PostgresQuarantine.open({ url: config.store.url, schema: config.store.schema });
   return new SqliteQuarantine({ dir: config.dataDir });
+}
+
+/** Expectation runs' history: beside the schemas. */
+export async function openExpectationRuns(config: Config): Promise<ExpectationRuns> {
+  if (config.store.url) return PostgresExpectationRuns.open({ url: config.store.url, schema: config.store.schema });
+  return new SqliteExpectationRuns({ dir: config.dataDir });
 }

@@ -6,7 +6,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
-import { quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
+import { expectationsHistory, expectationsReport, expectationsRun, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
 import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
 import { runTransformTest } from './transform.js';
 import { runCompact, runOffloadOnce, runRetention, runSql, type SqlFormat } from './lake.js';
@@ -212,6 +212,28 @@ quarantine
   .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
   .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
   .action(async (ids: string[], o: { all?: boolean; rule?: string; subject?: string; force?: boolean; payload?: string; url?: string; token?: string }) => quarantineReplay(config(), ids, o));
+
+const expectations = program.command('expectations').description('data quality checks over the lake (quality.expectations; see docs/quality.md)');
+expectations
+  .command('run [suites...]')
+  .description('run the configured suites (or those named, or --file), record each run, print the results; exit 1 if any expectation fails')
+  .option('--file <suite.yaml...>', 'run these suite files instead of the configured ones')
+  .option('--json', 'print the report as JSON instead of text')
+  .option('--html <file>', 'write the static HTML report (latest run of every suite, with history)')
+  .option('--report-json <file>', 'write the JSON report')
+  .option('--no-record', 'do not keep this run in the history')
+  .action(async (names: string[], o: { file?: string[]; json?: boolean; html?: string; reportJson?: string; record: boolean }) => expectationsRun(config(), names, o));
+expectations
+  .command('history [suite]')
+  .description('the last runs (of one suite, or of all)')
+  .option('-n, --limit <n>', 'how many', (v: string) => Number(v), 20)
+  .action(async (suite: string | undefined, o: { limit: number }) => expectationsHistory(config(), suite, o.limit));
+expectations
+  .command('report')
+  .description('the report from the recorded runs: JSON on stdout, or --html / --json files')
+  .option('--html <file>', 'write the static HTML report')
+  .option('--json <file>', 'write the JSON report')
+  .action(async (o: { html?: string; json?: string }) => expectationsReport(config(), o));
 
 program
   .command('replay')

@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { openQuarantine, openSchemaRegistry } from '../adapters/from-config.js';
+import { openExpectationRuns, openQuarantine, openSchemaRegistry } from '../adapters/from-config.js';
+import { loadSuites } from '../quality/expectations.js';
+import { htmlReport, jsonReport } from '../quality/report.js';
+import { configuredSuites, runExpectations } from '../quality/run-expectations.js';
 import type { Config } from '../config.js';
 import { formatChange, type Compatibility, type SchemaChange } from '../core/schema-diff.js';
 import { MosaicError } from '../errors.js';
@@ -133,4 +136,58 @@ export async function quarantineReplay(config: Config, ids: string[], o: { all?:
   out(`replayed ${r.replayed}, still failing ${r.failing}`);
   for (const f of r.failures) out(`  ${f.id}: ${f.violations.map((v) => v.message).join('; ')}`);
   if (r.failing) process.exitCode = 1;
+}
+
+const mark = { pass: '✓', fail: '✗', error: '!' } as const;
+
+/**
+ * `mosaic expectations run`: the configured suites (or files given), over the lake, each
+ * recorded in the history; exit 1 when any expectation fails or errors: for CI.
+ */
+export async function expectationsRun(config: Config, names: string[], o: { file?: string[]; json?: boolean; html?: string; reportJson?: string; record: boolean }): Promise<void> {
+  const suites = o.file?.length ? loadSuites(o.file) : configuredSuites(config, names);
+  if (!suites.length) throw new MosaicError('MOSAIC_CONFIG_INVALID', { message: 'No expectation suite: list YAML files under quality.expectations, or pass --file.' });
+  const runs = await openExpectationRuns(config);
+  try {
+    const done = await runExpectations(config.lake.dir!, suites, {
+      ...(o.record ? { runs } : {}),
+      onSuite: (run) => {
+        if (o.json) return;
+        out(`${mark[run.status]} ${run.suite} (${run.table}): ${run.results.filter((r) => r.status === 'pass').length}/${run.results.length} passed in ${run.finishedAt - run.startedAt} ms`);
+        for (const r of run.results) out(`    ${mark[r.status]} ${r.name.padEnd(36)} ${r.message}${r.examples?.length ? `  e.g. ${r.examples.map((e) => JSON.stringify(e)).join(', ')}` : ''}`);
+      },
+    });
+    const history = await runs.history(undefined, 500);
+    const latest = o.record ? await runs.latest() : done;
+    if (o.json) out(JSON.stringify(jsonReport(done, history)));
+    if (o.reportJson) writeFileSync(o.reportJson, JSON.stringify(jsonReport(latest, history), null, 2));
+    if (o.html) writeFileSync(o.html, htmlReport(latest, history));
+    if (done.some((r) => r.status !== 'pass')) process.exitCode = 1;
+  } finally {
+    await runs.close();
+  }
+}
+
+export async function expectationsHistory(config: Config, suite: string | undefined, limit: number): Promise<void> {
+  const runs = await openExpectationRuns(config);
+  try {
+    const h = await runs.history(suite, limit);
+    if (!h.length) return out('no expectation run yet: mosaic expectations run');
+    for (const r of h) out(`${when(r.startedAt)}  ${mark[r.status]} ${r.suite.padEnd(24)} ${r.results.filter((x) => x.status === 'pass').length}/${r.results.length} passed${r.status !== 'pass' ? `: ${r.results.filter((x) => x.status !== 'pass').map((x) => x.name).join(', ')}` : ''}`);
+  } finally {
+    await runs.close();
+  }
+}
+
+/** The report from the stored history, without running anything. */
+export async function expectationsReport(config: Config, o: { html?: string; json?: string }): Promise<void> {
+  const runs = await openExpectationRuns(config);
+  try {
+    const [latest, history] = [await runs.latest(), await runs.history(undefined, 500)];
+    if (o.html) writeFileSync(o.html, htmlReport(latest, history));
+    if (o.json) writeFileSync(o.json, JSON.stringify(jsonReport(latest, history), null, 2));
+    if (!o.html && !o.json) out(JSON.stringify(jsonReport(latest, history), null, 2));
+  } finally {
+    await runs.close();
+  }
 }

@@ -7,6 +7,8 @@ import { snapshotProfiles } from '../lake/snapshot.js';
 import { computeRfm, rfmIdentifies } from '../lake/rfm.js';
 import { clusterIdentifies, clusterProfiles } from '../lake/clusters.js';
 import { appendEnvelopes } from '../process/emit.js';
+import { openExpectationRuns } from '../adapters/from-config.js';
+import { configuredSuites, runExpectations } from '../quality/run-expectations.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import type { JobAction, ScheduleDef } from './scheduler.js';
@@ -70,6 +72,19 @@ export function jobAction(def: ScheduleDef, ctx: JobContext): JobAction {
         const c = await clusterProfiles(lakeDir, { ...ctx.config.batchFeatures.clusters, ...ctx.config.batchFeatures.rfm });
         await appendEnvelopes(ctx.log, clusterIdentifies(c));
         return { rows: c.profiles.length, message: `${c.algorithm}: ${c.k} clusters, silhouette ${c.silhouette.toFixed(3)}` };
+      };
+    case 'expectations':
+      // Reads the lake only (the warehouse is read-only): no turn to take with the offload.
+      return async () => {
+        const runs = await openExpectationRuns(ctx.config);
+        try {
+          const done = await runExpectations(lakeDir, configuredSuites(ctx.config, job.suites), { runs });
+          const bad = done.flatMap((r) => r.results.filter((x) => x.status !== 'pass').map((x) => `${r.suite}: ${x.name} ${x.status}: ${x.message}`));
+          if (bad.length) throw new Error(`${bad.length} expectation${bad.length === 1 ? '' : 's'} not passing: ${bad.slice(0, 5).join('; ')}`);
+          return { rows: done.reduce((n, r) => n + r.results.length, 0), message: `${done.length} suites passed` };
+        } finally {
+          await runs.close();
+        }
       };
     case 'snapshot':
       return onLake(async () => ({ rows: (await snapshotProfiles(ctx.store, ctx.model, lakeDir)).profiles }));

@@ -44,6 +44,18 @@ export class Metrics {
     labelNames: ['rule'] as const,
     registers: [this.registry],
   });
+  readonly expectationPassing = new Gauge({
+    name: 'mosaic_expectation_passing',
+    help: 'Whether each expectation passed in its suite\'s latest run (1) or not (0: failed or errored)',
+    labelNames: ['suite', 'expectation'] as const,
+    registers: [this.registry],
+  });
+  readonly expectationLastRun = new Gauge({
+    name: 'mosaic_expectation_last_run_timestamp_seconds',
+    help: 'When each expectation suite last finished a run (Unix seconds)',
+    labelNames: ['suite'] as const,
+    registers: [this.registry],
+  });
   readonly eventsRejected = new Counter({
     name: 'mosaic_events_rejected_total',
     help: 'Messages rejected by validation, by the rule they broke (one message may break several)',

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
-import { PostgresQuarantine, PostgresSchemaRegistry } from '../../src/adapters/postgres/quality-store.js';
-import { quarantineConformance, schemaRegistryConformance } from '../conformance/quality-store.suite.js';
+import { PostgresExpectationRuns, PostgresQuarantine, PostgresSchemaRegistry } from '../../src/adapters/postgres/quality-store.js';
+import { expectationRunsConformance, quarantineConformance, schemaRegistryConformance } from '../conformance/quality-store.suite.js';
 import { postgresDatabase } from '../services.js';
 
 const db = await postgresDatabase();
@@ -21,4 +21,5 @@ if ('skip' in db) {
     async (first) => PostgresSchemaRegistry.open({ url: db.url, schema: schemaOf.get(first as PostgresSchemaRegistry)! }),
   );
   quarantineConformance('postgres quarantine', async () => PostgresQuarantine.open({ url: db.url, schema: `quarantine_${n++}` }));
+  expectationRunsConformance('postgres expectation runs', async () => PostgresExpectationRuns.open({ url: db.url, schema: `expectations_${n++}` }));
 }

@@ -1,6 +1,6 @@
 import { after } from 'node:test';
-import { SqliteQuarantine, SqliteSchemaRegistry } from '../../src/adapters/sqlite/quality-store.js';
-import { quarantineConformance, schemaRegistryConformance } from '../conformance/quality-store.suite.js';
+import { SqliteExpectationRuns, SqliteQuarantine, SqliteSchemaRegistry } from '../../src/adapters/sqlite/quality-store.js';
+import { expectationRunsConformance, quarantineConformance, schemaRegistryConformance } from '../conformance/quality-store.suite.js';
 import { tempDir } from '../helpers.js';
 
 const dirs: (() => void)[] = [];
@@ -18,3 +18,4 @@ schemaRegistryConformance(
   async (first) => new SqliteSchemaRegistry({ dir: dirOf.get(first as SqliteSchemaRegistry)! }),
 );
 quarantineConformance('sqlite quarantine', async () => new SqliteQuarantine({ dir: ':memory:' }));
+expectationRunsConformance('sqlite expectation runs', async () => new SqliteExpectationRuns({ dir: ':memory:' }));

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Quarantine, QuarantineEntry } from '../../src/ports/quarantine.js';
 import type { SchemaRegistry } from '../../src/ports/schema-registry.js';
+import type { ExpectationRuns, SuiteRun } from '../../src/ports/expectation-runs.js';
 
 /** What every SchemaRegistry adapter must do. `make` returns a fresh, empty one; `second`, another process's view of it. */
 export function schemaRegistryConformance(name: string, make: () => Promise<SchemaRegistry>, second: (first: SchemaRegistry) => Promise<SchemaRegistry>) {
@@ -92,6 +93,33 @@ export function quarantineConformance(name: string, make: () => Promise<Quaranti
       assert.deepEqual((await q.list({ limit: 10, rule: 'type' })).length, 0);
     } finally {
       await q.close();
+    }
+  });
+}
+
+const run = (suite: string, startedAt: number, status: SuiteRun['status']): SuiteRun => ({
+  suite,
+  table: 'events',
+  startedAt,
+  finishedAt: startedAt + 5,
+  status,
+  results: [{ name: 'not_null(user_id)', kind: 'not_null', status: status === 'pass' ? 'pass' : 'fail', message: 'm', observed: { nulls: status === 'pass' ? 0 : 3 }, examples: [1, 'a'] }],
+});
+
+/** What every ExpectationRuns adapter must do. `make` returns a fresh, empty one. */
+export function expectationRunsConformance(name: string, make: () => Promise<ExpectationRuns>) {
+  test(`${name}: runs kept whole, history newest first, the latest per suite`, async () => {
+    const r = await make();
+    try {
+      assert.deepEqual(await r.latest(), []);
+      await r.record(run('web', 1000, 'pass'));
+      await r.record(run('crm', 2000, 'fail'));
+      await r.record(run('web', 3000, 'fail'));
+      assert.deepEqual((await r.history(undefined, 10)).map((x) => [x.suite, x.startedAt]), [['web', 3000], ['crm', 2000], ['web', 1000]]);
+      assert.deepEqual((await r.history('web', 1)).map((x) => x.startedAt), [3000]);
+      assert.deepEqual(await r.latest(), [run('crm', 2000, 'fail'), run('web', 3000, 'fail')]);
+    } finally {
+      await r.close();
     }
   });
 }

@@ -25,7 +25,5 @@ export async function openDuckDb(opts: { memoryLimit?: string; threads?: number;
   };
 }
 
-/** A SQL string literal. */
-export function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
+// Kept apart so that modules building SQL text do not load DuckDB's native addon.
+export { sqlString } from './sql-literal.js';

@@ -41,13 +41,15 @@ const MIGRATIONS: Migration[] = [
   // Scheduled jobs' history (adapters/postgres/job-runs.ts).
   `CREATE TABLE job_runs (id bigserial PRIMARY KEY, job text NOT NULL, started_at bigint NOT NULL, finished_at bigint NOT NULL, status text NOT NULL, rows bigint, message text);
    CREATE INDEX job_runs_by_job ON job_runs (job, id);`,
-  // The tracking plan's schemas and the quarantine (adapters/postgres/quality-store.ts).
+  // The tracking plan's schemas, the quarantine and expectation runs (adapters/postgres/quality-store.ts).
   `CREATE TABLE schema_versions (id bigserial PRIMARY KEY, subject text NOT NULL, version integer NOT NULL, schema text NOT NULL,
                                  compatibility text NOT NULL, created_at bigint NOT NULL, UNIQUE (subject, version));
    CREATE TABLE quarantine (id bigserial PRIMARY KEY, received_at bigint NOT NULL, source_id text NOT NULL, message_id text NOT NULL,
                             subject text NOT NULL, rules text NOT NULL, violations text NOT NULL, payload text NOT NULL,
                             batch_sent_at text, ip text, replayed_at bigint);
-   CREATE INDEX quarantine_pending ON quarantine (replayed_at, id);`,
+   CREATE INDEX quarantine_pending ON quarantine (replayed_at, id);
+   CREATE TABLE expectation_runs (id bigserial PRIMARY KEY, suite text NOT NULL, started_at bigint NOT NULL, run text NOT NULL);
+   CREATE INDEX expectation_runs_by_suite ON expectation_runs (suite, id);`,
 ];
 
 /** Creates or upgrades Mosaic's tables in `schema`: any process opening any PostgreSQL adapter first. */

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Quarantine, QuarantineEntry, QuarantineFilter, QuarantinedEvent, Violation } from '../../ports/quarantine.js';
 import type { SchemaRegistry, SchemaVersion } from '../../ports/schema-registry.js';
+import type { ExpectationRuns, SuiteRun } from '../../ports/expectation-runs.js';
 import { countByRule, rulesColumn, toQuarantined, type QuarantineRow } from '../quarantine-rows.js';
 import { migrateSchema } from './profile-store.js';
 
@@ -107,6 +108,33 @@ export class PostgresQuarantine implements Quarantine {
   async pendingByRule(): Promise<Map<string, number>> {
     const { rows } = await this.pool.query<{ rules: string; n: string }>('SELECT rules, count(*) AS n FROM quarantine WHERE replayed_at IS NULL GROUP BY rules');
     return countByRule(rows);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Expectation runs of every process (CLI, schedulers) in one table. */
+export class PostgresExpectationRuns implements ExpectationRuns {
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(opts: PostgresQualityOptions): Promise<PostgresExpectationRuns> {
+    return new PostgresExpectationRuns(await openPool(opts, 'mosaic-expectations'));
+  }
+
+  async record(run: SuiteRun): Promise<void> {
+    await this.pool.query('INSERT INTO expectation_runs (suite, started_at, run) VALUES ($1, $2, $3)', [run.suite, run.startedAt, JSON.stringify(run)]);
+  }
+
+  async history(suite: string | undefined, limit: number): Promise<SuiteRun[]> {
+    const { rows } = await this.pool.query<{ run: string }>('SELECT run FROM expectation_runs WHERE ($1::text IS NULL OR suite = $1) ORDER BY id DESC LIMIT $2', [suite ?? null, limit]);
+    return rows.map((r) => JSON.parse(r.run) as SuiteRun);
+  }
+
+  async latest(): Promise<SuiteRun[]> {
+    const { rows } = await this.pool.query<{ run: string }>('SELECT DISTINCT ON (suite) run FROM expectation_runs ORDER BY suite, id DESC');
+    return rows.map((r) => JSON.parse(r.run) as SuiteRun);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Quarantine, QuarantineEntry, QuarantineFilter, QuarantinedEvent, Violation } from '../../ports/quarantine.js';
 import { countByRule, rulesColumn, toQuarantined, type QuarantineRow } from '../quarantine-rows.js';
 import type { SchemaRegistry, SchemaVersion } from '../../ports/schema-registry.js';
+import type { ExpectationRuns, SuiteRun } from '../../ports/expectation-runs.js';
 import { migrate, openSqlite, type SqliteDb } from './open.js';
 
 const MIGRATIONS = [
@@ -10,7 +11,9 @@ const MIGRATIONS = [
    CREATE TABLE quarantine (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, source_id TEXT NOT NULL, message_id TEXT NOT NULL,
                             subject TEXT NOT NULL, rules TEXT NOT NULL, violations TEXT NOT NULL, payload TEXT NOT NULL,
                             batch_sent_at TEXT, ip TEXT, replayed_at INTEGER);
-   CREATE INDEX quarantine_pending ON quarantine (replayed_at, id);`,
+   CREATE INDEX quarantine_pending ON quarantine (replayed_at, id);
+   CREATE TABLE expectation_runs (id INTEGER PRIMARY KEY, suite TEXT NOT NULL, started_at INTEGER NOT NULL, run TEXT NOT NULL);
+   CREATE INDEX expectation_runs_by_suite ON expectation_runs (suite, id);`,
 ];
 
 /** quality.db: the tracking plan's schemas and the quarantine, in the data directory. */
@@ -100,6 +103,31 @@ export class SqliteQuarantine implements Quarantine {
   async pendingByRule(): Promise<Map<string, number>> {
     const rows = this.db.prepare('SELECT rules, count(*) AS n FROM quarantine WHERE replayed_at IS NULL GROUP BY rules').all() as { rules: string; n: number }[];
     return countByRule(rows);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+export class SqliteExpectationRuns implements ExpectationRuns {
+  private readonly db: SqliteDb;
+  constructor(opts: { dir: string }) {
+    this.db = openQualityDb(opts.dir);
+  }
+
+  async record(run: SuiteRun): Promise<void> {
+    this.db.prepare('INSERT INTO expectation_runs (suite, started_at, run) VALUES (?, ?, ?)').run(run.suite, run.startedAt, JSON.stringify(run));
+  }
+
+  async history(suite: string | undefined, limit: number): Promise<SuiteRun[]> {
+    const rows = this.db.prepare('SELECT run FROM expectation_runs WHERE (? IS NULL OR suite = ?) ORDER BY id DESC LIMIT ?').pluck().all(suite ?? null, suite ?? null, limit) as string[];
+    return rows.map((r) => JSON.parse(r) as SuiteRun);
+  }
+
+  async latest(): Promise<SuiteRun[]> {
+    const rows = this.db.prepare('SELECT run FROM expectation_runs WHERE id IN (SELECT max(id) FROM expectation_runs GROUP BY suite) ORDER BY suite').pluck().all() as string[];
+    return rows.map((r) => JSON.parse(r) as SuiteRun);
   }
 
   async close(): Promise<void> {
