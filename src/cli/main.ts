@@ -6,8 +6,9 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
-import { expectationsHistory, expectationsReport, expectationsRun, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
+import { expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
 import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
+import type { ProfileCliOptions } from './quality.js';
 import { runTransformTest } from './transform.js';
 import { runCompact, runOffloadOnce, runRetention, runSql, type SqlFormat } from './lake.js';
 
@@ -234,6 +235,19 @@ expectations
   .option('--html <file>', 'write the static HTML report')
   .option('--json <file>', 'write the JSON report')
   .action(async (o: { html?: string; json?: string }) => expectationsReport(config(), o));
+
+program
+  .command('profile-data <table>')
+  .description('profile a warehouse table (events, profiles, …): per column and JSON key, null rate, distinct count, numeric summary, top values, histogram; with --baseline-since, drift (PSI) against that period')
+  .option('--since <when>', 'from this time: a duration before now (7d, 12h) or a date')
+  .option('--until <when>', 'until this time (default now)')
+  .option('--where <sql>', 'only rows matching this condition')
+  .option('--time-column <sql>', 'the time column for --since/--until (default "timestamp" on events)')
+  .option('--columns <names>', 'only these columns, comma-separated (e.g. event,properties.price)')
+  .option('--baseline-since <when>', 'drift: the baseline period starts here (e.g. 14d)')
+  .option('--baseline-until <when>', 'drift: the baseline period ends here (e.g. 7d)')
+  .option('--json', 'the profile as JSON (histograms and quantiles included)')
+  .action(async (table: string, o: ProfileCliOptions) => profileData(config(), table, o));
 
 program
   .command('replay')

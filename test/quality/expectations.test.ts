@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteEventLog } from '../../src/adapters/sqlite/event-log.js';
 import { SqliteExpectationRuns } from '../../src/adapters/sqlite/quality-store.js';
-import { Offloader } from '../../src/lake/offload.js';
-import { appendEnvelopes } from '../../src/process/emit.js';
+import { plantLake } from './lake-fixture.js';
 import { parseSuite, volumeVerdict, type SuiteDef } from '../../src/quality/expectations.js';
 import { runExpectations } from '../../src/quality/run-expectations.js';
 import { MosaicError } from '../../src/errors.js';
@@ -47,8 +45,6 @@ const crm = (user: string, at: number) => JSON.stringify({ type: 'identify', mes
 
 /** 15 days of orders (100, 105, 110 a day, Nov 5–19), CRM users u0–u19 imported Nov 10 and each ordering within 2 days; `bad` plants one problem per expectation. */
 async function lake(bad: boolean): Promise<{ dir: string; cleanup: () => void }> {
-  const t = tempDir();
-  const log = new SqliteEventLog({ dir: t.dir, partitions: 2, sync: 'normal', dedupWindowMs: 1e12, maxPendingEvents: 1e7 });
   const events: string[] = [];
   for (let d = 0; d < 15; d++) {
     if (bad && d === 14) continue; // yesterday's events never came: volume drop, stale data
@@ -70,10 +66,7 @@ async function lake(bad: boolean): Promise<{ dir: string; cleanup: () => void }>
     events.push(JSON.stringify(drifted));
     for (const u of ['u90', 'u91', 'u92']) events.push(crm(u, dayStart(5))); // cross_source: never seen on the web
   }
-  await appendEnvelopes(log, events);
-  await new Offloader(log, { lakeDir: join(t.dir, 'lake'), chunkEvents: 100_000 }).run();
-  await log.close();
-  return t;
+  return plantLake(events);
 }
 
 const suites: SuiteDef[] = [parseSuite(WEB, 'web.yaml'), parseSuite(CRM, 'crm.yaml')];
