@@ -7,6 +7,7 @@ import { backends, openEventLog, openExpectationRuns, openJobRuns, openProfileCa
 import { exportExpectationMetrics } from './quality/run-expectations.js';
 import { PlanHolder } from './quality/plan-holder.js';
 import { qualityApi } from './serve/quality-api.js';
+import { catalogApi } from './serve/catalog-api.js';
 import type { Quarantine } from './ports/quarantine.js';
 import { registerBodyParsing } from './collect/body-parsing.js';
 import { collector } from './collect/collector.js';
@@ -272,6 +273,11 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
     await app.register(sqlApi, { lakeDir: config.lake.dir!, control, envToken: config.apiToken });
     await app.register(qualityApi, { ...quality!, log, control, envToken: config.apiToken, defaultCompatibility: config.quality.defaultCompatibility, sourceName: (id) => control.sourceById(id)?.name });
+    await app.register(catalogApi, {
+      control,
+      envToken: config.apiToken,
+      deps: () => ({ config, log, store, sources: control.sources(), registry: quality!.plan.registry, quarantine: quality!.quarantine, ...(expectationRuns ? { expectationRuns } : {}), ...(jobRuns ? { jobRuns } : {}) }),
+    });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   }
   await app.register(operations, {

@@ -282,6 +282,15 @@ const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** The data catalog's owners (everything else in it is read from the running system). */
+    catalog: Type.Object(
+      {
+        /** By dataset id (log:events, lake:events, warehouse:fact_events, store:profiles, import:<name>…). */
+        owners: Type.Record(Type.String(), Type.String(), { default: {} }),
+        defaultOwner: Type.String({ default: 'unassigned (set catalog.owners)' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** Webhooks that receive audience changes and, optionally, events (see docs/destinations.md). */
     destinations: Type.Array(
       Type.Object(

@@ -6,7 +6,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
-import { expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
+import { catalog, expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
 import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
 import type { ProfileCliOptions } from './quality.js';
 import { runTransformTest } from './transform.js';
@@ -235,6 +235,14 @@ expectations
   .option('--html <file>', 'write the static HTML report')
   .option('--json <file>', 'write the JSON report')
   .action(async (o: { html?: string; json?: string }) => expectationsReport(config(), o));
+
+program
+  .command('catalog [id]')
+  .description('every dataset the running Mosaic holds or produces, with schema, owner, freshness, rows, retention, personal data and lineage (one in full with its id)')
+  .option('--json', 'all of it as JSON')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (id: string | undefined, o: { json?: boolean; url?: string; token?: string }) => catalog(config(), id, o));
 
 program
   .command('profile-data <table>')

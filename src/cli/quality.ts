@@ -6,6 +6,7 @@ import { htmlReport, jsonReport } from '../quality/report.js';
 import { configuredSuites, runExpectations } from '../quality/run-expectations.js';
 import { driftTable, parseWhen, profileTable } from '../quality/profiling.js';
 import { Warehouse } from '../lake/warehouse.js';
+import type { Dataset } from '../quality/catalog.js';
 import type { Config } from '../config.js';
 import { formatChange, type Compatibility, type SchemaChange } from '../core/schema-diff.js';
 import { MosaicError } from '../errors.js';
@@ -107,25 +108,28 @@ export async function quarantineShow(config: Config, id: number): Promise<void> 
   }
 }
 
+/** A call to the running Mosaic's admin API: what needs its log or its view of the system. */
+async function adminRequest(config: Config, o: { url?: string; token?: string }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const token = o.token ?? config.apiToken;
+  if (!token) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING', { message: 'Give the admin API token with --token or MOSAIC_API_TOKEN.' });
+  const base = o.url ?? `http://127.0.0.1:${config.port}`;
+  const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).catch((err: unknown) => {
+    throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `cannot reach Mosaic at ${base} (${(err as Error).message}); this command needs it running, or pass --url` });
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) {
+    const e = (json.error ?? {}) as { code?: string; message?: string };
+    throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `${res.status} ${e.code ?? ''}: ${e.message ?? JSON.stringify(json)}` });
+  }
+  return json;
+}
+
 /**
  * Replay goes through the running Mosaic: it holds the log (the embedded log has one writer)
  * and checks each event against the plan it enforces.
  */
 export async function quarantineReplay(config: Config, ids: string[], o: { all?: boolean; rule?: string; subject?: string; force?: boolean; payload?: string; url?: string; token?: string }): Promise<void> {
-  const token = o.token ?? config.apiToken;
-  if (!token) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING', { message: 'Give the admin API token with --token or MOSAIC_API_TOKEN.' });
-  const base = o.url ?? `http://127.0.0.1:${config.port}`;
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch((err: unknown) => {
-      throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `cannot reach Mosaic at ${base} (${(err as Error).message}); replay needs it running, or pass --url` });
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) {
-      const e = (json.error ?? {}) as { code?: string; message?: string };
-      throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `${res.status} ${e.code ?? ''}: ${e.message ?? JSON.stringify(json)}` });
-    }
-    return json;
-  };
+  const post = (path: string, body: unknown) => adminRequest(config, o, 'POST', path, body);
   if (o.payload) {
     if (ids.length !== 1) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: '--payload replaces one event: give exactly one id.' });
     const r = await post(`/v1/quarantine/${ids[0]}/replay`, { payload: JSON.parse(readFileSync(o.payload, 'utf8')) as unknown, force: o.force ?? false });
@@ -246,5 +250,17 @@ export async function profileData(config: Config, table: string, o: ProfileCliOp
     }
   } finally {
     warehouse.close();
+  }
+}
+
+/** `mosaic catalog [id]`: the running Mosaic's datasets. */
+export async function catalog(config: Config, id: string | undefined, o: { json?: boolean; url?: string; token?: string }): Promise<void> {
+  if (id) return out(JSON.stringify(await adminRequest(config, o, 'GET', `/v1/catalog/${encodeURIComponent(id)}`), null, 2));
+  const { datasets } = (await adminRequest(config, o, 'GET', '/v1/catalog')) as { datasets: Dataset[] };
+  if (o.json) return out(JSON.stringify(datasets));
+  for (const d of datasets) {
+    out(`${d.id.padEnd(34)} ${d.engine.padEnd(16)} ${d.rows !== undefined ? `${d.rows} rows`.padEnd(14) : ''.padEnd(14)} owner ${d.owner}`);
+    out(`    ${d.description}`);
+    out(`    from ${d.lineage.from.join(', ') || '—'} by ${d.lineage.by}${d.freshness?.updatedAt ? `; updated ${d.freshness.updatedAt}` : ''}${d.personalData.length ? `; personal: ${d.personalData.join(', ')}` : ''}`);
   }
 }

@@ -56,6 +56,10 @@ export class ControlStore implements Credentials {
     return row ? this.byWriteKey.get(row.k) : undefined;
   }
 
+  sources(): Source[] {
+    return [...this.byWriteKey.values()];
+  }
+
   sourceById(id: string): Source | undefined {
     for (const s of this.byWriteKey.values()) if (s.id === id) return s;
     return undefined;
