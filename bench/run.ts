@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake] [-- --plan]
+ * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake] [-- --plan] [-- --duplicates]
  *
  * Measures Mosaic on this machine in one run, next to the limits it is compared with:
  * a bare node:http server under the same load generator, and raw batched SQLite inserts.
@@ -14,6 +14,8 @@ import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { lakeBench } from './lake.js';
 import { TrackingPlan } from '../src/quality/tracking-plan.js';
+import { findDuplicates } from '../src/quality/duplicates.js';
+import { plantedPeople, scoreDuplicates } from './people.js';
 import type { MessageType } from '../src/core/envelope.js';
 import { pacedLoad, type PacedResult } from './paced-load.js';
 import { TEN_AUDIENCES, TEN_TRAITS, message as workloadMessage, userOf } from './workload.js';
@@ -499,6 +501,32 @@ async function planOnly(): Promise<void> {
   }
 }
 
+/**
+ * `--duplicates`: 20,000 synthetic people plus 1,000 planted duplicates (2–3 slips each: typo,
+ * reversed name, other or tagged email, abbreviated street, missing phone, a move; bench/people.ts),
+ * through findDuplicates: LSH candidate recall, and the reported list's recall and false
+ * positives at a few thresholds, with the time taken.
+ */
+function duplicatesOnly(): void {
+  const people = QUICK ? 5000 : 20_000;
+  const planted = people / 20;
+  const data = plantedPeople(people, planted);
+  const t = performance.now();
+  const all = findDuplicates(data.profiles, { threshold: 0, bands: 32, rows: 4 });
+  const ms = performance.now() - t;
+  const lsh = scoreDuplicates(all.pairs, data.planted);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const rows = [0.5, 0.55, 0.6, 0.7].map((thr) => {
+    const s = scoreDuplicates(all.pairs.filter((p) => p.score >= thr), data.planted);
+    return `| ${thr} | ${s.reported} | ${pct(s.recall)} | ${s.falsePositives} (${pct(s.falsePositiveRate)}) |`;
+  });
+  process.stdout.write(
+    `${data.profiles.length.toLocaleString('en-US')} profiles, ${planted} planted duplicate pairs; 32 bands × 4 rows + a name pass + email/phone blocking\n\n` +
+      `LSH candidates: ${all.candidates.toLocaleString('en-US')} pairs (of ${((data.profiles.length * (data.profiles.length - 1)) / 2).toLocaleString('en-US')}), holding ${pct(lsh.recall)} of the planted pairs; ${Math.round(ms).toLocaleString('en-US')} ms in all\n\n` +
+      `| threshold | pairs reported | planted pairs found | false positives (share of reported) |\n| - | - | - | - |\n${rows.join('\n')}\n`,
+  );
+}
+
 /** A fresh PostgreSQL database, NATS stream and Redis prefix for one bench phase, and how to drop them. */
 async function engines(tag: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
   const admin = process.env.MOSAIC_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -634,7 +662,7 @@ async function lakeOnly(): Promise<void> {
 const freshnessRate = process.argv.indexOf('--freshness');
 const backend = process.argv.indexOf('--backend');
 if (backend >= 0 && process.argv[backend + 1] !== 'nats,postgres,redis') throw new Error('--backend takes nats,postgres,redis (the engines are tested together)');
-(args.has('--plan') ? planOnly() : args.has('--lake') ? lakeOnly() : backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
+(args.has('--duplicates') ? Promise.resolve(duplicatesOnly()) : args.has('--plan') ? planOnly() : args.has('--lake') ? lakeOnly() : backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

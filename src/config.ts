@@ -256,6 +256,8 @@ const ConfigSchema = Type.Object(
             Type.Object({ kind: Type.Literal('snapshot') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('rfm') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('clusters') }, { additionalProperties: false }),
+            /** Finds near-duplicate profiles in the snapshot; merges them when quality.duplicates.merge is enabled. */
+            Type.Object({ kind: Type.Literal('duplicates') }, { additionalProperties: false }),
             /** Runs expectation suites (all under quality.expectations, or those named); fails when one does not pass. */
             Type.Object({ kind: Type.Literal('expectations'), suites: Type.Optional(Type.Array(Type.String(), { minItems: 1 })) }, { additionalProperties: false }),
           ]),
@@ -277,6 +279,18 @@ const ConfigSchema = Type.Object(
         defaultCompatibility: literals(COMPATIBILITIES, 'backward'),
         /** How often collectors look for new schema versions (registered by another process). */
         refreshSeconds: Type.Number({ exclusiveMinimum: 0, default: 2 }),
+        /** Near-duplicate profiles (mosaic duplicates; the duplicates job). */
+        duplicates: Type.Object(
+          {
+            /** Pairs scoring at least this (0..1) are reported. */
+            threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+            bands: Type.Integer({ minimum: 1, maximum: 256, default: 32 }),
+            rows: Type.Integer({ minimum: 1, maximum: 16, default: 4 }),
+            /** Opt in: the duplicates job asks identity resolution to merge pairs at or above `threshold`. */
+            merge: Type.Object({ enabled: Type.Boolean({ default: false }), threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.9 }) }, { default: {}, additionalProperties: false }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         /** Expectation suites: YAML files, or directories of them (relative to this file). */
         expectations: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
       },

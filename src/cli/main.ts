@@ -6,7 +6,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
-import { catalog, expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
+import { catalog, duplicates, expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
 import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
 import type { ProfileCliOptions } from './quality.js';
 import { runTransformTest } from './transform.js';
@@ -243,6 +243,14 @@ program
   .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
   .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
   .action(async (id: string | undefined, o: { json?: boolean; url?: string; token?: string }) => catalog(config(), id, o));
+
+program
+  .command('duplicates')
+  .description('near-duplicate profiles in the lake\'s profile snapshot (MinHash + LSH over names, emails, phones, addresses), best first, for review')
+  .option('--threshold <score>', 'report pairs scoring at least this (default quality.duplicates.threshold)', (v: string) => Number(v))
+  .option('-n, --limit <n>', 'how many pairs to print', (v: string) => Number(v), 100)
+  .option('--json', 'as JSON')
+  .action(async (o: { threshold?: number; limit: number; json?: boolean }) => duplicates(config(), o));
 
 program
   .command('profile-data <table>')

@@ -7,6 +7,7 @@ import { configuredSuites, runExpectations } from '../quality/run-expectations.j
 import { driftTable, parseWhen, profileTable } from '../quality/profiling.js';
 import { Warehouse } from '../lake/warehouse.js';
 import type { Dataset } from '../quality/catalog.js';
+import { duplicatesInLake } from '../quality/duplicates.js';
 import type { Config } from '../config.js';
 import { formatChange, type Compatibility, type SchemaChange } from '../core/schema-diff.js';
 import { MosaicError } from '../errors.js';
@@ -263,4 +264,15 @@ export async function catalog(config: Config, id: string | undefined, o: { json?
     out(`    ${d.description}`);
     out(`    from ${d.lineage.from.join(', ') || '—'} by ${d.lineage.by}${d.freshness?.updatedAt ? `; updated ${d.freshness.updatedAt}` : ''}${d.personalData.length ? `; personal: ${d.personalData.join(', ')}` : ''}`);
   }
+}
+
+/** `mosaic duplicates`: near-duplicate profile pairs in the snapshot, for review. */
+export async function duplicates(config: Config, o: { threshold?: number; limit: number; json?: boolean }): Promise<void> {
+  const opts = { ...config.quality.duplicates, ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) };
+  const started = Date.now();
+  const r = await duplicatesInLake(config.lake.dir!, opts);
+  if (o.json) return out(JSON.stringify({ threshold: opts.threshold, profiles: r.profiles.length, candidates: r.candidates, pairs: r.pairs.slice(0, o.limit) }));
+  out(`${r.profiles.length} profiles, ${r.candidates} LSH candidates, ${r.pairs.length} pairs scoring ≥ ${opts.threshold} (${Date.now() - started} ms)`);
+  const fields = new Map(r.profiles.map((p) => [p.profileId, p.fields]));
+  for (const p of r.pairs.slice(0, o.limit)) out(`  ${p.score.toFixed(3)}  ${p.a} ~ ${p.b}  same ${p.shared.join(', ') || '—'}  (${fields.get(p.a)?.name ?? '?'} / ${fields.get(p.b)?.name ?? '?'})`);
 }

@@ -9,6 +9,7 @@ import { clusterIdentifies, clusterProfiles } from '../lake/clusters.js';
 import { appendEnvelopes } from '../process/emit.js';
 import { openExpectationRuns } from '../adapters/from-config.js';
 import { configuredSuites, runExpectations } from '../quality/run-expectations.js';
+import { duplicatesInLake, mergeEvents } from '../quality/duplicates.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import type { JobAction, ScheduleDef } from './scheduler.js';
@@ -85,6 +86,16 @@ export function jobAction(def: ScheduleDef, ctx: JobContext): JobAction {
         } finally {
           await runs.close();
         }
+      };
+    case 'duplicates':
+      return async () => {
+        const d = ctx.config.quality.duplicates;
+        const { pairs, profiles } = await duplicatesInLake(lakeDir, d);
+        if (!d.merge.enabled) return { rows: pairs.length, message: `${pairs.length} candidate pairs (merge off)` };
+        if (!ctx.log) throw new Error('merging duplicates goes through the event log: run it inside mosaic up or mosaic scheduler');
+        const { events, skipped } = mergeEvents(pairs, new Map(profiles.map((p) => [p.profileId, p])), d.merge.threshold);
+        await appendEnvelopes(ctx.log, events);
+        return { rows: events.length, message: `${pairs.length} candidate pairs; ${events.length} merges sent to identity resolution, ${skipped.length} not linkable` };
       };
     case 'snapshot':
       return onLake(async () => ({ rows: (await snapshotProfiles(ctx.store, ctx.model, lakeDir)).profiles }));
