@@ -4,6 +4,7 @@
  * entered again with the slips people make: a typo, the name reversed, another email address
  * (or the same with a +tag or other case), the street abbreviated, the phone missing, a move.
  */
+import { mulberry32 } from '../src/core/minhash.js';
 import type { ProfileIdentity } from '../src/quality/duplicates.js';
 
 const FIRST = ['Anna', 'Ben', 'Carla', 'David', 'Emma', 'Felix', 'Grace', 'Hugo', 'Iris', 'Jonas', 'Karin', 'Liam', 'Mila', 'Noah', 'Olga', 'Paul', 'Quinn', 'Rosa', 'Sven', 'Tara', 'Umar', 'Vera', 'Walter', 'Xenia', 'Yusuf', 'Zoe', 'Amélie', 'Bruno', 'Chloé', 'Dario', 'Elif', 'Farid', 'Greta', 'Hanna', 'Ivan', 'Julia', 'Kenji', 'Lena', 'Marco', 'Nadia', 'Oscar', 'Priya', 'Rafael', 'Sofia', 'Timo', 'Ursula', 'Viktor', 'Wen', 'Yara', 'Zeno'];
@@ -17,17 +18,6 @@ const KINDS = ['Street', 'Road', 'Avenue', 'Lane', 'Drive'];
 const CITIES = ['London', 'Leeds', 'Bristol', 'Oxford', 'York', 'Bath', 'Derby', 'Exeter', 'Hull', 'Perth'];
 const DOMAINS = ['mail.com', 'example.org', 'post.net', 'inbox.io'];
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface PlantedPeople {
   profiles: ProfileIdentity[];
   /** "a|b" (sorted ids) for each planted duplicate pair. */
@@ -37,7 +27,7 @@ export interface PlantedPeople {
 export const pairKey = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
 
 export function plantedPeople(people: number, duplicates: number, seed = 7): PlantedPeople {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const profiles: ProfileIdentity[] = [];
   const planted = new Set<string>();

@@ -14,8 +14,8 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-/** A small seeded PRNG (mulberry32) for the permutations' coefficients. */
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): the permutations' coefficients, and reproducible test data. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
