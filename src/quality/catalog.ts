@@ -68,6 +68,18 @@ const LOG_FIELDS: [string, string][] = [
 ];
 const LOG_PERSONAL = new Set(['userId', 'anonymousId', 'previousId', 'properties', 'traits', 'context']);
 
+/** A connection URL as the catalog shows it: without its password or token. */
+function withoutSecret(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    else if (u.username && u.protocol === 'nats:') u.username = '***'; // a NATS token is the user part
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const mtime = (file: string) => (existsSync(file) ? statSync(file).mtimeMs : undefined);
 
@@ -114,7 +126,7 @@ export async function buildCatalog(deps: CatalogDeps): Promise<Dataset[]> {
     id: 'log:events',
     kind: 'log',
     description: `every accepted event, in ${deps.log.partitions} partitions: the source of truth that profiles, the lake and destinations are built from`,
-    location: engines.log === 'nats' ? `${config.log.url} stream ${config.log.nats.stream}` : join(config.dataDir, 'log.db'),
+    location: engines.log === 'nats' ? `${withoutSecret(config.log.url!)} stream ${config.log.nats.stream}` : join(config.dataDir, 'log.db'),
     engine: engines.log === 'nats' ? 'NATS JetStream' : 'SQLite',
     schema: { columns: logColumns, version: plan.length ? plan.map((v) => `${v.subject}@${v.version}`).join(', ') : 'no tracking plan' },
     ...(stride === 1 ? { rows: appended } : {}),
@@ -181,7 +193,7 @@ export async function buildCatalog(deps: CatalogDeps): Promise<Dataset[]> {
   }
 
   // The profile store.
-  const storeAt = engines.store === 'postgres' ? `${config.store.url?.replace(/:[^:@/]*@/, ':***@')} schema ${config.store.schema}` : join(config.dataDir, 'profiles.db');
+  const storeAt = engines.store === 'postgres' ? `${withoutSecret(config.store.url!)} schema ${config.store.schema}` : join(config.dataDir, 'profiles.db');
   const storeEngine = engines.store === 'postgres' ? 'PostgreSQL' : 'SQLite';
   const audienceCounts = await deps.store.audienceCounts();
   add({
