@@ -6,6 +6,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { backends, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
 import { exportExpectationMetrics } from './quality/run-expectations.js';
 import { PlanHolder } from './quality/plan-holder.js';
+import { Pseudonymizer } from './core/pseudonymize.js';
 import { qualityApi } from './serve/quality-api.js';
 import { catalogApi } from './serve/catalog-api.js';
 import type { Quarantine } from './ports/quarantine.js';
@@ -186,6 +187,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   if (!config.apiToken && control.tokenCount() === 0) created.apiToken = control.createToken('admin').token;
 
   const model = profileModel(config);
+  const pseudonymizer = config.privacy.pseudonymize.length ? new Pseudonymizer(config.privacy.pseudonymize, config.privacy.keys) : undefined;
   const rules = await identityRules(config, store); // before the thread starts: it reads the same key
   // Profiles remember which definitions built them; a change applies from now on only.
   const fingerprint = computedTraitsFingerprint(config.computedTraits);
@@ -267,12 +269,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     maxLagEvents: config.processor.maxLagEvents,
     lagEvents: () => processor.lag().events,
     ...(quality ? { quality } : {}),
+    ...(pseudonymizer ? { pseudonymizer } : {}),
   });
   if (roles.serve) {
-    await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}) });
+    await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
     await app.register(sqlApi, { lakeDir: config.lake.dir!, control, envToken: config.apiToken });
-    await app.register(qualityApi, { ...quality!, log, control, envToken: config.apiToken, defaultCompatibility: config.quality.defaultCompatibility, sourceName: (id) => control.sourceById(id)?.name });
+    await app.register(qualityApi, { ...quality!, log, control, envToken: config.apiToken, defaultCompatibility: config.quality.defaultCompatibility, sourceName: (id) => control.sourceById(id)?.name, ...(pseudonymizer ? { pseudonymizer } : {}) });
     await app.register(catalogApi, {
       control,
       envToken: config.apiToken,

@@ -296,6 +296,26 @@ const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** Privacy (see docs/privacy.md). */
+    privacy: Type.Object(
+      {
+        /** HMAC keys for pseudonymization, the active one first; older ones still read their tokens. Or MOSAIC_PRIVACY_KEYS="id:secret,id:secret". */
+        keys: Type.Array(Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,16}$' }), secret: Type.String({ minLength: 16 }) }, { additionalProperties: false }), { default: [] }),
+        /** Message paths replaced at the collector before anything is stored. */
+        pseudonymize: Type.Array(
+          Type.Object(
+            {
+              path: Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$-]*(\\.[A-Za-z_$][A-Za-z0-9_$-]*)*$' }),
+              method: literals(['hmac', 'truncate'] as const),
+              normalize: Type.Optional(literals(['none', 'email', 'phone'] as const)),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [] },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** The data catalog's owners (everything else in it is read from the running system). */
     catalog: Type.Object(
       {
@@ -450,6 +470,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (Object.keys(log).length) out.log = log;
   if (env.MOSAIC_STORE !== undefined && env.MOSAIC_STORE !== '') out.store = { url: env.MOSAIC_STORE };
   if (env.MOSAIC_CACHE !== undefined && env.MOSAIC_CACHE !== '') out.cache = { url: env.MOSAIC_CACHE };
+  // "id:secret,id:secret", the active key first: secrets stay out of the configuration file.
+  if (env.MOSAIC_PRIVACY_KEYS) out.privacy = { keys: env.MOSAIC_PRIVACY_KEYS.split(',').map((pair) => ({ id: pair.slice(0, pair.indexOf(':')), secret: pair.slice(pair.indexOf(':') + 1) })) };
   return out;
 }
 
@@ -519,6 +541,9 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   } else {
     const i = config.schedules.findIndex((j) => j.job.kind === 'expectations');
     if (i >= 0) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `/schedules/${i}/job`, rule: 'suite', message: 'an expectations job needs suites under quality.expectations' }] });
+  }
+  if (config.privacy.pseudonymize.some((r) => r.method === 'hmac') && config.privacy.keys.length === 0) {
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/privacy/keys', rule: 'required', message: 'hmac pseudonymization needs a key: privacy.keys, or MOSAIC_PRIVACY_KEYS="k1:<secret of 16+ characters>"' }] });
   }
   const twice = config.imports.find((d, i) => config.imports.findIndex((x) => x.name === d.name) !== i);
   if (twice) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/imports', rule: 'unique', message: `"${twice.name}" is declared twice` }] });

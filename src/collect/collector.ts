@@ -9,6 +9,7 @@ import type { AppendRecord, EventLog } from '../ports/event-log.js';
 import type { Credentials, Source } from '../ports/credentials.js';
 import type { Quarantine, QuarantineEntry } from '../ports/quarantine.js';
 import type { PlanHolder } from '../quality/plan-holder.js';
+import type { Pseudonymizer } from '../core/pseudonymize.js';
 import { writeKeyOf } from './auth.js';
 import { validateMessage } from './validate-message.js';
 
@@ -20,6 +21,8 @@ export interface CollectorOptions {
   /** Unapplied events beyond which ingest answers 429 (back-pressure from the processor). */
   maxLagEvents: number;
   lagEvents: () => number;
+  /** Configured paths replaced (HMAC tokens, truncated IPs) before anything is stored. */
+  pseudonymizer?: Pseudonymizer;
   /** The tracking plan and where events that break it are held; absent: no plan is checked. */
   quality?: { plan: PlanHolder; quarantine: Quarantine };
 }
@@ -33,6 +36,13 @@ const SINGLE_ROUTES: [string, MessageType][] = [
 const BATCH_ROUTES = ['/v1/batch', '/v1/import', '/v1/b', '/beacon/v1/batch'];
 
 const OK = { success: true } as const;
+
+/** The client IP as the envelope would store it: the context.ip rule applied to it. */
+function ipAsStored(ip: string, p: Pseudonymizer): string | undefined {
+  const holder: Record<string, unknown> = { context: { ip } };
+  p.apply(holder);
+  return (holder.context as { ip?: string }).ip;
+}
 
 function authenticate(req: FastifyRequest, control: Credentials): Source {
   const key = writeKeyOf(req);
@@ -84,6 +94,8 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       const msg = raw as Record<string, unknown>;
       const type = routeType ?? (msg.type as MessageType);
       const check = plan?.check(msg, type, sources);
+      // A violation quotes the offending value: stored, it must be pseudonymized like its path.
+      if (check && opts.pseudonymizer) for (const v of check.violations) if ('value' in v) v.value = opts.pseudonymizer.storedValue(v.path.slice(1).replaceAll('/', '.'), v.value);
       if (check) {
         const policy = opts.quality!.plan.policyFor(source);
         for (const v of check.violations) metrics.planViolations.inc({ rule: v.rule, policy });
@@ -97,6 +109,8 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
           // The id it will have in the log once replayed, so a client's retry meanwhile is the same event.
           if (typeof msg.messageId !== 'string' || msg.messageId === '') msg.messageId = randomUUID();
           if (msg.type === undefined) msg.type = type;
+          // Held as sent, except what must never be stored raw.
+          opts.pseudonymizer?.apply(msg);
           quarantined.push({
             receivedAtMs,
             sourceId: source.id,
@@ -105,7 +119,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
             violations: check.violations,
             payload: JSON.stringify(msg),
             ...(batchSentAt !== undefined ? { batchSentAt } : {}),
-            ip: req.ip,
+            ip: opts.pseudonymizer ? ipAsStored(req.ip, opts.pseudonymizer) : req.ip,
           });
           continue;
         }
@@ -121,6 +135,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       });
       // RudderStack tags kept violations the same way (context.violationErrors).
       if (check) env.context = { ...env.context, violations: check.violations };
+      opts.pseudonymizer?.apply(env);
       const payload = JSON.stringify(env);
       if (payload.length > limits.messageBytes && Buffer.byteLength(payload) > limits.messageBytes) {
         details.push({ ...at, messageId: env.messageId, path: '/', rule: 'maxBytes', message: `message is ${Buffer.byteLength(payload)} bytes; the limit is ${limits.messageBytes}` });

@@ -1,3 +1,4 @@
+import { isToken } from './pseudonymize.js';
 import { createHash, createHmac } from 'node:crypto';
 import type { Envelope } from './envelope.js';
 
@@ -59,6 +60,8 @@ export class IdentityRulesError extends Error {
 }
 
 function normalize(how: Normalizer | undefined, raw: string): string | undefined {
+  // A value pseudonymized at the collector was normalized there: the token is the identifier.
+  if (isToken(raw)) return raw;
   if (how === 'email') {
     const v = raw.trim().toLowerCase();
     return /^[^\s@]+@[^\s@]+$/.test(v) ? v : undefined;
@@ -137,6 +140,11 @@ export class IdentityRules {
   };
 
   /** The node for an identifier as a person would write it (e.g. in an API path); undefined when the type is unknown or the value unusable. */
+  /** The dotted paths an identifier type is read from. */
+  pathsOf(type: string): readonly string[] {
+    return this.byType.get(type)?.def.paths ?? [];
+  }
+
   keyFor(type: string, raw: string): IdentityKey | undefined {
     const t = this.byType.get(type);
     if (!t) return undefined;

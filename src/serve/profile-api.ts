@@ -1,3 +1,4 @@
+import type { Pseudonymizer } from '../core/pseudonymize.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { parseIdentityRef, type IdentityRules } from '../core/identity.js';
 import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/profile.js';
@@ -23,6 +24,8 @@ export interface ProfileApiOptions {
   log: EventLog;
   /** Assembled profiles, read through (absent: every read assembles from the store). */
   cache?: ProfileCache;
+  /** The collector's pseudonymization: lookups by a raw identifier go through its tokens. */
+  pseudonymizer?: Pseudonymizer;
 }
 
 const EventsQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 } }, additionalProperties: false } as const;
@@ -49,22 +52,31 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
   app.addHook('onRequest', requireToken(control, opts.envToken));
 
   /** The graph node a `<idType>:<id>` path names (normalized, pseudonymized), or a 400. */
-  function nodeOf(ref: string): { type: string; id: string; key: IdentityKey | undefined } {
+  async function nodeOf(ref: string): Promise<{ type: string; id: string; key: IdentityKey | undefined; subject?: string }> {
     const parsed = parseIdentityRef(ref);
     if (!parsed) throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'format', message: `"${ref}" is not "<idType>:<id>"` }] });
     if (!rules.typeNames.includes(parsed.type)) {
       throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'type', message: `"${parsed.type}" is not a configured identifier type (${rules.typeNames.join(', ')})` }] });
     }
+    // A type whose values are pseudonymized at the collector is stored as tokens: look the raw
+    // value up as its token under each key (the active one first; older ones hold older events).
+    const rule = rules.pathsOf(parsed.type).map((p) => opts.pseudonymizer?.ruleFor(p)).find((r) => r !== undefined);
+    if (rule && opts.pseudonymizer) {
+      const keys = opts.pseudonymizer.tokens(parsed.id, rule.normalize).map((t) => rules.keyFor(parsed.type, t)).filter((k): k is IdentityKey => k !== undefined);
+      const found = keys.length > 1 ? await store.nodeClusters(keys) : undefined;
+      // The audit trail names the person by token too: it must not hold the raw value either.
+      return { ...parsed, key: keys.find((k) => found?.has(k)) ?? keys[0], subject: `${parsed.type}:${opts.pseudonymizer.token(parsed.id, rule.normalize)}` };
+    }
     return { ...parsed, key: rules.keyFor(parsed.type, parsed.id) };
   }
 
   // Audited whether found or not: probing for a person is itself an access to record.
-  function audit(req: FastifyRequest, action: string, node: { type: string; id: string }, found: boolean): void {
-    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: `${node.type}:${node.id}`, ip: req.ip, status: found ? 200 : 404 });
+  function audit(req: FastifyRequest, action: string, node: { type: string; id: string; subject?: string }, found: boolean): void {
+    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: node.subject ?? `${node.type}:${node.id}`, ip: req.ip, status: found ? 200 : 404 });
   }
 
   async function findCluster(req: FastifyRequest, ref: string, action: string): Promise<Cluster> {
-    const node = nodeOf(ref);
+    const node = await nodeOf(ref);
     const cluster = node.key === undefined ? undefined : await store.findCluster(node.key);
     audit(req, action, node, cluster !== undefined);
     if (!cluster) throw new MosaicError('MOSAIC_PROFILE_NOT_FOUND', { message: `No profile holds ${node.type} "${node.id}".` });
@@ -79,7 +91,7 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
   async function fromStore(req: FastifyRequest, ref: string, action: string) {
     if (store.readProfile) {
       // One round trip to a remote store instead of three.
-      const node = nodeOf(ref);
+      const node = await nodeOf(ref);
       const found = node.key === undefined ? undefined : await store.readProfile(node.key);
       audit(req, action, node, found !== undefined);
       if (!found) throw new MosaicError('MOSAIC_PROFILE_NOT_FOUND', { message: `No profile holds ${node.type} "${node.id}".` });
@@ -95,7 +107,7 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
   /** Through the cache when there is one; the store answers whenever the cache cannot. */
   async function load(req: FastifyRequest, ref: string, action: string): Promise<Awaited<ReturnType<typeof fromStore>>> {
     const cache = opts.cache;
-    const node = nodeOf(ref);
+    const node = await nodeOf(ref);
     if (!cache || node.key === undefined) return fromStore(req, ref, action);
     let token: string | undefined;
     try {

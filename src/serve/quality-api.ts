@@ -10,6 +10,7 @@ import { replayQuarantined } from '../quality/quarantine-replay.js';
 import { checkSchema, normalizeSubject, registerSchema } from '../quality/schemas.js';
 import { formatChange } from '../core/schema-diff.js';
 import { requireToken } from './profile-api.js';
+import type { Pseudonymizer } from '../core/pseudonymize.js';
 
 export interface QualityApiOptions {
   plan: PlanHolder;
@@ -19,6 +20,7 @@ export interface QualityApiOptions {
   envToken?: string;
   defaultCompatibility: Compatibility;
   sourceName: (id: string) => string | undefined;
+  pseudonymizer?: Pseudonymizer;
 }
 
 const SchemaBody = {
@@ -124,7 +126,7 @@ export const qualityApi: FastifyPluginAsync<QualityApiOptions> = async (app: Fas
     return view(q);
   });
 
-  const deps = (force: boolean) => ({ plan: plan.current, log: opts.log, quarantine, sourceName: opts.sourceName, force });
+  const deps = (force: boolean) => ({ plan: plan.current, log: opts.log, quarantine, sourceName: opts.sourceName, force, ...(opts.pseudonymizer ? { pseudonymizer: opts.pseudonymizer } : {}) });
 
   app.post<{ Body: { ids?: number[]; rule?: string; subject?: string; all?: boolean; force: boolean } }>('/v1/quarantine/replay', { schema: { body: ReplayBody } }, async (req) => {
     const b = req.body;

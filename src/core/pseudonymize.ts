@@ -1,0 +1,116 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * Pseudonymization at the collector: configured paths of each message are replaced by keyed
+ * HMAC-SHA256 tokens (`pii:<keyId>:<digest>`) or truncated (IP addresses to /24 and /48), before
+ * anything is stored. The same value under the same key is the same token, so identity
+ * resolution, audiences and joins still work on tokens; the raw value is never written.
+ */
+
+export type PseudonymizeMethod = 'hmac' | 'truncate';
+export type ValueNormalizer = 'none' | 'email' | 'phone';
+
+export interface PseudonymizeRule {
+  /** Dotted path in the message, e.g. traits.email, context.traits.phone, context.ip. */
+  path: string;
+  method: PseudonymizeMethod;
+  /** For hmac: how the value is normalized first, so "Ann@X.io " and "ann@x.io" are one token. */
+  normalize?: ValueNormalizer;
+}
+
+export interface PseudonymKey {
+  id: string;
+  secret: string;
+}
+
+export const TOKEN_PREFIX = 'pii:';
+export const isToken = (v: unknown): v is `pii:${string}` => typeof v === 'string' && v.startsWith(TOKEN_PREFIX);
+
+export function normalizeValue(how: ValueNormalizer | undefined, raw: string): string {
+  if (how === 'email') return raw.trim().toLowerCase();
+  if (how === 'phone') {
+    const digits = raw.replace(/[^\d]/g, '');
+    return (raw.trim().startsWith('+') ? '+' : '') + digits;
+  }
+  return raw.trim();
+}
+
+/** 203.0.113.57 → 203.0.113.0; 2001:db8:85a3:8d3:1319:8a2e:370:7348 → 2001:db8:85a3::. Anything else is dropped. */
+export function truncateIp(ip: string): string | undefined {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/.exec(ip.trim());
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0`;
+  const mapped = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i.exec(ip.trim());
+  if (mapped) return truncateIp(mapped[1]!);
+  if (ip.includes(':')) {
+    const [head] = ip.trim().toLowerCase().split('::');
+    const groups = (head ?? '').split(':').filter(Boolean);
+    // "2001:db8::1" has fewer than three groups before "::": the rest are zeros.
+    while (groups.length < 3) groups.push('0');
+    return `${groups.slice(0, 3).join(':')}::`;
+  }
+  return undefined;
+}
+
+type Compiled = { parts: string[]; rule: PseudonymizeRule };
+
+export class Pseudonymizer {
+  private readonly compiled: Compiled[];
+  /** The first key is the active one; the others still read tokens made before a rotation. */
+  constructor(
+    rules: readonly PseudonymizeRule[],
+    private readonly keys: readonly PseudonymKey[],
+  ) {
+    if (rules.some((r) => r.method === 'hmac') && keys.length === 0) throw new Error('hmac pseudonymization needs at least one key (privacy.keys or MOSAIC_PRIVACY_KEYS)');
+    this.compiled = rules.map((rule) => ({ parts: rule.path.split('.'), rule }));
+  }
+
+  get active(): string | undefined {
+    return this.keys[0]?.id;
+  }
+
+  /** The token of a value under one key (the active one by default). */
+  token(raw: string, normalize?: ValueNormalizer, keyId = this.keys[0]?.id): string {
+    if (isToken(raw)) return raw;
+    const key = this.keys.find((k) => k.id === keyId);
+    if (!key) throw new Error(`no pseudonymization key "${keyId}"`);
+    return `${TOKEN_PREFIX}${key.id}:${createHmac('sha256', key.secret).update(normalizeValue(normalize, raw)).digest('base64url').slice(0, 32)}`;
+  }
+
+  /** The value's token under every key, active first: what a lookup by the raw value must try. */
+  tokens(raw: string, normalize?: ValueNormalizer): string[] {
+    return this.keys.map((k) => this.token(raw, normalize, k.id));
+  }
+
+  /** The hmac rule that covers a path, if any (for lookups by identifier). */
+  ruleFor(path: string): PseudonymizeRule | undefined {
+    return this.compiled.find((c) => c.rule.path === path && c.rule.method === 'hmac')?.rule;
+  }
+
+  /** A value as it would be stored at this dotted path (for copies of it elsewhere, e.g. in a violation report). */
+  storedValue(path: string, value: unknown): unknown {
+    const c = this.compiled.find((x) => x.rule.path === path);
+    if (!c || (typeof value !== 'string' && typeof value !== 'number')) return value;
+    return c.rule.method === 'hmac' ? this.token(String(value), c.rule.normalize) : truncateIp(String(value));
+  }
+
+  /** Replaces the configured paths of a message in place. Strings and numbers only; tokens are left as they are. */
+  apply(msg: Record<string, unknown>): void {
+    for (const { parts, rule } of this.compiled) {
+      let parent: Record<string, unknown> | undefined = msg;
+      for (let i = 0; i < parts.length - 1 && parent; i++) {
+        const next: unknown = parent[parts[i]!];
+        parent = next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined;
+      }
+      if (!parent) continue;
+      const leaf = parts[parts.length - 1]!;
+      const v = parent[leaf];
+      if (typeof v !== 'string' && typeof v !== 'number') continue;
+      if (rule.method === 'hmac') parent[leaf] = this.token(String(v), rule.normalize);
+      else {
+        const t = truncateIp(String(v));
+        if (t === undefined) delete parent[leaf];
+        else parent[leaf] = t;
+      }
+    }
+  }
+}
