@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { isToken, Pseudonymizer, truncateIp } from '../../src/core/pseudonymize.js';
 
 const K1 = { id: 'k1', secret: 'first-secret-of-16+' };
@@ -15,6 +16,16 @@ test('hmac tokens: keyed, normalized, stable, marked with their key; tokens are 
   assert.equal(p.token(t), t);
   assert.ok(isToken(t) && !isToken('ann@example.io'));
   assert.throws(() => new Pseudonymizer([{ path: 'traits.email', method: 'hmac' }], []), /needs at least one key/);
+});
+
+test('the token is HMAC-SHA256 of the normalized value, as node:crypto computes it, for short and long keys', () => {
+  for (const secret of ['short-but-16-char', 'k'.repeat(100)]) {
+    const p = new Pseudonymizer([], [{ id: 'k9', secret }]);
+    for (const v of ['ann@x.io', 'é'.repeat(50), '']) {
+      assert.equal(p.token(v), `pii:k9:${createHmac('sha256', secret).update(v).digest('base64url').slice(0, 32)}`);
+      assert.equal(p.token(v), p.token(v), 'cached: the same');
+    }
+  }
 });
 
 test('rotation: new tokens under the active key; every key\'s token for lookups', () => {
