@@ -51,6 +51,11 @@ export function truncateIp(ip: string): string | undefined {
   return undefined;
 }
 
+function defaultNormalizer(path: string): ValueNormalizer {
+  const leaf = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  return leaf === 'email' ? 'email' : leaf === 'phone' ? 'phone' : 'none';
+}
+
 type Compiled = { parts: string[]; rule: PseudonymizeRule };
 
 /**
@@ -87,7 +92,9 @@ export class Pseudonymizer {
     private readonly keys: readonly PseudonymKey[],
   ) {
     if (rules.some((r) => r.method === 'hmac') && keys.length === 0) throw new Error('hmac pseudonymization needs at least one key (privacy.keys or MOSAIC_PRIVACY_KEYS)');
-    this.compiled = rules.map((rule) => ({ parts: rule.path.split('.'), rule }));
+    // An email or phone path is normalized as one unless told otherwise: "Ann@X.io" and
+    // "ann@x.io" must be one token, or identity resolution would split the person.
+    this.compiled = rules.map((rule) => ({ parts: rule.path.split('.'), rule: { ...rule, normalize: rule.normalize ?? defaultNormalizer(rule.path) } }));
     for (const k of keys) this.hashes.set(k.id, new KeyedHash(k.secret));
   }
 

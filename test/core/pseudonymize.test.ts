@@ -66,4 +66,7 @@ test('apply replaces the configured paths in place, strings and numbers only', (
   assert.deepEqual(none, { event: 'E' });
   assert.equal(p.storedValue('traits.email', 'ANN@x.io'), p.token('ann@x.io'));
   assert.equal(p.storedValue('traits.name', 'Ann'), 'Ann');
+  const defaults = new Pseudonymizer([{ path: 'context.traits.email', method: 'hmac' }, { path: 'traits.phone', method: 'hmac' }], [K1]);
+  assert.equal(defaults.storedValue('context.traits.email', ' ANN@x.io'), p.token('ann@x.io'), 'an email path is normalized as an email by default');
+  assert.equal(defaults.storedValue('traits.phone', '+44 (7700) 900123'), p.token('+447700900123'));
 });
