@@ -301,6 +301,14 @@ const ConfigSchema = Type.Object(
       {
         /** HMAC keys for pseudonymization, the active one first; older ones still read their tokens. Or MOSAIC_PRIVACY_KEYS="id:secret,id:secret". */
         keys: Type.Array(Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,16}$' }), secret: Type.String({ minLength: 16 }) }, { additionalProperties: false }), { default: [] }),
+        /** Consent from context.consent.categoryPreferences (Segment's format), per purpose. */
+        consent: Type.Object(
+          {
+            /** What a purpose without any consent recorded counts as. */
+            default: literals(['granted', 'denied'] as const, 'granted'),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         /** Message paths replaced at the collector before anything is stored. */
         pseudonymize: Type.Array(
           Type.Object(

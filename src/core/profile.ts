@@ -14,6 +14,8 @@ export interface ProfileModel {
   recentEvents?: number;
   /** Enrichment applied to each event before it is reduced (processor only). */
   enricher?: EventEnricher;
+  /** What a purpose without any consent recorded counts as (default: granted). */
+  consentDefault?: 'granted' | 'denied';
 }
 
 /** A log reference by event time: [event time ms, partition, offset]. */
@@ -68,6 +70,8 @@ export interface ProfileDoc {
   recent?: RecentRef[];
   /** Last known browser, OS, device and place, by event time (from enrichment). */
   enriched?: Record<string, TraitEntry>;
+  /** Consent per purpose (true/false), the latest by event time: from context.consent.categoryPreferences. */
+  consent?: Record<string, TraitEntry>;
 }
 
 /** What the profile API returns. */
@@ -84,6 +88,8 @@ export interface PublicProfile {
   sessions: SessionsSummary;
   /** Last known browser, OS, device type and place (enrichment). */
   context: Record<string, unknown>;
+  /** Consent per purpose as last given, with when (absent purposes: none recorded). */
+  consent: Record<string, { granted: boolean; at: string }>;
 }
 
 export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now = Date.now()): PublicProfile {
@@ -102,6 +108,7 @@ export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now =
     computedTraits: computedValues(doc.computed, model.computedTraits ?? [], now),
     sessions: summarizeSessions(doc.sessions),
     context: Object.fromEntries(Object.keys(doc.enriched ?? {}).sort().map((k) => [k, doc.enriched![k]!.v])),
+    consent: Object.fromEntries(Object.keys(doc.consent ?? {}).sort().map((k) => [k, { granted: doc.consent![k]!.v === true, at: new Date(doc.consent![k]!.t).toISOString() }])),
   };
 }
 
@@ -115,6 +122,27 @@ function setTraits(into: Record<string, TraitEntry>, traits: unknown, t: number,
     const entry = { v, t, m };
     if (wins(entry, into[k])) into[k] = entry;
   }
+}
+
+/**
+ * Segment's consent format: context.consent.categoryPreferences = { analytics: true, … }. Only
+ * booleans count; the latest by event time wins per purpose, as traits do, so the order events
+ * arrive in does not matter.
+ */
+function setConsent(doc: ProfileDoc, e: Envelope, t: number): void {
+  const prefs = (e.context as { consent?: { categoryPreferences?: unknown } } | undefined)?.consent?.categoryPreferences;
+  if (!prefs || typeof prefs !== 'object' || Array.isArray(prefs)) return;
+  for (const [purpose, v] of Object.entries(prefs)) {
+    if (typeof v !== 'boolean') continue;
+    const entry = { v, t, m: e.messageId };
+    if (wins(entry, doc.consent?.[purpose])) (doc.consent ??= {})[purpose] = entry;
+  }
+}
+
+/** Whether a purpose may use this profile: its latest consent, or the model's default when none was given. */
+export function consents(doc: ProfileDoc, purpose: string, model: ProfileModel = {}): boolean {
+  const entry = doc.consent?.[purpose];
+  return entry === undefined ? model.consentDefault !== 'denied' : entry.v === true;
 }
 
 /** What the profile keeps of an event's enrichment: where and on what, not the per-event clock. */
@@ -138,10 +166,13 @@ export const BATCH_SOURCE_ID = 'mosaic:batch';
 export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {}): void {
   const t = Date.parse(e.timestamp);
   // Computed traits written back, not the person's behaviour: no count, no session, no time seen.
+  // Consent recorded through the consent API arrives the same way.
   if (e.sourceId === BATCH_SOURCE_ID) {
     if (e.type === 'identify') setTraits(doc.traits, e.traits, t, e.messageId);
+    setConsent(doc, e, t);
     return;
   }
+  setConsent(doc, e, t);
   doc.eventCount += 1;
   doc.typeCounts[e.type] = (doc.typeCounts[e.type] ?? 0) + 1;
   if (e.type === 'track' && e.event) doc.eventCounts[e.event] = (doc.eventCounts[e.event] ?? 0) + 1;
@@ -159,6 +190,7 @@ export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {
 export function mergeInto(a: ProfileDoc, b: ProfileDoc, model: ProfileModel = {}): void {
   for (const [k, entry] of Object.entries(b.traits)) if (wins(entry, a.traits[k])) a.traits[k] = entry;
   if (b.enriched) for (const [k, entry] of Object.entries(b.enriched)) if (wins(entry, a.enriched?.[k])) (a.enriched ??= {})[k] = entry;
+  if (b.consent) for (const [k, entry] of Object.entries(b.consent)) if (wins(entry, a.consent?.[k])) (a.consent ??= {})[k] = entry;
   a.firstSeen = Math.min(a.firstSeen, b.firstSeen);
   a.lastSeen = Math.max(a.lastSeen, b.lastSeen);
   a.eventCount += b.eventCount;

@@ -3,7 +3,7 @@ import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { Cluster, Hyperedge } from '../core/identity-graph.js';
 import { membershipChanges, pendingAudienceEvent, type MembershipChange } from '../core/audiences.js';
-import { assembleProfile, audienceView, type ProfileDoc, type ProfileModel } from '../core/profile.js';
+import { assembleProfile, audienceView, consents, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder, type LogRef } from '../core/resolve-batch.js';
 import type { DeadLetter, MembershipRecord, ProfileStore, SeenMessage } from '../ports/profile-store.js';
 import { dropSeen } from './seen-messages.js';
@@ -209,7 +209,9 @@ async function evaluateAudiences(
   };
   for (const c of clusters) {
     const parts = c.members.map((m) => fresh.get(m) ?? stored.get(m)).filter((p): p is ProfileDoc => p !== undefined);
-    const view = audienceView(assembleProfile(c, parts, model), model, now);
+    const doc = assembleProfile(c, parts, model);
+    // Without consent to personalization a person is in no audience: they leave those they were in.
+    const view = consents(doc, 'personalization', model) ? audienceView(doc, model, now) : undefined;
     record(c, membershipChanges(c.id, view, current.get(c.id) ?? none, audiences));
   }
   for (const c of gone) record(c, membershipChanges(c.id, undefined, current.get(c.id) ?? none, audiences));

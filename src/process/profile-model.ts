@@ -31,6 +31,7 @@ export function profileModel(config: Config, enricher?: EventEnricher): ProfileM
     computedTraits: [...compileComputedTraits(config.computedTraits), ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true })],
     audiences,
     recentEvents: config.profiles.recentEvents,
+    consentDefault: config.privacy.consent.default,
     ...(enricher ? { enricher } : {}),
     sessions: {
       timeoutMs: config.sessions.timeoutMinutes * 60_000,
