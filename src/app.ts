@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { backends, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
+import { backends, openConsentLog, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
 import { exportExpectationMetrics } from './quality/run-expectations.js';
 import { PlanHolder } from './quality/plan-holder.js';
 import { Pseudonymizer } from './core/pseudonymize.js';
@@ -171,6 +171,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     quality = { plan: new PlanHolder(registry, config.quality, logger), quarantine: await openQuarantine(config) };
     await quality.plan.start();
   }
+  const consentLog = roles.collect ? await openConsentLog(config) : undefined;
   // Expectation results are exported as metrics wherever they are read (runs come from the CLI and schedulers).
   const expectationRuns = roles.serve ? await openExpectationRuns(config) : undefined;
 
@@ -270,6 +271,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     lagEvents: () => processor.lag().events,
     ...(quality ? { quality } : {}),
     ...(pseudonymizer ? { pseudonymizer } : {}),
+    ...(consentLog ? { consentLog } : {}),
   });
   if (roles.serve) {
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });
@@ -340,6 +342,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       await quality?.plan.registry.close();
       await quality?.quarantine.close();
       await expectationRuns?.close();
+      await consentLog?.close();
       unlock();
     },
   };

@@ -1,3 +1,6 @@
+import type { ConsentLog } from '../ports/consent-log.js';
+import { PostgresConsentLog } from './postgres/consent-log.js';
+import { SqliteConsentLog } from './sqlite/consent-log.js';
 import type { Quarantine } from '../ports/quarantine.js';
 import type { SchemaRegistry } from '../ports/schema-registry.js';
 import { PostgresExpectationRuns, PostgresQuarantine, PostgresSchemaRegistry } from './postgres/quality-store.js';
@@ -87,4 +90,10 @@ export async function openQuarantine(config: Config): Promise<Quarantine> {
 export async function openExpectationRuns(config: Config): Promise<ExpectationRuns> {
   if (config.store.url) return PostgresExpectationRuns.open({ url: config.store.url, schema: config.store.schema });
   return new SqliteExpectationRuns({ dir: config.dataDir });
+}
+
+/** The hash-chained consent log: one chain per deployment (PostgreSQL) or data directory. */
+export async function openConsentLog(config: Config): Promise<ConsentLog> {
+  if (config.store.url) return PostgresConsentLog.open({ url: config.store.url, schema: config.store.schema });
+  return new SqliteConsentLog({ dir: config.dataDir });
 }

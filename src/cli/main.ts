@@ -6,6 +6,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
+import { privacyVerify } from './privacy.js';
 import { catalog, duplicates, expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
 import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
 import type { ProfileCliOptions } from './quality.js';
@@ -264,6 +265,13 @@ program
   .option('--baseline-until <when>', 'drift: the baseline period ends here (e.g. 7d)')
   .option('--json', 'the profile as JSON (histograms and quantiles included)')
   .action(async (table: string, o: ProfileCliOptions) => profileData(config(), table, o));
+
+program
+  .command('privacy')
+  .description('privacy (see docs/privacy.md)')
+  .command('verify')
+  .description('check the consent log\'s hash chain; exit 1 at the first entry changed, inserted or removed')
+  .action(async () => privacyVerify(config()));
 
 program
   .command('replay')

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { toEnvelope, type MessageType } from '../core/envelope.js';
+import { toEnvelope, type Envelope, type MessageType } from '../core/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import { MosaicError, type ErrorDetail } from '../errors.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -10,6 +10,8 @@ import type { Credentials, Source } from '../ports/credentials.js';
 import type { Quarantine, QuarantineEntry } from '../ports/quarantine.js';
 import type { PlanHolder } from '../quality/plan-holder.js';
 import type { Pseudonymizer } from '../core/pseudonymize.js';
+import type { ConsentRecord } from '../core/hash-chain.js';
+import type { ConsentLog } from '../ports/consent-log.js';
 import { writeKeyOf } from './auth.js';
 import { validateMessage } from './validate-message.js';
 
@@ -21,6 +23,8 @@ export interface CollectorOptions {
   /** Unapplied events beyond which ingest answers 429 (back-pressure from the processor). */
   maxLagEvents: number;
   lagEvents: () => number;
+  /** Where consent given on events (context.consent.categoryPreferences) is chained; absent: not recorded. */
+  consentLog?: ConsentLog;
   /** Configured paths replaced (HMAC tokens, truncated IPs) before anything is stored. */
   pseudonymizer?: Pseudonymizer;
   /** The tracking plan and where events that break it are held; absent: no plan is checked. */
@@ -42,6 +46,16 @@ function ipAsStored(ip: string, p: Pseudonymizer): string | undefined {
   const holder: Record<string, unknown> = { context: { ip } };
   p.apply(holder);
   return (holder.context as { ip?: string }).ip;
+}
+
+/** The consent an event gives, as the consent log records it (undefined when it gives none). */
+function consentOf(env: Envelope, at: number): ConsentRecord | undefined {
+  const prefs = (env.context as { consent?: { categoryPreferences?: unknown } } | undefined)?.consent?.categoryPreferences;
+  if (!prefs || typeof prefs !== 'object' || Array.isArray(prefs)) return undefined;
+  const purposes = Object.fromEntries(Object.entries(prefs).filter(([, v]) => typeof v === 'boolean')) as Record<string, boolean>;
+  if (!Object.keys(purposes).length) return undefined;
+  const subject = env.userId !== undefined ? `user_id:${env.userId}` : `anonymous_id:${env.anonymousId ?? ''}`;
+  return { at, subject, purposes, source: 'event', messageId: `${env.sourceId}/${env.messageId}` };
 }
 
 function authenticate(req: FastifyRequest, control: Credentials): Source {
@@ -76,6 +90,8 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
     const types: MessageType[] = [];
     const details: ErrorDetail[] = [];
     const quarantined: QuarantineEntry[] = [];
+    // Consent given on each appended record (by index into records), chained once the append is acknowledged.
+    const consents: (ConsentRecord | undefined)[] = [];
     const single = routeType !== undefined;
     const plan = opts.quality?.plan.current;
     const sources = [source.id, source.name];
@@ -150,6 +166,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
         payload,
       });
       types.push(env.type);
+      if (opts.consentLog) consents.push(consentOf(env, receivedAtMs));
     }
 
     // Durable in the quarantine before the answer, as appended events are in the log.
@@ -168,6 +185,8 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       }
       if (duplicates) metrics.eventsDuplicate.inc(duplicates);
       for (const [type, n] of accepted) metrics.eventsAccepted.inc({ type }, n);
+      const given = consents.filter((c, i): c is ConsentRecord => c !== undefined && outcomes[i] !== 'duplicate');
+      if (given.length) await opts.consentLog!.append(given);
     }
     if (held) {
       await held;

@@ -50,6 +50,9 @@ const MIGRATIONS: Migration[] = [
    CREATE INDEX quarantine_pending ON quarantine (replayed_at, id);
    CREATE TABLE expectation_runs (id bigserial PRIMARY KEY, suite text NOT NULL, started_at bigint NOT NULL, run text NOT NULL);
    CREATE INDEX expectation_runs_by_suite ON expectation_runs (suite, id);`,
+  // The consent log: append-only, hash-chained (adapters/postgres/consent-log.ts).
+  `CREATE TABLE consent_log (seq bigint PRIMARY KEY, at bigint NOT NULL, subject text NOT NULL, purposes text NOT NULL, source text NOT NULL,
+                            message_id text NOT NULL UNIQUE, prev_hash text NOT NULL, hash text NOT NULL);`,
 ];
 
 /** Creates or upgrades Mosaic's tables in `schema`: any process opening any PostgreSQL adapter first. */
