@@ -1,8 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { link, type ChainedRecord, type ConsentRecord } from '../../core/hash-chain.js';
 import type { ConsentLog } from '../../ports/consent-log.js';
 import { toChained, type ConsentRow } from '../consent-rows.js';
-import { migrateSchema } from './profile-store.js';
+import { openMigratedPool } from './pool.js';
 import { withTransaction } from './transaction.js';
 
 /** One chain for every collector: appends take a transaction-level advisory lock, so they extend the head one at a time. */
@@ -13,15 +13,7 @@ export class PostgresConsentLog implements ConsentLog {
   ) {}
 
   static async open(opts: { url: string; schema: string }): Promise<PostgresConsentLog> {
-    const pool = new pg.Pool({ connectionString: opts.url, max: 4, options: `-c search_path=${opts.schema}`, application_name: 'mosaic-consent' });
-    pool.on('error', () => undefined);
-    try {
-      await migrateSchema(pool, opts.schema);
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
-    return new PostgresConsentLog(pool, opts.schema);
+    return new PostgresConsentLog(await openMigratedPool(opts, 'mosaic-consent'), opts.schema);
   }
 
   async append(records: readonly ConsentRecord[]): Promise<ChainedRecord[]> {

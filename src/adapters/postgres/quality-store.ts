@@ -1,26 +1,13 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Quarantine, QuarantineEntry, QuarantineFilter, QuarantinedEvent, Violation } from '../../ports/quarantine.js';
 import type { SchemaRegistry, SchemaVersion } from '../../ports/schema-registry.js';
 import type { ExpectationRuns, SuiteRun } from '../../ports/expectation-runs.js';
 import { countByRule, rulesColumn, toQuarantined, type QuarantineRow } from '../quarantine-rows.js';
-import { migrateSchema } from './profile-store.js';
+import { openMigratedPool } from './pool.js';
 
 export interface PostgresQualityOptions {
   url: string;
   schema: string;
-}
-
-async function openPool(opts: PostgresQualityOptions, name: string): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: opts.url, max: 4, options: `-c search_path=${opts.schema}`, application_name: name });
-  pool.on('error', () => undefined);
-  try {
-    // The CLI may open the registry before any Mosaic process created the tables.
-    await migrateSchema(pool, opts.schema);
-  } catch (err) {
-    await pool.end();
-    throw err;
-  }
-  return pool;
 }
 
 type VersionRow = { subject: string; version: number; schema: string; compatibility: SchemaVersion['compatibility']; created_at: string };
@@ -31,7 +18,7 @@ export class PostgresSchemaRegistry implements SchemaRegistry {
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(opts: PostgresQualityOptions): Promise<PostgresSchemaRegistry> {
-    return new PostgresSchemaRegistry(await openPool(opts, 'mosaic-schemas'));
+    return new PostgresSchemaRegistry(await openMigratedPool(opts, 'mosaic-schemas'));
   }
 
   async insert(v: SchemaVersion): Promise<boolean> {
@@ -66,7 +53,7 @@ export class PostgresQuarantine implements Quarantine {
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(opts: PostgresQualityOptions): Promise<PostgresQuarantine> {
-    return new PostgresQuarantine(await openPool(opts, 'mosaic-quarantine'));
+    return new PostgresQuarantine(await openMigratedPool(opts, 'mosaic-quarantine'));
   }
 
   async add(entries: readonly QuarantineEntry[]): Promise<void> {
@@ -120,7 +107,7 @@ export class PostgresExpectationRuns implements ExpectationRuns {
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(opts: PostgresQualityOptions): Promise<PostgresExpectationRuns> {
-    return new PostgresExpectationRuns(await openPool(opts, 'mosaic-expectations'));
+    return new PostgresExpectationRuns(await openMigratedPool(opts, 'mosaic-expectations'));
   }
 
   async record(run: SuiteRun): Promise<void> {
