@@ -67,11 +67,10 @@ export function pairScore(a: IdentifyingFields, b: IdentifyingFields): { score: 
   }
   const digits = (p: string) => p.replace(/\D/g, '').slice(-9);
   field('phone', a.phones?.length && b.phones?.length ? (a.phones.some((x) => b.phones!.some((y) => digits(x) === digits(y))) ? 1 : 0) : undefined);
-  field('address', a.address && b.address ? jaccard(new Set(identifyingTokensOf({ address: a.address })), new Set(identifyingTokensOf({ address: b.address }))) : undefined);
+  field('address', a.address && b.address ? jaccard(identifyingTokens({ address: a.address }), identifyingTokens({ address: b.address })) : undefined);
   field('postalCode', a.postalCode && b.postalCode ? (normalizeText(a.postalCode) === normalizeText(b.postalCode) ? 1 : 0) : undefined);
   return { score: weight ? sum / weight : 0, shared };
 }
-const identifyingTokensOf = (f: IdentifyingFields) => identifyingTokens(f);
 
 /**
  * Candidates come from three passes, as entity resolution blocks records: MinHash LSH over all
