@@ -35,6 +35,8 @@ import { profileApi } from './serve/profile-api.js';
 import { audienceApi } from './serve/audience-api.js';
 import { deadLetterApi } from './serve/dead-letter-api.js';
 import { sqlApi } from './serve/sql-api.js';
+import { privacyApi } from './serve/privacy-api.js';
+import { SuppressionList } from './privacy/suppression.js';
 
 /** Re-exported: the CLI's one-shot commands lock the data directory as a server does. */
 export { lockDataDir };
@@ -171,7 +173,12 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     quality = { plan: new PlanHolder(registry, config.quality, logger), quarantine: await openQuarantine(config) };
     await quality.plan.start();
   }
-  const consentLog = roles.collect ? await openConsentLog(config) : undefined;
+  const consentLog = roles.collect || roles.serve ? await openConsentLog(config) : undefined;
+  // Erased people's identifiers (hashed), read from the store: the collector drops their events.
+  const suppression = new SuppressionList();
+  await suppression.refresh(store);
+  const suppressionTimer = setInterval(() => void suppression.refresh(store).catch((err: unknown) => logger.warn({ err }, 'suppression list: could not refresh')), 5000);
+  suppressionTimer.unref();
   // Expectation results are exported as metrics wherever they are read (runs come from the CLI and schedulers).
   const expectationRuns = roles.serve ? await openExpectationRuns(config) : undefined;
 
@@ -272,6 +279,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     ...(quality ? { quality } : {}),
     ...(pseudonymizer ? { pseudonymizer } : {}),
     ...(consentLog ? { consentLog } : {}),
+    suppression: { list: suppression, rules },
   });
   if (roles.serve) {
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });
@@ -282,6 +290,12 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       control,
       envToken: config.apiToken,
       deps: () => ({ config, log, store, sources: control.sources(), registry: quality!.plan.registry, quarantine: quality!.quarantine, ...(expectationRuns ? { expectationRuns } : {}), ...(jobRuns ? { jobRuns } : {}) }),
+    });
+    await app.register(privacyApi, {
+      control,
+      envToken: config.apiToken,
+      ...(pseudonymizer ? { pseudonymizer } : {}),
+      deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   }
@@ -328,6 +342,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     ...(scheduler ? { scheduler } : {}),
     async close() {
       closing = true;
+      clearInterval(suppressionTimer);
       await app.close(); // waits for in-flight requests, whose appends complete first
       await processor.stop(); // finishes its batch; what it did not reach stays in the log
       await scheduler?.stop(); // waits for the runs under way

@@ -85,6 +85,8 @@ export const ERROR_CATALOGUE = {
   MOSAIC_SCHEMA_CONFLICT: { status: 409, message: 'Another version of this subject was registered at the same time. Check again and retry.' },
   MOSAIC_SCHEMA_NOT_FOUND: { status: 404, message: 'No schema is registered under this subject (or version). GET /v1/schemas lists them.' },
   MOSAIC_QUARANTINE_NOT_FOUND: { status: 404, message: 'No quarantined event has this id. GET /v1/quarantine lists them.' },
+  MOSAIC_UNAVAILABLE: { status: 503, message: 'A part of Mosaic this request needs is restarting. Retry after the number of seconds in Retry-After.' },
+  MOSAIC_PRIVACY_REQUEST_NOT_FOUND: { status: 404, message: 'No privacy request has this id. GET /v1/privacy/requests lists them.' },
   MOSAIC_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid; see details.' },
   MOSAIC_INTERNAL: { status: 500, message: 'Internal error. The request was not applied; retry it.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -6,7 +6,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
-import { privacyVerify } from './privacy.js';
+import { auditQuery, privacyErase, privacyExport, privacyRequests, privacyVerify } from './privacy.js';
 import { catalog, duplicates, expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
 import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
 import type { ProfileCliOptions } from './quality.js';
@@ -266,12 +266,44 @@ program
   .option('--json', 'the profile as JSON (histograms and quantiles included)')
   .action(async (table: string, o: ProfileCliOptions) => profileData(config(), table, o));
 
-program
-  .command('privacy')
-  .description('privacy (see docs/privacy.md)')
+const privacy = program.command('privacy').description('privacy: consent log, data subject requests (see docs/privacy.md)');
+privacy
   .command('verify')
   .description('check the consent log\'s hash chain; exit 1 at the first entry changed, inserted or removed')
   .action(async () => privacyVerify(config()));
+privacy
+  .command('export <subject>')
+  .description('everything held on a person (<idType>:<id>, e.g. email:ann@example.com): profile, identities, events in the log and the lake, consent history, audit entries')
+  .option('-o, --out <file>', 'write the JSON here (default: stdout)')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (subject: string, o: { out?: string; url?: string; token?: string }) => privacyExport(config(), subject, o));
+privacy
+  .command('erase <subject>')
+  .description('remove a person from every store (profile, log, lake, quarantine, dead letters, consent and audit subjects) and suppress them; prints the erasure report')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (subject: string, o: { url?: string; token?: string }) => privacyErase(config(), subject, o));
+privacy
+  .command('requests')
+  .description('export and erasure requests with their status and CCPA deadlines (confirm within 10 business days, answer within 45 days)')
+  .option('--json', 'as JSON')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (o: { json?: boolean; url?: string; token?: string }) => privacyRequests(config(), o));
+
+program
+  .command('audit')
+  .description('the audit trail of reads of personal data, newest first')
+  .option('--subject <idType:id>', 'reads of this person (a raw identifier is looked up as stored)')
+  .option('--actor <tokenId>', 'reads by this token')
+  .option('--action <action>', 'e.g. profile.read, privacy.export')
+  .option('--since <iso>', 'from this time (ISO 8601)')
+  .option('-n, --limit <n>', 'how many', (v: string) => Number(v), 100)
+  .option('--json', 'as JSON')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (o: { subject?: string; actor?: string; action?: string; since?: string; limit: number; json?: boolean; url?: string; token?: string }) => auditQuery(config(), o));
 
 program
   .command('replay')

@@ -110,7 +110,7 @@ export async function quarantineShow(config: Config, id: number): Promise<void> 
 }
 
 /** A call to the running Mosaic's admin API: what needs its log or its view of the system. */
-async function adminRequest(config: Config, o: { url?: string; token?: string }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
+export async function adminRequest(config: Config, o: { url?: string; token?: string }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
   const token = o.token ?? config.apiToken;
   if (!token) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING', { message: 'Give the admin API token with --token or MOSAIC_API_TOKEN.' });
   const base = o.url ?? `http://127.0.0.1:${config.port}`;

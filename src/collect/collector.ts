@@ -12,6 +12,8 @@ import type { PlanHolder } from '../quality/plan-holder.js';
 import type { Pseudonymizer } from '../core/pseudonymize.js';
 import type { ConsentRecord } from '../core/hash-chain.js';
 import type { ConsentLog } from '../ports/consent-log.js';
+import type { IdentityRules } from '../core/identity.js';
+import type { SuppressionList } from '../privacy/suppression.js';
 import { writeKeyOf } from './auth.js';
 import { validateMessage } from './validate-message.js';
 
@@ -29,6 +31,8 @@ export interface CollectorOptions {
   pseudonymizer?: Pseudonymizer;
   /** The tracking plan and where events that break it are held; absent: no plan is checked. */
   quality?: { plan: PlanHolder; quarantine: Quarantine };
+  /** Erased people: their events are answered 200 and dropped, so a retry or a re-import does not bring them back. */
+  suppression?: { list: SuppressionList; rules: IdentityRules };
 }
 
 /** Single-message endpoints: Segment's long paths and analytics.js's one-letter ones. */
@@ -40,6 +44,24 @@ const SINGLE_ROUTES: [string, MessageType][] = [
 const BATCH_ROUTES = ['/v1/batch', '/v1/import', '/v1/b', '/beacon/v1/batch'];
 
 const OK = { success: true } as const;
+
+/** The event Segment's consent integration sends when preferences change. */
+export const CONSENT_EVENT = 'Segment Consent Preference Updated';
+
+const ConsentBody = {
+  type: 'object',
+  required: ['categoryPreferences'],
+  properties: {
+    userId: { type: 'string', minLength: 1 },
+    anonymousId: { type: 'string', minLength: 1 },
+    categoryPreferences: { type: 'object', minProperties: 1, additionalProperties: { type: 'boolean' } },
+    timestamp: { type: 'string' },
+    messageId: { type: 'string', minLength: 1 },
+    context: { type: 'object' },
+    writeKey: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const;
 
 /** The client IP as the envelope would store it: the context.ip rule applied to it. */
 function ipAsStored(ip: string, p: Pseudonymizer): string | undefined {
@@ -71,7 +93,11 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
   // Browsers send from any site that embeds the SDK; write keys are public by design. Only the
   // collector's routes: @fastify/cors answers every OPTIONS request of the server, and the
   // admin API must not invite browsers.
-  const collectorPaths = new Set([...SINGLE_ROUTES.map(([p]) => `/v1/${p}`), ...BATCH_ROUTES, '/sourceConfig']);
+  const collectorPaths = new Set([...SINGLE_ROUTES.map(([p]) => `/v1/${p}`), ...BATCH_ROUTES, '/sourceConfig', '/v1/consent']);
+  const suppressed = (msg: object): boolean => {
+    const s = opts.suppression;
+    return s !== undefined && s.list.size > 0 && s.list.suppresses(s.rules.identifiersOf(msg as Envelope));
+  };
   const isCollectorPath = (url: string) => {
     const path = url.split('?')[0]!.replace(/\/+$/, '');
     return collectorPaths.has(path) || /^\/v1\/projects\/[^/]+\/settings$/.test(path);
@@ -127,6 +153,10 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
           if (msg.type === undefined) msg.type = type;
           // Held as sent, except what must never be stored raw.
           opts.pseudonymizer?.apply(msg);
+          if (suppressed(msg)) {
+            metrics.eventsSuppressed.inc({ stage: 'collector' });
+            continue;
+          }
           quarantined.push({
             receivedAtMs,
             sourceId: source.id,
@@ -152,6 +182,10 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       // RudderStack tags kept violations the same way (context.violationErrors).
       if (check) env.context = { ...env.context, violations: check.violations };
       opts.pseudonymizer?.apply(env);
+      if (suppressed(env)) {
+        metrics.eventsSuppressed.inc({ stage: 'collector' });
+        continue;
+      }
       const payload = JSON.stringify(env);
       if (payload.length > limits.messageBytes && Buffer.byteLength(payload) > limits.messageBytes) {
         details.push({ ...at, messageId: env.messageId, path: '/', rule: 'maxBytes', message: `message is ${Buffer.byteLength(payload)} bytes; the limit is ${limits.messageBytes}` });
@@ -230,6 +264,20 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       return ingest(req, reply, body.batch as unknown[], undefined, sentAt);
     });
   }
+
+  /**
+   * Consent from a consent manager or a back end: the same event Segment's consent integration
+   * sends, so it reaches the profile, the consent log, the lake and replays like any event.
+   */
+  app.post('/v1/consent', { bodyLimit: limits.messageBytes, schema: { body: ConsentBody } }, (req, reply) => {
+    const body = req.body as { userId?: string; anonymousId?: string; categoryPreferences: Record<string, boolean>; timestamp?: string; messageId?: string; context?: Record<string, unknown>; writeKey?: string };
+    if (body.userId === undefined && body.anonymousId === undefined) {
+      throw new MosaicError('MOSAIC_MESSAGE_INVALID', { details: [{ path: '/', rule: 'required', message: 'give userId or anonymousId: whose consent this is' }] });
+    }
+    const { categoryPreferences, context, writeKey: _key, ...rest } = body;
+    const message = { ...rest, type: 'track', event: CONSENT_EVENT, context: { ...context, consent: { categoryPreferences } } };
+    return ingest(req, reply, [message], 'track', undefined);
+  });
 
   /**
    * analytics.js fetches its settings from the CDN before sending anything. Pointing its

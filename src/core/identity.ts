@@ -158,6 +158,21 @@ export class IdentityRules {
   }
 
   /**
+   * Every identifier an event carries as `<type>:<value>` with the value as stored (before
+   * normalization or hashing): how records such as the audit trail name a person.
+   */
+  storedIdentifiersOf(e: Envelope): string[] {
+    const out: string[] = [];
+    for (const t of this.types) {
+      for (const read of t.read) {
+        const raw = read(e);
+        if (typeof raw === 'string' || typeof raw === 'number') out.push(`${t.def.type}:${String(raw)}`);
+      }
+    }
+    return out;
+  }
+
+  /**
    * Every identifier an event carries, highest priority first, without duplicates. An alias
    * call's previousId is the anonymous id being linked (as analytics.js sends it); when more
    * than one user_id is allowed per profile it may also be an earlier user_id.

@@ -166,6 +166,18 @@ export class Metrics {
     help: 'Events the processor dropped as already applied (same source and messageId), on logs that let some repeats through',
     registers: [this.registry],
   });
+  readonly eventsSuppressed = new Counter({
+    name: 'mosaic_events_suppressed_total',
+    help: 'Events of erased people dropped, by where (collector, processor, offload, destination)',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsWithoutConsent = new Counter({
+    name: 'mosaic_events_without_consent_total',
+    help: 'Events kept from a use their person did not consent to, by purpose and what was done (dropped, anonymized)',
+    labelNames: ['purpose', 'action'] as const,
+    registers: [this.registry],
+  });
   readonly destinationEvents = new Counter({
     name: 'mosaic_destination_events_total',
     help: 'Events forwarded to a destination, by outcome (delivered, dead_lettered)',

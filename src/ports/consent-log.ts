@@ -10,5 +10,7 @@ export interface ConsentLog {
   append(records: readonly ConsentRecord[]): Promise<ChainedRecord[]>;
   /** In seq order, from after `afterSeq`. */
   read(afterSeq: number, limit: number): Promise<ChainedRecord[]>;
+  /** Erasure: these subjects' entries lose their subject and salt; their commitments keep the chain whole. */
+  redact(subjects: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }

@@ -52,6 +52,11 @@ export interface EventLog {
   endOffsets(): Promise<number[]>;
   /** Records accepted but not yet durable (for back-pressure and readiness). */
   pendingAppends(): number;
+  /**
+   * Removes entries for good (an erasure), leaving no byte of them in the log's files; offsets
+   * are never reused. Absent where the log cannot remove single entries.
+   */
+  erase?(positions: ReadonlyMap<number, readonly number[]>): Promise<number>;
   /** Called after each durable append in this process: a wake-up hint, not a delivery. */
   onAppend(listener: () => void): () => void;
   close(): Promise<void>;

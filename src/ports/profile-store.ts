@@ -32,6 +32,28 @@ export interface ProfileCommit {
   deadLetters?: Iterable<DeadLetter>;
   /** Messages this batch applied (see seenMessages), recorded at `at`. */
   seen?: { at: number; messages: Iterable<SeenMessage> };
+  /** What an erasure removes besides clusters (deleteClusters) and memberships (exits). */
+  erase?: ErasedRows;
+  /** Suppression hashes (see privacy/suppression.ts) recorded with the erasure. */
+  suppress?: Iterable<string>;
+}
+
+/** One person's erasure as one commit: plain data, so it can be posted to the processor's thread. */
+export interface ErasureCommit {
+  deleteClusters: string[];
+  /** Exits from every audience they were in (audience sizes follow). */
+  memberships: MembershipRecord[];
+  erase: ErasedRows;
+  suppress: string[];
+}
+
+/** Rows of one person that an erasure deletes, by key or id. */
+export interface ErasedRows {
+  nodes: readonly IdentityKey[];
+  edges: readonly string[];
+  parts: readonly IdentityKey[];
+  outbox: readonly number[];
+  deadLetters: readonly number[];
 }
 
 /**
@@ -106,6 +128,15 @@ export interface ProfileStore {
   seenMessages(messages: readonly SeenMessage[]): Promise<Set<string>>;
   /** Forgets the messages recorded before `beforeMs`; resolves with how many. */
   forgetSeenMessages(beforeMs: number): Promise<number>;
+  /** Every suppression hash recorded (a short list: one per erased identifier). */
+  suppressions(): Promise<string[]>;
+  /** How many suppression hashes there are: read per batch, so a new erasure is seen at once. */
+  suppressionCount(): Promise<number>;
+  /**
+   * After an erasure, removes what the engine keeps of deleted rows (free page space, WAL,
+   * dead tuples); resolves false when something held it back (a later call finishes it).
+   */
+  scrub(): Promise<boolean>;
   /** Atomic: all of it or none of it. */
   commit(batch: ProfileCommit): Promise<void>;
   /**
@@ -114,7 +145,7 @@ export interface ProfileStore {
    * Absent where there is a single writer (the embedded store), which needs no such thing.
    */
   readonly transactional?: <T>(work: (tx: ProfileStore) => Promise<T>) => Promise<T>;
-  /** Drops every profile, identity, edge, part, membership, outbox entry, seen message, transformation dead letter and offset (before a replay). */
+  /** Drops every profile, identity, edge, part, membership, outbox entry, seen message, transformation dead letter and offset (before a replay). Suppressions stay. */
   reset(): Promise<void>;
   countProfiles(): Promise<number>;
   /** Small facts about how the profiles were built (e.g. the computed-trait definitions). Survive reset(). */

@@ -54,6 +54,8 @@ export interface Quarantine {
   /** New reasons after a replay that still fails. */
   setViolations(id: number, violations: readonly Violation[]): Promise<void>;
   markReplayed(ids: readonly number[], atMs: number): Promise<void>;
+  /** Erasure: deletes these entries for good. */
+  remove(ids: readonly number[]): Promise<number>;
   /** Pending events by rule (an event with two rules counts under each). */
   pendingByRule(): Promise<Map<string, number>>;
   close(): Promise<void>;

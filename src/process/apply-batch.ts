@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { SuppressionList } from '../privacy/suppression.js';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { Cluster, Hyperedge } from '../core/identity-graph.js';
@@ -21,6 +22,8 @@ export interface BatchOutcome {
   dropped: number;
   /** Events dropped as already applied (ApplyOptions.dedup). */
   duplicates: number;
+  /** Events of erased people, dropped. */
+  suppressed: number;
   /** Every identity of every profile the batch changed, before and after: what a profile cache must drop. */
   touched: Set<IdentityKey>;
 }
@@ -85,6 +88,8 @@ export interface ApplyOptions {
    * `at`: for a log that lets repeats through (EventLogCapabilities.dedup = 'message'). Needs `refs`.
    */
   dedup?: { at: number };
+  /** Erased people: their events are dropped (read again from the store within the batch's transaction). */
+  suppression?: SuppressionList;
 }
 
 /**
@@ -107,6 +112,19 @@ export async function applyBatch(
     const fresh = await dropSeen(store, received, refs ?? []);
     ({ events: received, refs, duplicates } = fresh);
     seen = { at: opts.dedup.at, messages: fresh.messages };
+  }
+  let suppressed = 0;
+  if (opts.suppression) {
+    await opts.suppression.refresh(store);
+    const list = opts.suppression;
+    if (list.size) {
+      const keep = received.map((e) => !list.suppresses(rules.identifiersOf(e)));
+      suppressed = keep.filter((k) => !k).length;
+      if (suppressed) {
+        received = received.filter((_, i) => keep[i]);
+        if (refs) refs = refs.filter((_, i) => keep[i]);
+      }
+    }
   }
   if (model.enricher?.enabled) for (const e of received) model.enricher.enrich(e);
   let events = received;
@@ -178,7 +196,7 @@ export async function applyBatch(
   const touched = new Set<IdentityKey>();
   for (const c of [...slice.clusters.values(), ...graph.upserts.values(), ...before.values()]) for (const m of c.members) touched.add(m);
   for (const n of nodes) touched.add(n);
-  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped, duplicates, touched };
+  return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped, duplicates, suppressed, touched };
 }
 
 /**

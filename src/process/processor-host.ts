@@ -2,7 +2,9 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { EventLog } from '../ports/event-log.js';
-import type { ProfileStore } from '../ports/profile-store.js';
+import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
+import type { IdentityKey } from '../core/identity.js';
+import { MosaicError } from '../errors.js';
 import { lagOf, Processor, type Lag, type ProcessorOptions, type Progress } from './processor.js';
 import type { FromThread, MetricsJson, ToThread } from './processor-thread.js';
 import { appendEnvelopes } from './emit.js';
@@ -63,6 +65,8 @@ export interface ProcessorHost {
   metrics(): Promise<MetricsJson | undefined>;
   /** Whether this process's processor holds partition 0: it runs the process-wide jobs (destinations). */
   leads(): boolean;
+  /** Commits a person's erasure where no batch can write them back (see Processor.erase). */
+  erase(commit: ErasureCommit, keys: readonly IdentityKey[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +100,10 @@ export class InlineProcessorHost implements ProcessorHost {
 
   drain(): Promise<number> {
     return this.processor.drain();
+  }
+
+  erase(commit: ErasureCommit, keys: readonly IdentityKey[]): Promise<void> {
+    return this.processor.erase(commit, keys);
   }
 
   async metrics(): Promise<undefined> {
@@ -141,6 +149,14 @@ export class ObservedProcessorHost implements ProcessorHost {
 
   leads(): boolean {
     return false;
+  }
+
+  /**
+   * The processors are elsewhere, on a shared store: each batch reads the suppression list in
+   * its own serializable transaction, so one that raced this commit is retried and drops them.
+   */
+  async erase(commit: ErasureCommit): Promise<void> {
+    await (this.store.transactional ? this.store.transactional((tx) => tx.commit(commit)) : this.store.commit(commit));
   }
 
   /** Waits until the processors elsewhere have applied everything appended so far. */
@@ -244,6 +260,17 @@ export class ThreadProcessorHost implements ProcessorHost {
       this.pending.set(id, resolve as (v: unknown) => void);
       this.post({ type, id });
     });
+  }
+
+  async erase(commit: ErasureCommit, keys: readonly IdentityKey[]): Promise<void> {
+    if (!this.alive) throw new MosaicError('MOSAIC_UNAVAILABLE', { message: 'The processor is restarting; try the erasure again in a few seconds.', retryAfter: 5 });
+    const id = this.nextId++;
+    const error = await new Promise<unknown>((resolve) => {
+      this.pending.set(id, resolve);
+      this.post({ type: 'erase', id, commit, keys: [...keys] });
+    });
+    if (error === undefined) throw new MosaicError('MOSAIC_UNAVAILABLE', { message: 'The processor stopped during the erasure; try it again.', retryAfter: 5 });
+    if (typeof error === 'string') throw new MosaicError('MOSAIC_INTERNAL', { message: `The erasure could not be committed: ${error}` });
   }
 
   lag(): Lag {

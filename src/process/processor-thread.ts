@@ -2,6 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openEventLog, openProfileCache, openProfileStore, partitionLeases } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
+import type { IdentityKey } from '../core/identity.js';
+import type { ErasureCommit } from '../ports/profile-store.js';
 import { eventEnricher, identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
@@ -16,13 +18,15 @@ export type ToThread =
   | { type: 'stop' }
   | { type: 'drain'; id: number }
   | { type: 'metrics'; id: number }
+  | { type: 'erase'; id: number; commit: ErasureCommit; keys: IdentityKey[] }
   | { type: 'emitted'; id: number; error?: string };
 export type FromThread =
   | { type: 'ready'; progress: Progress }
   /** Audience events for the host to append: the log has one writer, on the host's thread. */
   | { type: 'emit'; id: number; payloads: string[] }
   | { type: 'progress'; progress: Progress }
-  | { type: 'reply'; id: number; value: number | MetricsJson }
+  /** An erasure's reply is 0 once committed, or the error's message. */
+  | { type: 'reply'; id: number; value: number | string | MetricsJson }
   | { type: 'stopped' };
 
 async function main(): Promise<void> {
@@ -75,6 +79,12 @@ async function main(): Promise<void> {
         break;
       case 'drain':
         void processor.drain().then((n) => send({ type: 'reply', id: msg.id, value: n }));
+        break;
+      case 'erase':
+        processor.erase(msg.commit, msg.keys).then(
+          () => send({ type: 'reply', id: msg.id, value: 0 }),
+          (err: unknown) => send({ type: 'reply', id: msg.id, value: String(err) }),
+        );
         break;
       case 'metrics':
         void metrics.registry.getMetricsAsJSON().then((value) => send({ type: 'reply', id: msg.id, value }));

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
-import type { IdentityRules } from '../core/identity.js';
+import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { applyBatch, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
 import { AUDIENCE_SOURCE_ID, audienceEvent, type PendingAudienceEvent } from '../core/audiences.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
-import type { ProfileStore } from '../ports/profile-store.js';
+import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
+import { SuppressionList } from '../privacy/suppression.js';
 import { AllPartitions, PartitionLostError, type PartitionLeases } from '../ports/partition-leases.js';
 import type { ProfileCache } from '../ports/profile-cache.js';
 
@@ -307,6 +308,22 @@ export class Processor {
   }
 
   private serial: Promise<unknown> = Promise.resolve();
+  private readonly suppression = new SuppressionList();
+
+  /**
+   * Commits an erasure between two batches: no batch read before it commits after it, and the
+   * parts this processor remembers are forgotten, so nothing of the person is written back.
+   */
+  erase(commit: ErasureCommit, keys: readonly IdentityKey[]): Promise<void> {
+    const run = this.serial.then(async () => {
+      await this.inTransaction((store) => store.commit(commit));
+      this.parts?.clear();
+      await this.suppression.refresh(this.store);
+      await this.invalidate(keys);
+    });
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
 
   /**
    * Applies up to batchSize events; returns how many. Calls are serialised: two batches
@@ -356,6 +373,7 @@ export class Processor {
           ...(this.opts.transform ? { transform: this.opts.transform } : {}),
           fence: new Map([...consumed.keys()].flatMap((p) => (tokens.has(p) ? [[p, tokens.get(p)!] as const] : []))),
           ...(this.log.capabilities.dedup === 'message' ? { dedup: { at: Date.now() } } : {}),
+          suppression: this.suppression,
         });
       });
     } catch (err) {
@@ -364,7 +382,7 @@ export class Processor {
       this.leasesChanged = true;
       return 0;
     }
-    const { merges, conflicts, reclustered, transitions, deadLetters, dropped, duplicates } = outcome;
+    const { merges, conflicts, reclustered, transitions, deadLetters, dropped, duplicates, suppressed } = outcome;
     await this.invalidate(outcome.touched);
     for (const [p, next] of consumed) this.offsets.set(p, next);
     await this.forgetSeenMessages();
@@ -380,6 +398,7 @@ export class Processor {
       for (const d of deadLetters) m.deadLetters.inc({ kind: d.kind, name: d.name });
       if (dropped) m.transformationDropped.inc(dropped);
       if (duplicates) m.processorDuplicates.inc(duplicates);
+      if (suppressed) m.eventsSuppressed.inc({ stage: 'processor' }, suppressed);
       // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
       for (let i = 0; i < entries.length; i++) if (events[i]!.sourceId !== AUDIENCE_SOURCE_ID) m.freshnessSeconds.observe((now - entries[i]!.receivedAtMs) / 1000);
     }

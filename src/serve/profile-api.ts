@@ -1,13 +1,13 @@
 import type { Pseudonymizer } from '../core/pseudonymize.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { parseIdentityRef, type IdentityRules } from '../core/identity.js';
+import type { IdentityRules } from '../core/identity.js';
+import { resolveSubject, type SubjectNode } from '../privacy/subject.js';
 import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/profile.js';
 import { MosaicError } from '../errors.js';
 import type { Credentials } from '../ports/credentials.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileCache } from '../ports/profile-cache.js';
-import type { IdentityKey } from '../core/identity.js';
 import { basicUser, bearer } from '../collect/auth.js';
 import type { Cluster } from '../core/identity-graph.js';
 
@@ -51,28 +51,11 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
   const { store, control, rules } = opts;
   app.addHook('onRequest', requireToken(control, opts.envToken));
 
-  /** The graph node a `<idType>:<id>` path names (normalized, pseudonymized), or a 400. */
-  async function nodeOf(ref: string): Promise<{ type: string; id: string; key: IdentityKey | undefined; subject?: string }> {
-    const parsed = parseIdentityRef(ref);
-    if (!parsed) throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'format', message: `"${ref}" is not "<idType>:<id>"` }] });
-    if (!rules.typeNames.includes(parsed.type)) {
-      throw new MosaicError('MOSAIC_IDENTITY_INVALID', { details: [{ path: '/id', rule: 'type', message: `"${parsed.type}" is not a configured identifier type (${rules.typeNames.join(', ')})` }] });
-    }
-    // A type whose values are pseudonymized at the collector is stored as tokens: look the raw
-    // value up as its token under each key (the active one first; older ones hold older events).
-    const rule = rules.pathsOf(parsed.type).map((p) => opts.pseudonymizer?.ruleFor(p)).find((r) => r !== undefined);
-    if (rule && opts.pseudonymizer) {
-      const keys = opts.pseudonymizer.tokens(parsed.id, rule.normalize).map((t) => rules.keyFor(parsed.type, t)).filter((k): k is IdentityKey => k !== undefined);
-      const found = keys.length > 1 ? await store.nodeClusters(keys) : undefined;
-      // The audit trail names the person by token too: it must not hold the raw value either.
-      return { ...parsed, key: keys.find((k) => found?.has(k)) ?? keys[0], subject: `${parsed.type}:${opts.pseudonymizer.token(parsed.id, rule.normalize)}` };
-    }
-    return { ...parsed, key: rules.keyFor(parsed.type, parsed.id) };
-  }
+  const nodeOf = (ref: string) => resolveSubject(ref, rules, store, opts.pseudonymizer);
 
   // Audited whether found or not: probing for a person is itself an access to record.
-  function audit(req: FastifyRequest, action: string, node: { type: string; id: string; subject?: string }, found: boolean): void {
-    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: node.subject ?? `${node.type}:${node.id}`, ip: req.ip, status: found ? 200 : 404 });
+  function audit(req: FastifyRequest, action: string, node: SubjectNode, found: boolean): void {
+    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action, subject: node.subject, ip: req.ip, status: found ? 200 : 404 });
   }
 
   async function findCluster(req: FastifyRequest, ref: string, action: string): Promise<Cluster> {

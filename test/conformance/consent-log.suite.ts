@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstBroken, GENESIS, type ConsentRecord } from '../../src/core/hash-chain.js';
+import { ERASED_SUBJECT, firstBroken, GENESIS, type ConsentRecord } from '../../src/core/hash-chain.js';
 import type { ConsentLog } from '../../src/ports/consent-log.js';
 
 const rec = (n: number, purposes: Record<string, boolean> = { analytics: n % 2 === 0 }): ConsentRecord => ({ at: 1_700_000_000_000 + n, subject: `user_id:u${n}`, purposes, source: 'event', messageId: `src/m${n}` });
@@ -40,6 +40,23 @@ export function consentLogConformance(name: string, make: () => Promise<ConsentL
     } finally {
       await b.close();
       await a.close();
+    }
+  });
+
+  test(`${name}: redacting a subject removes it and its salt; the chain still holds, and a changed subject is caught`, async () => {
+    const log = await make();
+    try {
+      await log.append([rec(1), rec(2), rec(3)]);
+      assert.equal(await log.redact(['user_id:u2', 'user_id:nobody']), 1);
+      const all = await log.read(0, 10);
+      assert.deepEqual(all.map((x) => x.subject), ['user_id:u1', ERASED_SUBJECT, 'user_id:u3']);
+      assert.equal(all[1]!.salt, undefined);
+      assert.ok(!JSON.stringify(all).includes('u2'), 'nothing left names the erased subject');
+      assert.equal(firstBroken(all), undefined);
+      assert.equal(firstBroken([all[0]!, { ...all[1]!, subject: 'user_id:u9' }, all[2]!])?.seq, 2, 'an erased entry given a subject again');
+      assert.equal(firstBroken([{ ...all[0]!, subject: 'user_id:u9' }, all[1]!, all[2]!])?.seq, 1, 'a subject changed');
+    } finally {
+      await log.close();
     }
   });
 }

@@ -170,6 +170,40 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.deepEqual(await s.seenMessages([[0, 'k1'], [1, 'k3'], [0, 'k4']]), new Set(['k4']));
     }));
 
+  test(`${name}: an erasure removes one person's rows, their memberships and chosen outbox/dead-letter entries, and records suppressions that survive reset`, () =>
+    withStore(async (s) => {
+      const dl = (n: number) => ({ at: n, kind: 'destination' as const, name: 'hook', reason: `r${n}`, payload: '{}' });
+      await s.commit({
+        clusters: [cluster('p1', ['user_id:1', 'anonymous_id:a']), cluster('p2', ['user_id:2'])],
+        nodes: [['user_id:1', 'p1'], ['anonymous_id:a', 'p1'], ['user_id:2', 'p2']],
+        edges: [edge(['user_id:1', 'anonymous_id:a'], 1), edge(['user_id:2', 'anonymous_id:b'], 1)],
+        parts: [part('user_id:1'), part('anonymous_id:a'), part('user_id:2')],
+        outbox: ['{"p":1}', '{"p":2}'],
+        deadLetters: [dl(1), dl(2)],
+        memberships: [{ audience: 'pros', profileId: 'p1', kind: 'entered', at: 1 }, { audience: 'pros', profileId: 'p2', kind: 'entered', at: 1 }],
+      });
+      assert.equal(await s.suppressionCount(), 0);
+      const [o1] = await s.readOutbox(10);
+      const [d1] = await s.deadLetters(0, 10);
+      await s.commit({
+        deleteClusters: ['p1'],
+        memberships: [{ audience: 'pros', profileId: 'p1', kind: 'exited', at: 2 }],
+        erase: { nodes: ['user_id:1', 'anonymous_id:a'], edges: ['user_id:1|anonymous_id:a'], parts: ['user_id:1', 'anonymous_id:a'], outbox: [o1!.id], deadLetters: [d1!.id] },
+        suppress: ['h1', 'h2', 'h1'],
+      });
+      assert.equal(await s.findCluster('user_id:1'), undefined);
+      assert.deepEqual(await s.nodeClusters(['user_id:1', 'anonymous_id:a', 'user_id:2']), new Map([['user_id:2', 'p2']]));
+      assert.deepEqual((await s.getEdges(['user_id:1|anonymous_id:a', 'user_id:2|anonymous_id:b'])).map((e) => e.key), ['user_id:2|anonymous_id:b']);
+      assert.deepEqual([...(await s.getParts(['user_id:1', 'anonymous_id:a', 'user_id:2'])).keys()], ['user_id:2']);
+      assert.deepEqual((await s.readOutbox(10)).map((e) => e.payload), ['{"p":2}']);
+      assert.deepEqual((await s.deadLetters(0, 10)).map((d) => d.reason), ['r2']);
+      assert.deepEqual(await s.audienceCounts(), new Map([['pros', 1]]));
+      assert.deepEqual((await s.suppressions()).sort(), ['h1', 'h2']);
+      assert.equal(await s.scrub(), true);
+      await s.reset();
+      assert.equal(await s.suppressionCount(), 2, 'a replay must not bring an erased person back');
+    }));
+
   test(`${name}: reset empties everything`, () =>
     withStore(async (s) => {
       await s.commit({ clusters: [cluster('p1', ['user_id:1'])], nodes: [['user_id:1', 'p1']], edges: [edge(['user_id:1', 'x:1'], 1)], parts: [part('user_id:1')], offsets: new Map([[0, 2]]), seen: { at: 1, messages: [[0, 'k']] } });

@@ -95,6 +95,21 @@ export function quarantineConformance(name: string, make: () => Promise<Quaranti
       await q.close();
     }
   });
+
+  test(`${name}: removed entries are gone, pending or replayed`, async () => {
+    const q = await make();
+    try {
+      await q.add([entry(1, ['type']), entry(2, ['type']), entry(3, ['type'])]);
+      const [a, b, c] = await q.list({ limit: 10 });
+      await q.markReplayed([a!.id], 1_800_000_000_000);
+      assert.equal(await q.remove([a!.id, b!.id, 999_999]), 2);
+      assert.deepEqual((await q.list({ limit: 10, status: 'all' })).map((e) => e.id), [c!.id]);
+      assert.equal(await q.get(b!.id), undefined);
+      assert.deepEqual(Object.fromEntries(await q.pendingByRule()), { type: 1 });
+    } finally {
+      await q.close();
+    }
+  });
 }
 
 const run = (suite: string, startedAt: number, status: SuiteRun['status']): SuiteRun => ({

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { link, type ChainedRecord, type ConsentRecord } from '../../core/hash-chain.js';
+import { ERASED_SUBJECT, link, type ChainedRecord, type ConsentRecord } from '../../core/hash-chain.js';
 import type { ConsentLog } from '../../ports/consent-log.js';
 import { toChained, type ConsentRow } from '../consent-rows.js';
 import { openMigratedPool } from './pool.js';
@@ -27,7 +27,7 @@ export class PostgresConsentLog implements ConsentLog {
         const { rows } = await client.query<{ seq: string; hash: string }>('SELECT seq, hash FROM consent_log ORDER BY seq DESC LIMIT 1');
         const chained = link(rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : undefined, fresh);
         for (const c of chained) {
-          await client.query('INSERT INTO consent_log (seq, at, subject, purposes, source, message_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [c.seq, c.at, c.subject, JSON.stringify(c.purposes), c.source, c.messageId, c.prevHash, c.hash]);
+          await client.query('INSERT INTO consent_log (seq, at, subject, purposes, source, message_id, prev_hash, hash, commitment, salt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [c.seq, c.at, c.subject, JSON.stringify(c.purposes), c.source, c.messageId, c.prevHash, c.hash, c.commitment, c.salt]);
         }
         return chained;
       });
@@ -38,6 +38,11 @@ export class PostgresConsentLog implements ConsentLog {
 
   async read(afterSeq: number, limit: number): Promise<ChainedRecord[]> {
     return (await this.pool.query<ConsentRow>('SELECT * FROM consent_log WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit])).rows.map(toChained);
+  }
+
+  async redact(subjects: readonly string[]): Promise<number> {
+    const { rowCount } = await this.pool.query('UPDATE consent_log SET subject = $1, salt = NULL WHERE subject = ANY($2::text[])', [ERASED_SUBJECT, subjects]);
+    return rowCount ?? 0;
   }
 
   async close(): Promise<void> {

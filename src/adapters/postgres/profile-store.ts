@@ -53,6 +53,9 @@ const MIGRATIONS: Migration[] = [
   // The consent log: append-only, hash-chained (adapters/postgres/consent-log.ts).
   `CREATE TABLE consent_log (seq bigint PRIMARY KEY, at bigint NOT NULL, subject text NOT NULL, purposes text NOT NULL, source text NOT NULL,
                             message_id text NOT NULL UNIQUE, prev_hash text NOT NULL, hash text NOT NULL);`,
+  // Erased people's identifiers, hashed: neither a replay nor a re-import brings them back.
+  `CREATE TABLE suppressions (hash text PRIMARY KEY, at bigint NOT NULL);
+   ALTER TABLE consent_log ADD COLUMN commitment text, ADD COLUMN salt text;`,
 ];
 
 /** Creates or upgrades Mosaic's tables in `schema`: any process opening any PostgreSQL adapter first. */
@@ -288,6 +291,22 @@ export class PostgresProfileStore implements ProfileStore {
     }
   }
 
+  async suppressions(): Promise<string[]> {
+    return (await this.rows<[string]>('SELECT hash FROM suppressions')).map(([h]) => h);
+  }
+
+  async suppressionCount(): Promise<number> {
+    const [row] = await this.rows<[string]>('SELECT count(*) FROM suppressions');
+    return Number(row![0]);
+  }
+
+  /** Dead row versions stay in the tables' pages until VACUUM reclaims them. */
+  async scrub(): Promise<boolean> {
+    if (this.client) return false; // inside a transaction: VACUUM cannot run there
+    await this.db.query('VACUUM profiles, identities, parts, edges, audience_members, outbox, dead_letters, quarantine, consent_log');
+    return true;
+  }
+
   async reset(): Promise<void> {
     // Transformation dead letters are made again by the replay; destination ones are history.
     await this.db.query(`BEGIN; TRUNCATE profiles, identities, offsets, parts, edges, audience_members, audience_counts, audience_sizes, outbox, seen_messages;
@@ -389,6 +408,15 @@ function commitStatements(batch: ProfileCommit): Statement[] {
       [dead.map((d) => d.at), dead.map((d) => d.kind), dead.map((d) => d.name), dead.map((d) => d.reason), dead.map((d) => d.payload)],
     ]);
   }
+
+  if (batch.erase) {
+    const e = batch.erase;
+    for (const [table, column, values, type] of [['identities', 'key', e.nodes, 'text'], ['edges', 'key', e.edges, 'text'], ['parts', 'anchor', e.parts, 'text'], ['outbox', 'id', e.outbox, 'bigint'], ['dead_letters', 'id', e.deadLetters, 'bigint']] as const) {
+      if (values.length) out.push([`DELETE FROM ${table} WHERE ${column} = ANY($1::${type}[])`, [values]]);
+    }
+  }
+  const suppress = [...(batch.suppress ?? [])];
+  if (suppress.length) out.push(['INSERT INTO suppressions (hash, at) SELECT h, $2 FROM unnest($1::text[]) AS t(h) ON CONFLICT DO NOTHING', [suppress, Date.now()]]);
 
   const seen = [...lastByKey(batch.seen?.messages ?? [], ([p, k]) => `${p}\u0000${k}`).values()];
   if (seen.length) {

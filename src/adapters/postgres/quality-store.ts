@@ -88,6 +88,10 @@ export class PostgresQuarantine implements Quarantine {
     await this.pool.query('UPDATE quarantine SET violations = $1, rules = $2 WHERE id = $3', [JSON.stringify(violations), rulesColumn(violations), id]);
   }
 
+  async remove(ids: readonly number[]): Promise<number> {
+    return (await this.pool.query('DELETE FROM quarantine WHERE id = ANY($1::bigint[])', [ids])).rowCount ?? 0;
+  }
+
   async markReplayed(ids: readonly number[], atMs: number): Promise<void> {
     await this.pool.query('UPDATE quarantine SET replayed_at = $1 WHERE id = ANY($2::bigint[])', [atMs, ids]);
   }

@@ -5,9 +5,9 @@ import type Database from 'better-sqlite3';
 import { MosaicError } from '../../errors.js';
 import type { AppendOutcome, AppendRecord, EventLog, EventLogCapabilities, LogEntry } from '../../ports/event-log.js';
 import { GroupCommit } from '../group-commit.js';
-import { LogWriter, logTable, type AppendColumns, type AppendFlags, type LogWriterOptions } from './log-writer.js';
+import { LogWriter, floorKey, logTable, type AppendColumns, type AppendFlags, type LogWriterOptions } from './log-writer.js';
 import type { FromWriter, ToWriter } from './log-writer-thread.js';
-import { openSqlite, type SqliteDb } from './open.js';
+import { openSqlite, scrubSqlite, type SqliteDb } from './open.js';
 
 export interface SqliteEventLogOptions {
   /** Directory holding log.db. */
@@ -122,11 +122,13 @@ export class SqliteEventLog implements EventLog {
   }
 
   private readonly thread: WriterThread | undefined;
+  private readonly dir: string;
   private readonly inline: LogWriter | undefined;
 
   /** Inline writer or none; for a writer thread use SqliteEventLog.open(). */
   constructor(opts: SqliteEventLogOptions, thread?: WriterThread) {
     this.thread = thread;
+    this.dir = opts.dir;
     if (opts.writer === 'thread' && !thread) throw new Error('use SqliteEventLog.open() for a writer thread');
     // The writer first: it creates the file and its tables, which the reader then opens.
     this.inline =
@@ -138,7 +140,7 @@ export class SqliteEventLog implements EventLog {
     this.partitions = Number((this.reader.prepare("SELECT value FROM meta WHERE key = 'partitions'").pluck().get() as string | undefined) ?? opts.partitions);
     for (let p = 0; p < this.partitions; p++) {
       this.reads.push(this.reader.prepare(`SELECT offset, received_at, payload FROM ${logTable(p)} WHERE offset >= ? ORDER BY offset LIMIT ?`).raw());
-      this.maxOffsets.push(this.reader.prepare(`SELECT max(offset) FROM ${logTable(p)}`).pluck());
+      this.maxOffsets.push(this.reader.prepare(`SELECT max(max(offset) + 1, coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '${floorKey(p)}'), 0)) FROM ${logTable(p)}`).pluck());
     }
     const writer = this.inline;
     const commit = writer
@@ -169,7 +171,41 @@ export class SqliteEventLog implements EventLog {
   async endOffsets(): Promise<number[]> {
     if (this.inline) return this.inline.nextOffsets();
     if (this.thread) return this.thread.next.slice();
-    return this.maxOffsets.map((s) => ((s.get() as number | null) ?? 0) + 1);
+    return this.maxOffsets.map((s) => Math.max(1, (s.get() as number | null) ?? 1));
+  }
+
+  /**
+   * Deletes the entries on a connection of its own (appends wait on SQLite's lock meanwhile),
+   * records each partition's end so its offsets are not reused, then scrubs the file.
+   */
+  async erase(positions: ReadonlyMap<number, readonly number[]>): Promise<number> {
+    const ends = await this.endOffsets();
+    const db = openSqlite(join(this.dir, 'log.db'), { sync: 'full' });
+    try {
+      const floor = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))');
+      const removed = db.transaction(() => {
+        let n = 0;
+        // The dedup window remembers (sourceId, messageId), and a messageId may name the person
+        // (audience events carry the profile id): forgotten too; the suppression list drops a repeat.
+        const forget = [0, 1].map((t) => db.prepare(`DELETE FROM dedup_${t} WHERE source_id = ? AND message_id = ?`));
+        for (const [p, offsets] of positions) {
+          const del = db.prepare(`DELETE FROM ${logTable(p)} WHERE offset = ? RETURNING payload`).pluck();
+          for (const o of offsets) {
+            const payload = del.get(o) as string | undefined;
+            if (payload === undefined) continue;
+            n++;
+            const e = JSON.parse(payload) as { sourceId?: string; messageId?: string };
+            for (const f of forget) f.run(e.sourceId ?? '', e.messageId ?? '');
+          }
+          floor.run(floorKey(p), String(ends[p] ?? 1));
+        }
+        return n;
+      })();
+      scrubSqlite(db);
+      return removed;
+    } finally {
+      db.close();
+    }
   }
 
   pendingAppends(): number {

@@ -27,6 +27,9 @@ const MIGRATIONS = [
    CREATE TABLE dedup_1 (source_id TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (source_id, message_id)) WITHOUT ROWID;`,
 ];
 
+/** Meta key of a partition's lowest next offset, recorded by an erasure. */
+export const floorKey = (p: number) => `floor_${p}`;
+
 export function logTable(p: number): string {
   return `log_p${p}`;
 }
@@ -66,7 +69,8 @@ export class LogWriter {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${logTable(p)} (offset INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT NOT NULL)`);
       this.inserts.push(this.db.prepare(`INSERT INTO ${logTable(p)} (offset, received_at, payload) VALUES (?, ?, ?)`));
       const max = this.db.prepare(`SELECT max(offset) FROM ${logTable(p)}`).pluck().get() as number | null;
-      this.next.push((max ?? 0) + 1);
+      // An erasure may have removed the newest entries: their offsets are not given out again.
+      this.next.push(Math.max((max ?? 0) + 1, Number(this.getMeta(floorKey(p)) ?? 0)));
     }
     this.dedupCurrent = Number(this.getMeta('dedup_current') ?? 0) as 0 | 1;
     this.dedupStartedAt = Number(this.getMeta('dedup_started_at') ?? this.now());

@@ -32,3 +32,20 @@ export function migrate(db: SqliteDb, migrations: readonly string[]): void {
     })();
   }
 }
+
+/**
+ * Leaves no byte of deleted rows in the file (after an erasure): VACUUM rebuilds the database
+ * from its live rows (an update leaves old row versions in pages' free space, which deleting
+ * the row does not clear), then the WAL, which holds earlier page versions, is copied back and
+ * truncated. False when a reader on another connection kept the WAL from being truncated
+ * within a few seconds: the next scrub finishes it.
+ */
+export function scrubSqlite(db: SqliteDb): boolean {
+  db.exec('VACUUM');
+  for (let i = 0; i < 50; i++) {
+    const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (row?.busy === 0) return true;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  return false;
+}

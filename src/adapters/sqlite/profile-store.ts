@@ -4,7 +4,7 @@ import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
 import type { DeadLetter, OutboxEntry, ProfileCommit, ProfileStore, SeenMessage } from '../../ports/profile-store.js';
-import { migrate, openSqlite, type SqliteDb } from './open.js';
+import { migrate, openSqlite, scrubSqlite, type SqliteDb } from './open.js';
 
 const MIGRATIONS = [
   `CREATE TABLE profiles (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
@@ -28,6 +28,8 @@ const MIGRATIONS = [
   // for 10M members on PostgreSQL, measured), and the audiences API shows sizes.
   `CREATE TABLE audience_counts (audience TEXT PRIMARY KEY, members INTEGER NOT NULL) WITHOUT ROWID;
    INSERT INTO audience_counts SELECT audience, count(*) FROM audience_members GROUP BY audience;`,
+  // Erased people's identifiers, hashed: neither a replay nor a re-import brings them back.
+  `CREATE TABLE suppressions (hash TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** Size samples older than this are dropped as new ones are recorded. */
@@ -91,6 +93,14 @@ export class SqliteProfileStore implements ProfileStore {
       seen: this.db.prepare('SELECT s.key FROM json_each(?) t JOIN seen_messages s ON s.partition = t.value ->> 0 AND s.key = t.value ->> 1').pluck(),
       see: this.db.prepare('INSERT OR IGNORE INTO seen_messages (partition, key, at) VALUES (?, ?, ?)'),
       forgetSeen: this.db.prepare('DELETE FROM seen_messages WHERE at < ?'),
+      suppressions: this.db.prepare('SELECT hash FROM suppressions').pluck(),
+      suppressionCount: this.db.prepare('SELECT count(*) FROM suppressions').pluck(),
+      suppress: this.db.prepare('INSERT OR IGNORE INTO suppressions (hash, at) VALUES (?, ?)'),
+      eraseNode: this.db.prepare('DELETE FROM identities WHERE key = ?'),
+      eraseEdge: this.db.prepare('DELETE FROM edges WHERE key = ?'),
+      erasePart: this.db.prepare('DELETE FROM parts WHERE anchor = ?'),
+      eraseOutbox: this.db.prepare('DELETE FROM outbox WHERE id = ?'),
+      eraseDeadLetter: this.db.prepare('DELETE FROM dead_letters WHERE id = ?'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -114,6 +124,15 @@ export class SqliteProfileStore implements ProfileStore {
       for (const payload of batch.outbox ?? []) this.stmts.outboxAdd!.run(payload);
       for (const d of batch.deadLetters ?? []) this.stmts.deadLetterAdd!.run(d.at, d.kind, d.name, d.reason, d.payload);
       if (batch.seen) for (const [p, key] of batch.seen.messages) this.stmts.see!.run(p, key, batch.seen.at);
+      if (batch.erase) {
+        for (const k of batch.erase.nodes) this.stmts.eraseNode!.run(k);
+        for (const k of batch.erase.edges) this.stmts.eraseEdge!.run(k);
+        for (const k of batch.erase.parts) this.stmts.erasePart!.run(k);
+        for (const id of batch.erase.outbox) this.stmts.eraseOutbox!.run(id);
+        for (const id of batch.erase.deadLetters) this.stmts.eraseDeadLetter!.run(id);
+      }
+      const now = Date.now();
+      for (const h of batch.suppress ?? []) this.stmts.suppress!.run(h, now);
     });
   }
 
@@ -237,6 +256,21 @@ export class SqliteProfileStore implements ProfileStore {
 
   async commit(batch: ProfileCommit): Promise<void> {
     this.commitTx(batch);
+  }
+
+  async suppressions(): Promise<string[]> {
+    return this.stmts.suppressions!.all() as string[];
+  }
+
+  async suppressionCount(): Promise<number> {
+    return this.stmts.suppressionCount!.get() as number;
+  }
+
+  /**
+   * After an erasure: no byte of the deleted rows is left in the files (see scrubSqlite).
+   */
+  scrub(): Promise<boolean> {
+    return Promise.resolve(scrubSqlite(this.db));
   }
 
   async reset(): Promise<void> {

@@ -3,7 +3,7 @@ import type { Quarantine, QuarantineEntry, QuarantineFilter, QuarantinedEvent, V
 import { countByRule, rulesColumn, toQuarantined, type QuarantineRow } from '../quarantine-rows.js';
 import type { SchemaRegistry, SchemaVersion } from '../../ports/schema-registry.js';
 import type { ExpectationRuns, SuiteRun } from '../../ports/expectation-runs.js';
-import { migrate, openSqlite, type SqliteDb } from './open.js';
+import { migrate, openSqlite, scrubSqlite, type SqliteDb } from './open.js';
 
 const MIGRATIONS = [
   `CREATE TABLE schema_versions (id INTEGER PRIMARY KEY, subject TEXT NOT NULL, version INTEGER NOT NULL, schema TEXT NOT NULL,
@@ -91,6 +91,13 @@ export class SqliteQuarantine implements Quarantine {
 
   async setViolations(id: number, violations: readonly Violation[]): Promise<void> {
     this.db.prepare('UPDATE quarantine SET violations = ?, rules = ? WHERE id = ?').run(JSON.stringify(violations), rulesColumn(violations), id);
+  }
+
+  async remove(ids: readonly number[]): Promise<number> {
+    const del = this.db.prepare('DELETE FROM quarantine WHERE id = ?');
+    const n = this.db.transaction(() => ids.reduce((sum, id) => sum + del.run(id).changes, 0))();
+    if (n) scrubSqlite(this.db);
+    return n;
   }
 
   async markReplayed(ids: readonly number[], atMs: number): Promise<void> {
