@@ -12,7 +12,7 @@ import type { ProfileCache } from '../ports/profile-cache.js';
 import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
 import type { Quarantine } from '../ports/quarantine.js';
 import type { Envelope } from '../core/envelope.js';
-import { deadLettersOf, lakeMatchOf, outboxOf, personOf, quarantinedOf, scanLog } from './person.js';
+import { deadLettersOf, lakeMatchOf, outboxOf, personOf, traceOf } from './person.js';
 import type { SubjectNode } from './subject.js';
 import { suppressionHash, type SuppressionList } from './suppression.js';
 
@@ -84,20 +84,16 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
   await deps.suppression?.refresh(store);
 
   onStep?.('log');
-  // Records (audit, consent) name the person by identifiers as stored, which a hashed graph node cannot give back.
-  const stored = new Set<string>();
-  const positions = await scanLog(deps.log, rules, keys, { onEvent: (e) => rules.storedIdentifiersOf(e).forEach((s) => stored.add(s)) });
+  const { positions, held, stored } = await traceOf(deps.log, deps.quarantine, rules, keys);
   const logEvents = deps.log.erase ? await deps.log.erase(positions) : 'not supported by this log';
 
   onStep?.('lake');
   const lake = deps.lakeDir ? await eraseFromLake(deps.lakeDir, lakeMatchOf(person, positions)) : 'no lake';
 
   onStep?.('quarantine');
-  const held = deps.quarantine ? await quarantinedOf(deps.quarantine, rules, keys) : [];
   if (held.length) await deps.quarantine!.remove(held.map((q) => q.id));
 
   onStep?.('records');
-  for (const q of held) rules.storedIdentifiersOf(JSON.parse(q.payload) as Envelope).forEach((s) => stored.add(s));
   const subjects = recordSubjects(node, [...person.keys, ...stored]);
   const consentEntriesRedacted = deps.consentLog ? await deps.consentLog.redact(subjects) : 0;
   const auditEntriesRedacted = deps.control.redactAudit(subjects, `erased:${requestId}`);
@@ -143,13 +139,7 @@ export async function exportPerson(deps: PrivacyDeps, node: SubjectNode, opts: {
     profile = { ...toPublicProfile(doc, deps.model), audiences };
   }
   const logEvents: Envelope[] = [];
-  const stored = new Set<string>();
-  const positions = await scanLog(deps.log, rules, keys, {
-    onEvent: (e) => {
-      logEvents.push(e);
-      rules.storedIdentifiersOf(e).forEach((s) => stored.add(s));
-    },
-  });
+  const { positions, held, stored } = await traceOf(deps.log, deps.quarantine, rules, keys, (e) => logEvents.push(e));
   const lakeEvents = deps.lakeDir ? await lakeRowsOf(deps.lakeDir, lakeMatchOf(person, positions), opts.lakeLimit ?? 10_000) : [];
   const subjects = new Set(recordSubjects(node, [...person.keys, ...stored]));
   const consent = [];
@@ -162,7 +152,7 @@ export async function exportPerson(deps: PrivacyDeps, node: SubjectNode, opts: {
     }
   }
   const audit = deps.control.queryAudit({ subjects: [...subjects], limit: 10_000 }).map((a) => ({ ...a, at: new Date(a.at).toISOString() }));
-  const quarantined = deps.quarantine ? (await quarantinedOf(deps.quarantine, rules, keys)).map((q) => ({ id: q.id, receivedAt: new Date(q.receivedAtMs).toISOString(), violations: q.violations, payload: JSON.parse(q.payload) as unknown })) : [];
+  const quarantined = held.map((q) => ({ id: q.id, receivedAt: new Date(q.receivedAtMs).toISOString(), violations: q.violations, payload: JSON.parse(q.payload) as unknown }));
   const lineage = person.cluster?.lineage ?? [];
   return {
     subject: node.subject,

@@ -87,3 +87,30 @@ export function lakeMatchOf(person: Person, positions: ReadonlyMap<number, reado
   const ids = (type: string) => person.keys.filter((k) => splitKey(k).type === type).map((k) => splitKey(k).id);
   return { positions, userIds: ids('user_id'), anonymousIds: ids('anonymous_id'), profileIds: person.cluster ? [person.cluster.id] : [] };
 }
+
+/** Where the person appears outside the profile store, and how records may name them. */
+export interface Traces {
+  /** Log positions of their events. */
+  positions: Map<number, number[]>;
+  /** Their quarantined messages. */
+  held: QuarantinedEvent[];
+  /** `<type>:<value>` as stored on their events: how records (audit, consent) name them, which a hashed graph node cannot give back. */
+  stored: Set<string>;
+}
+
+/** Reads the log and the quarantine for the person (an export and an erasure look in the same places). */
+export async function traceOf(log: EventLog, quarantine: Quarantine | undefined, rules: IdentityRules, keys: ReadonlySet<IdentityKey>, onEvent?: (e: Envelope) => void): Promise<Traces> {
+  const stored = new Set<string>();
+  const note = (e: Envelope) => {
+    for (const s of rules.storedIdentifiersOf(e)) stored.add(s);
+  };
+  const positions = await scanLog(log, rules, keys, {
+    onEvent: (e) => {
+      note(e);
+      onEvent?.(e);
+    },
+  });
+  const held = quarantine ? await quarantinedOf(quarantine, rules, keys) : [];
+  for (const q of held) note(JSON.parse(q.payload) as Envelope);
+  return { positions, held, stored };
+}

@@ -88,7 +88,7 @@ export interface ApplyOptions {
    * `at`: for a log that lets repeats through (EventLogCapabilities.dedup = 'message'). Needs `refs`.
    */
   dedup?: { at: number };
-  /** Erased people: their events are dropped (read again from the store within the batch's transaction). */
+  /** Erased people: their events are dropped. */
   suppression?: SuppressionList;
 }
 
@@ -114,16 +114,13 @@ export async function applyBatch(
     seen = { at: opts.dedup.at, messages: fresh.messages };
   }
   let suppressed = 0;
-  if (opts.suppression) {
-    await opts.suppression.refresh(store);
-    const list = opts.suppression;
-    if (list.size) {
-      const keep = received.map((e) => !list.suppresses(rules.identifiersOf(e)));
-      suppressed = keep.filter((k) => !k).length;
-      if (suppressed) {
-        received = received.filter((_, i) => keep[i]);
-        if (refs) refs = refs.filter((_, i) => keep[i]);
-      }
+  const list = opts.suppression;
+  if (list?.size) {
+    const keep = received.map((e) => !list.suppresses(rules.identifiersOf(e)));
+    suppressed = keep.filter((k) => !k).length;
+    if (suppressed) {
+      received = received.filter((_, i) => keep[i]);
+      if (refs) refs = refs.filter((_, i) => keep[i]);
     }
   }
   if (model.enricher?.enabled) for (const e of received) model.enricher.enrich(e);

@@ -130,6 +130,7 @@ export class Processor {
 
   async init(): Promise<void> {
     await this.readOffsets();
+    await this.suppression.refresh(this.store);
     await this.leases.start(() => {
       this.leasesChanged = true;
       this.opts.logger?.info({ partitions: [...this.leases.held()].sort((a, b) => a - b), owner: this.leases.owner }, 'partitions held');
@@ -363,9 +364,12 @@ export class Processor {
     let events: Envelope[] = [];
     let outcome: BatchOutcome;
     try {
-      outcome = await this.inTransaction((store) => {
+      outcome = await this.inTransaction(async (store) => {
         // Parsed per attempt: enrichment and transformations change the events they are given.
         events = entries.map((e) => JSON.parse(e.payload) as Envelope);
+        // Another process may erase on a shared store: its list is read in this batch's
+        // transaction. A single writer's changes only through erase(), which refreshes it.
+        if (this.store.transactional) await this.suppression.refresh(store);
         return applyBatch(store, events, consumed, this.opts.rules, this.opts.model, {
           emit: this.opts.emit !== undefined,
           refs: entries,

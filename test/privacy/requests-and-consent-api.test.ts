@@ -40,7 +40,8 @@ test('consent API: recorded like consent on an event (profile, consent log); who
 test('suppression: the processor drops an erased person\'s events already in the log (a replay), and keeps everyone else\'s', { timeout: 30_000 }, async () => {
   const m = await startMosaic();
   try {
-    await m.store.commit({ suppress: [suppressionHash('user_id:gone')] });
+    // An erasure of someone with no profile yet: only their suppression is recorded.
+    await m.processor.erase({ deleteClusters: [], memberships: [], erase: { nodes: [], edges: [], parts: [], outbox: [], deadLetters: [] }, suppress: [suppressionHash('user_id:gone')] }, ['user_id:gone']);
     const at = new Date().toISOString();
     const e = (userId: string, id: string) => JSON.stringify({ type: 'track', event: 'X', userId, messageId: id, timestamp: at, receivedAt: at, sourceId: 'src' });
     await appendEnvelopes(m.log, [e('gone', 'm1'), e('kept', 'm2')]);
