@@ -712,6 +712,7 @@ async function lakeOnly(): Promise<void> {
       `| measure (${n(f.events)} events) | Mosaic | DuckDB alone | ratio |`,
       '| --- | --- | --- | --- |',
       `| offload to Parquet | ${n(f.offloadRowsPerSecond)} rows/s (${n(f.files)} files) | ${n(f.rawCopyRowsPerSecond)} rows/s (COPY from NDJSON to one file) | ${n(f.offloadRowsPerSecond / f.rawCopyRowsPerSecond, 2)}× |`,
+      `| offload with consent checks (${n(f.consentKept)} of the events kept) | ${n(f.consentOffloadRowsPerSecond)} rows/s | ${n(f.offloadRowsPerSecond)} rows/s (without) | ${n(f.consentOffloadRowsPerSecond / f.offloadRowsPerSecond, 2)}× |`,
       `| GROUP BY type, event over the rows | ${n(f.groupByLakeMs, 1)} ms (events view) | ${n(f.groupByRawMs, 1)} ms (the one file) | ${n(f.groupByLakeMs / f.groupByRawMs, 2)}× |`,
     ].join('\n') + '\n',
   );

@@ -15,10 +15,12 @@ import { collector } from './collect/collector.js';
 import type { Config } from './config.js';
 import { computedTraitsFingerprint } from './core/computed-traits.js';
 import type { ProfileModel } from './core/profile.js';
+import type { IdentityRules } from './core/identity.js';
 import { eventEnricher, identityRules, profileModel } from './process/profile-model.js';
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
 import { Deliverer } from './destinations/deliverer.js';
+import { ConsentGate, configuredLakeAdmission } from './privacy/consent-gate.js';
 import { applyRetention, compactLake } from './lake/compact.js';
 import { jobAction } from './jobs/actions.js';
 import { Scheduler } from './jobs/scheduler.js';
@@ -34,6 +36,7 @@ import { operations } from './serve/operations.js';
 import { profileApi } from './serve/profile-api.js';
 import { audienceApi } from './serve/audience-api.js';
 import { deadLetterApi } from './serve/dead-letter-api.js';
+import { tokenApi } from './serve/token-api.js';
 import { sqlApi } from './serve/sql-api.js';
 import { privacyApi } from './serve/privacy-api.js';
 import { SuppressionList } from './privacy/suppression.js';
@@ -63,10 +66,10 @@ export interface Mosaic {
 
 
 /** The offload loop of `mosaic up` / `mosaic offload`: one lake writer, holding the lake's lock. */
-function startOffload(config: Config, log: EventLog, store: ProfileStore, model: ProfileModel, metrics: Metrics, logger: Logger): { stop: () => Promise<void> } {
+function startOffload(config: Config, log: EventLog, store: ProfileStore, rules: IdentityRules, model: ProfileModel, metrics: Metrics, logger: Logger): { stop: () => Promise<void> } {
   const lakeDir = config.lake.dir!;
   const unlock = lockDataDir(lakeDir);
-  const offloader = new Offloader(log, { lakeDir, chunkEvents: config.lake.chunkEvents, metrics, logger });
+  const offloader = new Offloader(log, { lakeDir, chunkEvents: config.lake.chunkEvents, metrics, logger, admission: configuredLakeAdmission(config, store, rules, metrics) });
   let current: Promise<unknown> = Promise.resolve();
   let lastSnapshot = 0;
   let maintainedDay = '';
@@ -217,7 +220,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       ? new ThreadProcessorHost(config, log, logger)
       : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (payloads) => appendEnvelopes(log, payloads), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
   await processor.start();
-  const offload = roles.offload && config.lake.offloadIntervalSeconds > 0 ? startOffload(config, log, store, model, metrics, logger) : undefined;
+  const offload = roles.offload && config.lake.offloadIntervalSeconds > 0 ? startOffload(config, log, store, rules, model, metrics, logger) : undefined;
   const jobRuns = roles.schedule && config.schedules.length ? openJobRuns(config) : undefined;
   // Imports send to this process's own tracking API (or, without one, to config.port on this host).
   const ownUrl = () => {
@@ -226,7 +229,8 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   };
   const scheduler = jobRuns ? new Scheduler(config.schedules, (def) => jobAction(def, { config, store, model, writeKey, url: ownUrl, log, holdsLake: offload !== undefined }), jobRuns, { logger, metrics }) : undefined;
   scheduler?.start();
-  const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger, active: () => processor.leads() })) : [];
+  const consent = new ConsentGate(store, rules, model);
+  const deliverers = roles.process ? config.destinations.map((d) => new Deliverer(log, store, d, { metrics, logger, consent, active: () => processor.leads() })) : [];
   for (const d of deliverers) await d.init();
   // Deliveries run beside the processor (tests that drive the processor by hand drive them too).
   if (runProcessor) for (const d of deliverers) d.start();
@@ -284,6 +288,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   if (roles.serve) {
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
+    await app.register(tokenApi, { control, envToken: config.apiToken });
     await app.register(sqlApi, { lakeDir: config.lake.dir!, control, envToken: config.apiToken });
     await app.register(qualityApi, { ...quality!, log, control, envToken: config.apiToken, defaultCompatibility: config.quality.defaultCompatibility, sourceName: (id) => control.sourceById(id)?.name, ...(pseudonymizer ? { pseudonymizer } : {}) });
     await app.register(catalogApi, {

@@ -306,6 +306,8 @@ const ConfigSchema = Type.Object(
           {
             /** What a purpose without any consent recorded counts as. */
             default: literals(['granted', 'denied'] as const, 'granted'),
+            /** What the lake does with an event whose person did not consent to `analytics`: leave it out, or keep it without anything that names them. */
+            lake: literals(['drop', 'anonymize'] as const, 'drop'),
           },
           { default: {}, additionalProperties: false },
         ),
@@ -354,6 +356,8 @@ const ConfigSchema = Type.Object(
           batchSize: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
           /** Allow loopback, private and link-local addresses (refused by default: SSRF). */
           allowPrivateNetworks: Type.Boolean({ default: false }),
+          /** The consent purpose an event's person must have given for it to be sent here. */
+          purpose: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', default: 'marketing' }),
         },
         { additionalProperties: false },
       ),

@@ -21,6 +21,11 @@ export const ERROR_CATALOGUE = {
     status: 401,
     message: 'Unknown API token. Write keys cannot read data; use the admin API token printed at first start.',
   },
+  MOSAIC_AUTH_SCOPE: {
+    status: 403,
+    message: 'This API token lacks the scope this endpoint needs. Create a token with it: mosaic token create --scopes <scope>.',
+  },
+  MOSAIC_TOKEN_NOT_FOUND: { status: 404, message: 'No API token has this id. List them with: mosaic token list.' },
   MOSAIC_BODY_INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
   MOSAIC_BODY_NOT_OBJECT: { status: 400, message: 'The request body must be a JSON object.' },
   MOSAIC_BODY_UNSUPPORTED_MEDIA_TYPE: {

@@ -6,8 +6,9 @@ import type { Config } from '../config.js';
 import { MosaicError } from '../errors.js';
 import { applyRetention, compactLake } from '../lake/compact.js';
 import { Offloader } from '../lake/offload.js';
+import { configuredLakeAdmission } from '../privacy/consent-gate.js';
 import { snapshotProfiles } from '../lake/snapshot.js';
-import { profileModel } from '../process/profile-model.js';
+import { identityRules, profileModel } from '../process/profile-model.js';
 import { Warehouse, type QueryResult } from '../lake/warehouse.js';
 import { createLogger } from '../observe/logger.js';
 
@@ -24,7 +25,7 @@ export async function runOffloadOnce(config: Config): Promise<void> {
   const log = await openEventLog(config, 'replay');
   const store = await openProfileStore(config);
   try {
-    const offloader = new Offloader(log, { lakeDir: lakeDir(config), chunkEvents: config.lake.chunkEvents, logger });
+    const offloader = new Offloader(log, { lakeDir: lakeDir(config), chunkEvents: config.lake.chunkEvents, logger, admission: configuredLakeAdmission(config, store, await identityRules(config, store)) });
     const behind = await offloader.lag();
     const started = performance.now();
     let last = 0;
@@ -36,6 +37,8 @@ export async function runOffloadOnce(config: Config): Promise<void> {
     });
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(`\roffload: ${copied} events copied to ${lakeDir(config)} in ${seconds.toFixed(1)} s${' '.repeat(20)}\n`);
+    const waiting = await offloader.lag();
+    if (waiting) process.stderr.write(`offload: ${waiting} events wait for the processor (the lake copies what it has applied: consent is judged on profiles); run mosaic up or mosaic process\n`);
     process.stderr.write('offload: writing the profile snapshot…');
     const { profiles } = await snapshotProfiles(store, profileModel(config), lakeDir(config));
     process.stderr.write(`\roffload: profile snapshot of ${profiles} profiles written${' '.repeat(10)}\n`);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { Command } from 'commander';
 import { adHocImport, namedImport, printImportHistory, runImportCli, type ImportCliOptions } from './import.js';
 import { loadConfig, type Config } from '../config.js';
@@ -304,6 +305,24 @@ program
   .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
   .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
   .action(async (o: { subject?: string; actor?: string; action?: string; since?: string; limit: number; json?: boolean; url?: string; token?: string }) => auditQuery(config(), o));
+
+const token = program.command('token').description('API tokens with scopes (profiles:read, decide, sql, privacy, admin); see docs/privacy.md');
+token
+  .command('create')
+  .description('create a token; its secret is printed once (Mosaic keeps only its hash)')
+  .requiredOption('--scopes <list>', 'comma-separated: profiles:read, decide, sql, privacy, admin')
+  .option('--label <text>', 'what it is for (shown by list)')
+  .option('--json', 'as JSON')
+  .action(async (o: { scopes: string; label?: string; json?: boolean }) => tokenCreate(config(), o));
+token
+  .command('list')
+  .description('every token with its scopes, and when it was revoked (never their secrets)')
+  .option('--json', 'as JSON')
+  .action(async (o: { json?: boolean }) => tokenList(config(), o));
+token
+  .command('revoke <id>')
+  .description('refuse a token from the next request on')
+  .action(async (id: string) => tokenRevoke(config(), id));
 
 program
   .command('replay')

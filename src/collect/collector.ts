@@ -1,3 +1,4 @@
+import { categoryPreferences } from '../core/consent.js';
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -72,8 +73,8 @@ function ipAsStored(ip: string, p: Pseudonymizer): string | undefined {
 
 /** The consent an event gives, as the consent log records it (undefined when it gives none). */
 function consentOf(env: Envelope, at: number): ConsentRecord | undefined {
-  const prefs = (env.context as { consent?: { categoryPreferences?: unknown } } | undefined)?.consent?.categoryPreferences;
-  if (!prefs || typeof prefs !== 'object' || Array.isArray(prefs)) return undefined;
+  const prefs = categoryPreferences(env);
+  if (!prefs) return undefined;
   const purposes = Object.fromEntries(Object.entries(prefs).filter(([, v]) => typeof v === 'boolean')) as Record<string, boolean>;
   if (!Object.keys(purposes).length) return undefined;
   const subject = env.userId !== undefined ? `user_id:${env.userId}` : `anonymous_id:${env.anonymousId ?? ''}`;

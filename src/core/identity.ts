@@ -139,11 +139,17 @@ export class IdentityRules {
     return a < b ? -1 : a > b ? 1 : 0;
   };
 
-  /** The node for an identifier as a person would write it (e.g. in an API path); undefined when the type is unknown or the value unusable. */
   /** The dotted paths an identifier type is read from. */
   pathsOf(type: string): readonly string[] {
     return this.byType.get(type)?.def.paths ?? [];
   }
+
+  /** Every dotted path any identifier type is read from. */
+  get paths(): string[] {
+    return [...new Set(this.types.flatMap((t) => t.def.paths))];
+  }
+
+  /** The node for an identifier as a person would write it (e.g. in an API path); undefined when the type is unknown or the value unusable. */
 
   keyFor(type: string, raw: string): IdentityKey | undefined {
     const t = this.byType.get(type);

@@ -1,5 +1,6 @@
 import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type TraitState } from './computed-traits.js';
 import type { AudienceView, CompiledAudience } from './audiences.js';
+import { categoryPreferences } from './consent.js';
 import type { Envelope } from './envelope.js';
 import type { Enriched, EventEnricher } from './event-enricher.js';
 import { applySession, emptySessions, mergeSessions, summarizeSessions, type SessionConfig, type SessionsState, type SessionsSummary } from './sessions.js';
@@ -130,13 +131,23 @@ function setTraits(into: Record<string, TraitEntry>, traits: unknown, t: number,
  * arrive in does not matter.
  */
 function setConsent(doc: ProfileDoc, e: Envelope, t: number): void {
-  const prefs = (e.context as { consent?: { categoryPreferences?: unknown } } | undefined)?.consent?.categoryPreferences;
-  if (!prefs || typeof prefs !== 'object' || Array.isArray(prefs)) return;
+  const prefs = categoryPreferences(e);
+  if (!prefs) return;
   for (const [purpose, v] of Object.entries(prefs)) {
     if (typeof v !== 'boolean') continue;
     const entry = { v, t, m: e.messageId };
     if (wins(entry, doc.consent?.[purpose])) (doc.consent ??= {})[purpose] = entry;
   }
+}
+
+/** A purpose's latest consent across a profile's parts: what assembling them would keep, without assembling the rest. */
+export function latestConsent(parts: Iterable<ProfileDoc | undefined>, purpose: string): TraitEntry | undefined {
+  let latest: TraitEntry | undefined;
+  for (const p of parts) {
+    const entry = p?.consent?.[purpose];
+    if (entry && wins(entry, latest)) latest = entry;
+  }
+  return latest;
 }
 
 /** Whether a purpose may use this profile: its latest consent, or the model's default when none was given. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
 import { forwards, type ForwardRule } from '../core/destination-filter.js';
 import type { Metrics } from '../observe/metrics.js';
+import type { ConsentGate } from '../privacy/consent-gate.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { DeadLetter, ProfileStore } from '../ports/profile-store.js';
 import { postWebhook, type SendResult, type WebhookTarget } from './webhook.js';
@@ -15,6 +16,8 @@ export interface DestinationDef extends WebhookTarget {
   maxAttempts: number;
   /** First retry delay; doubled each attempt, at most a minute. */
   backoffMs: number;
+  /** The consent purpose an event's person must have given for it to be sent (default `marketing`). */
+  purpose?: string;
 }
 
 const checkpointKey = (name: string) => `destination:${name}`;
@@ -42,6 +45,8 @@ export class Deliverer {
     private readonly opts: {
       metrics?: Metrics;
       logger?: Logger;
+      /** Sends only the events whose person consented to the destination's purpose; absent: all. */
+      consent?: ConsentGate;
       /**
        * Whether this process delivers now. With many processors only one does (the holder of
        * partition 0); one that takes over reads the position the previous one saved.
@@ -66,8 +71,12 @@ export class Deliverer {
 
   /** Delivers (or dead-letters) the next batch; resolves with the number of log entries it moved past. */
   async deliverOnce(): Promise<number> {
-    const ends = await this.log.endOffsets();
+    // With consent to check, only what the processor has applied: the profile must hold every consent given before.
+    const ends = this.opts.consent ? await this.opts.consent.readable(await this.log.endOffsets()) : await this.log.endOffsets();
     const batch: Envelope[] = [];
+    /** Everything read, and whether it is forwarded: the consent gate learns from all of it. */
+    const read: Envelope[] = [];
+    const forwarded: boolean[] = [];
     const next = [...this.positions];
     let examined = 0;
     for (let p = 0; p < ends.length && batch.length < this.def.batchSize; p++) {
@@ -77,16 +86,31 @@ export class Deliverer {
         examined++;
         next[p] = entry.offset + 1;
         const e = JSON.parse(entry.payload) as Envelope;
-        if (forwards(this.def.forward, e)) batch.push(e);
+        const yes = forwards(this.def.forward, e);
+        if (yes) batch.push(e);
+        read.push(e);
+        forwarded.push(yes);
         if (batch.length >= this.def.batchSize) break;
       }
     }
     if (examined === 0) return 0;
+    const consented = await this.consented(read, forwarded);
     // Stopped in the middle of retries: the batch is neither delivered nor dead-lettered; it is sent again at the next start.
-    if (batch.length && !(await this.send(batch))) return 0;
+    if (consented.length && !(await this.send(consented))) return 0;
     this.positions = next;
     await this.save();
     return examined;
+  }
+
+  /** The events whose person consented to the destination's purpose; the others are counted and passed over. */
+  private async consented(read: Envelope[], forwarded: boolean[]): Promise<Envelope[]> {
+    const batch = read.filter((_, i) => forwarded[i]);
+    if (!this.opts.consent) return batch;
+    const purpose = this.def.purpose ?? 'marketing';
+    const allowed = await this.opts.consent.allows(purpose, read, forwarded);
+    const out = read.filter((_, i) => forwarded[i] && allowed[i]);
+    if (out.length < batch.length) this.opts.metrics?.eventsWithoutConsent.inc({ purpose, action: 'dropped' }, batch.length - out.length);
+    return out;
   }
 
   /** Delivers or dead-letters the batch (true), or gives up because Mosaic is stopping (false). */

@@ -17,11 +17,20 @@ export interface OffloadOptions {
   chunkEvents: number;
   metrics?: Metrics;
   logger?: Logger;
+  /** What the lake may copy (consent); absent: everything. */
+  admission?: LakeAdmission;
+}
+
+export interface LakeAdmission {
+  /** How far each partition may be copied now, given the log's ends. */
+  readable(ends: readonly number[]): Promise<number[]>;
+  /** What the lake keeps of a step's entries (some dropped, some changed); the partition's position still moves past the whole step. */
+  admit(entries: LogEntry[]): Promise<LogEntry[]>;
 }
 
 export interface OffloadProgress {
   partition: number;
-  /** Events copied in this run so far. */
+  /** Events read from the log in this run so far (copied, or left out for want of consent). */
   events: number;
   files: number;
 }
@@ -84,8 +93,10 @@ export class Offloader {
     const manifest = readManifest(lakeDir);
     const removed = removeUncommitted(lakeDir, manifest);
     if (removed) logger?.warn({ removed }, 'lake: removed files of an offload that did not finish; copying them again');
-    const ends = await this.log.endOffsets();
+    const logEnds = await this.log.endOffsets();
+    const ends = this.opts.admission ? await this.opts.admission.readable(logEnds) : logEnds;
     const duck = await openDuckDb();
+    let read = 0;
     let copied = 0;
     let files = 0;
     try {
@@ -95,21 +106,25 @@ export class Offloader {
           if (from >= (ends[p] ?? 0)) break;
           const entries = await this.readStep(p, from, ends[p]!);
           if (entries.length === 0) break;
-          const written = await writeStep(duck.connection, lakeDir, p, entries);
-          manifest.next[p] = entries[entries.length - 1]!.offset + 1;
+          const first = entries[0]!.offset;
+          const last = entries[entries.length - 1]!.offset;
+          const kept = this.opts.admission ? await this.opts.admission.admit(entries) : entries;
+          const written = kept.length ? await writeStep(duck.connection, lakeDir, p, kept, first, last) : [];
+          manifest.next[p] = last + 1;
           manifest.files.push(...written);
           writeManifest(lakeDir, manifest);
-          copied += entries.length;
+          read += entries.length;
+          copied += kept.length;
           files += written.length;
-          metrics?.lakeRowsWritten.inc(entries.length);
+          metrics?.lakeRowsWritten.inc(kept.length);
           metrics?.lakeFilesWritten.inc(written.length);
-          onProgress?.({ partition: p, events: copied, files });
+          onProgress?.({ partition: p, events: read, files });
         }
       }
     } finally {
       duck.close();
     }
-    if (copied) logger?.info({ events: copied, files }, 'lake: offloaded');
+    if (read) logger?.info({ events: copied, leftOut: read - copied, files }, 'lake: offloaded');
     return copied;
   }
 
@@ -128,7 +143,7 @@ export class Offloader {
 }
 
 /** One step's entries as one Parquet file per (event date, event type). */
-async function writeStep(db: DuckDBConnection, lakeDir: string, partition: number, entries: readonly LogEntry[]): Promise<LakeFile[]> {
+async function writeStep(db: DuckDBConnection, lakeDir: string, partition: number, entries: readonly LogEntry[], first: number, last: number): Promise<LakeFile[]> {
   await db.run('CREATE OR REPLACE TEMP TABLE raw (p INTEGER, o BIGINT, r BIGINT, payload VARCHAR)');
   const appender = await db.createAppender('raw');
   for (const e of entries) {
@@ -145,8 +160,6 @@ async function writeStep(db: DuckDBConnection, lakeDir: string, partition: numbe
       regexp_replace(coalesce(j->>'type', 'unknown'), '[^a-z_]', '_', 'g') AS event_type
     FROM (SELECT p, o, r, payload::JSON AS j FROM raw)`);
   const groups = (await db.runAndReadAll('SELECT event_date, event_type, count(*)::INTEGER AS n FROM staged GROUP BY ALL ORDER BY ALL')).getRowObjectsJson() as { event_date: string; event_type: string; n: number }[];
-  const first = entries[0]!.offset;
-  const last = entries[entries.length - 1]!.offset;
   const out: LakeFile[] = [];
   for (const g of groups) {
     const path = eventFilePath(g.event_date, g.event_type, partition, first, last);

@@ -1,4 +1,4 @@
-/** Sources (write keys), admin tokens and the audit trail, as the HTTP layer needs them. */
+/** Sources (write keys), API tokens and the audit trail, as the HTTP layer needs them. */
 export interface Source {
   id: string;
   name: string;
@@ -14,10 +14,29 @@ export interface AuditEntry {
   status: number;
 }
 
+/**
+ * What an API token may do. `admin` may do everything; the others open one family of routes
+ * each: profile and audience reads, decisions, SQL over the lake, privacy (requests, audit).
+ */
+export const SCOPES = ['profiles:read', 'decide', 'sql', 'privacy', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface TokenHolder {
+  /** The token id: how the audit trail names who read. */
+  id: string;
+  scopes: readonly Scope[];
+}
+
+export interface TokenInfo extends TokenHolder {
+  label: string;
+  createdAt: number;
+  revokedAt?: number;
+}
+
 export interface Credentials {
   sourceByWriteKey(writeKey: string): Source | undefined;
-  /** The actor (token id) when the token is valid; `extra` is a configured token also accepted. */
-  verifyToken(token: string, extra?: string): string | undefined;
+  /** The holder when the token is valid and not revoked; `extra` is a configured token also accepted (as admin, id `env`). */
+  verifyToken(token: string, extra?: string): TokenHolder | undefined;
   /** Records a read of personal data. Not awaited on the request path. */
   audit(entry: AuditEntry): Promise<unknown>;
   auditFor(subject: string, limit?: number): AuditEntry[];

@@ -24,7 +24,7 @@ const SizesQuery = { type: 'object', properties: { since: { type: 'string', form
 /** Audiences: definitions, sizes (now and over time), backfill progress and members. Behind the admin token. */
 export const audienceApi: FastifyPluginAsync<AudienceApiOptions> = async (app: FastifyInstance, opts) => {
   const { store, control, audiences } = opts;
-  app.addHook('onRequest', requireToken(control, opts.envToken));
+  app.addHook('onRequest', requireToken(control, opts.envToken, 'profiles:read'));
 
   const find = (name: string) => {
     const a = audiences.find((x) => x.def.name === name);

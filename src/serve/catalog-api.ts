@@ -13,7 +13,7 @@ export interface CatalogApiOptions {
 
 /** GET /v1/catalog[/{id}]: every dataset with schema, owner, freshness, rows, retention, personal data and lineage. */
 export const catalogApi: FastifyPluginAsync<CatalogApiOptions> = async (app: FastifyInstance, opts) => {
-  app.addHook('onRequest', requireToken(opts.control, opts.envToken));
+  app.addHook('onRequest', requireToken(opts.control, opts.envToken, 'admin'));
   app.get('/v1/catalog', async () => ({ datasets: await buildCatalog(opts.deps()) }));
   app.get<{ Params: { id: string } }>('/v1/catalog/:id', async (req) => {
     const d = (await buildCatalog(opts.deps())).find((x) => x.id === req.params.id);

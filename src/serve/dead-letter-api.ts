@@ -21,7 +21,7 @@ const Query = {
 
 /** The dead-letter list: events a transformation or destination could not handle, with the reason. Behind the admin token. */
 export const deadLetterApi: FastifyPluginAsync<DeadLetterApiOptions> = async (app: FastifyInstance, opts) => {
-  app.addHook('onRequest', requireToken(opts.control, opts.envToken));
+  app.addHook('onRequest', requireToken(opts.control, opts.envToken, 'admin'));
   app.get<{ Querystring: { limit: number; cursor: number; kind?: DeadLetter['kind'] } }>('/v1/dead-letters', { schema: { querystring: Query } }, async (req) => {
     const rows = await opts.store.deadLetters(req.query.cursor, req.query.limit, req.query.kind);
     // Dead letters hold events: reading them is an access to personal data.

@@ -41,7 +41,7 @@ const AuditQuerySchema = {
  */
 export const privacyApi: FastifyPluginAsync<PrivacyApiOptions> = async (app: FastifyInstance, opts) => {
   const { deps, control } = opts;
-  app.addHook('onRequest', requireToken(control, opts.envToken));
+  app.addHook('onRequest', requireToken(control, opts.envToken, 'privacy'));
   const resolve = (ref: string) => resolveSubject(ref, deps.rules, deps.store, opts.pseudonymizer);
 
   app.post<{ Body: { subject: string } }>('/v1/privacy/exports', { schema: { body: SubjectBody } }, async (req) => {

@@ -4,7 +4,7 @@ import type { IdentityRules } from '../core/identity.js';
 import { resolveSubject, type SubjectNode } from '../privacy/subject.js';
 import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/profile.js';
 import { MosaicError } from '../errors.js';
-import type { Credentials } from '../ports/credentials.js';
+import type { Credentials, Scope } from '../ports/credentials.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ProfileCache } from '../ports/profile-cache.js';
@@ -31,13 +31,17 @@ export interface ProfileApiOptions {
 const EventsQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 } }, additionalProperties: false } as const;
 
 /** Secret-token guard for every route that reads personal data. Write keys never pass. */
-export function requireToken(control: Credentials, envToken: string | undefined) {
+/** An onRequest hook: a valid token holding `scope` (or `admin`), else 401/403. Sets `req.actor` to the token id. */
+export function requireToken(control: Credentials, envToken: string | undefined, scope: Scope) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearer(req.headers.authorization) ?? basicUser(req.headers.authorization);
     if (!token) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING');
-    const actor = control.verifyToken(token, envToken);
-    if (!actor) throw new MosaicError('MOSAIC_AUTH_TOKEN_INVALID');
-    req.actor = actor;
+    const holder = control.verifyToken(token, envToken);
+    if (!holder) throw new MosaicError('MOSAIC_AUTH_TOKEN_INVALID');
+    if (!holder.scopes.includes(scope) && !holder.scopes.includes('admin')) {
+      throw new MosaicError('MOSAIC_AUTH_SCOPE', { message: `This token (${holder.id}) has the scope${holder.scopes.length === 1 ? '' : 's'} ${holder.scopes.join(', ') || '(none)'}; ${req.method} ${req.routeOptions.url ?? req.url} needs "${scope}". Create one with: mosaic token create --scopes ${scope}` });
+    }
+    req.actor = holder.id;
   };
 }
 
@@ -49,7 +53,7 @@ declare module 'fastify' {
 
 export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: FastifyInstance, opts) => {
   const { store, control, rules } = opts;
-  app.addHook('onRequest', requireToken(control, opts.envToken));
+  app.addHook('onRequest', requireToken(control, opts.envToken, 'profiles:read'));
 
   const nodeOf = (ref: string) => resolveSubject(ref, rules, store, opts.pseudonymizer);
 

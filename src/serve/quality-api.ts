@@ -74,7 +74,7 @@ function view(q: QuarantinedEvent) {
 export const qualityApi: FastifyPluginAsync<QualityApiOptions> = async (app: FastifyInstance, opts) => {
   const { plan, quarantine } = opts;
   const registry = plan.registry;
-  app.addHook('onRequest', requireToken(opts.control, opts.envToken));
+  app.addHook('onRequest', requireToken(opts.control, opts.envToken, 'admin'));
   const audit = (actor: string | undefined, action: string, subject: string, ip: string) => void opts.control.audit({ at: Date.now(), actor: actor ?? 'unknown', action, subject, ip, status: 200 });
 
   app.get('/v1/schemas', async () => {

@@ -29,7 +29,7 @@ const Body = {
  * sees everything offloaded so far and cannot change anything.
  */
 export const sqlApi: FastifyPluginAsync<SqlApiOptions> = async (app: FastifyInstance, opts) => {
-  app.addHook('onRequest', requireToken(opts.control, opts.envToken));
+  app.addHook('onRequest', requireToken(opts.control, opts.envToken, 'sql'));
   app.post<{ Body: { query: string; limit: number } }>('/v1/sql', { schema: { body: Body } }, async (req) => {
     const warehouse = await Warehouse.open(opts.lakeDir);
     const timer = setTimeout(() => warehouse.interrupt(), opts.timeoutMs ?? 30_000);

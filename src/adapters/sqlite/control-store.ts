@@ -4,7 +4,7 @@ import { GroupCommit } from '../group-commit.js';
 import { migrate, openSqlite, scrubSqlite, type SqliteDb } from './open.js';
 import type { PrivacyRequest } from '../../privacy/requests.js';
 
-import type { AuditEntry, Credentials, Source } from '../../ports/credentials.js';
+import { SCOPES, type AuditEntry, type Credentials, type Scope, type Source, type TokenHolder, type TokenInfo } from '../../ports/credentials.js';
 
 const MIGRATIONS = [
   `CREATE TABLE sources (id TEXT PRIMARY KEY, name TEXT NOT NULL, write_key TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
@@ -21,6 +21,9 @@ const MIGRATIONS = [
   `CREATE TABLE privacy_requests (id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT, status TEXT NOT NULL, actor TEXT NOT NULL,
      received_at INTEGER NOT NULL, confirm_by INTEGER NOT NULL, due_by INTEGER NOT NULL, confirmed_at INTEGER, completed_at INTEGER,
      error TEXT, summary TEXT);`,
+  // Scoped tokens: those made before scopes existed were admin tokens, and stay so.
+  `ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'admin';
+   ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER;`,
 ];
 
 export interface AuditQuery {
@@ -52,16 +55,17 @@ const toRequest = (r: RequestRow): PrivacyRequest => ({
 });
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const scopesOf = (text: string): Scope[] => text.split(' ').filter((x): x is Scope => (SCOPES as readonly string[]).includes(x));
+
 const randomId = (prefix: string, bytes: number) => prefix + randomBytes(bytes).toString('base64url');
 
 /**
- * Sources (write keys), admin API tokens (stored hashed: shown once, at creation) and the
+ * Sources (write keys), API tokens with scopes (stored hashed: shown once, at creation) and the
  * audit trail of reads of personal data.
  */
 export class ControlStore implements Credentials {
   private readonly db: SqliteDb;
   private readonly byWriteKey = new Map<string, Source>();
-  private readonly tokenHashes = new Map<string, string>();
   private readonly audits: GroupCommit<AuditEntry, void>;
 
   constructor(opts: { dir: string }) {
@@ -69,7 +73,6 @@ export class ControlStore implements Credentials {
     this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, 'control.db'), { sync: 'normal', cacheMb: 4 });
     migrate(this.db, MIGRATIONS);
     for (const s of this.db.prepare('SELECT id, name, write_key AS writeKey FROM sources').all() as Source[]) this.byWriteKey.set(s.writeKey, s);
-    for (const t of this.db.prepare('SELECT id, token_hash AS h FROM api_tokens').all() as { id: string; h: string }[]) this.tokenHashes.set(t.h, t.id);
     const insert = this.db.prepare('INSERT INTO audit (at, actor, action, subject, ip, status) VALUES (?, ?, ?, ?, ?, ?)');
     const tx = this.db.transaction((entries: AuditEntry[]) => {
       for (const e of entries) insert.run(e.at, e.actor, e.action, e.subject, e.ip, e.status);
@@ -110,27 +113,42 @@ export class ControlStore implements Credentials {
     return source;
   }
 
+  /** Tokens not revoked. */
   tokenCount(): number {
-    return this.tokenHashes.size;
+    return this.db.prepare('SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL').pluck().get() as number;
   }
 
   /** Returns the token in clear: the only time it exists outside the caller's hands. */
-  createToken(label: string, token = randomId('mt_', 24)): { id: string; token: string } {
+  createToken(label: string, scopes: readonly Scope[] = ['admin'], token = randomId('mt_', 24)): { id: string; token: string; scopes: Scope[] } {
     const id = randomId('tok_', 6);
-    const h = sha256(token);
-    this.db.prepare('INSERT INTO api_tokens (id, token_hash, label, created_at) VALUES (?, ?, ?, ?)').run(id, h, label, Date.now());
-    this.tokenHashes.set(h, id);
-    return { id, token };
+    const sorted = SCOPES.filter((s) => scopes.includes(s));
+    this.db.prepare('INSERT INTO api_tokens (id, token_hash, label, created_at, scopes) VALUES (?, ?, ?, ?, ?)').run(id, sha256(token), label, Date.now(), sorted.join(' '));
+    return { id, token, scopes: sorted };
   }
 
-  /** Token id when valid. Hashing first makes the map lookup independent of the secret's bytes. */
-  verifyToken(token: string, extra?: string): string | undefined {
-    const id = this.tokenHashes.get(sha256(token));
-    if (id) return id;
+  /** Every token, revoked ones included (never their secrets: only hashes are kept). */
+  tokens(): TokenInfo[] {
+    const rows = this.db.prepare('SELECT id, label, scopes, created_at AS createdAt, revoked_at AS revokedAt FROM api_tokens ORDER BY created_at, rowid').all() as { id: string; label: string; scopes: string; createdAt: number; revokedAt: number | null }[];
+    return rows.map(({ scopes, revokedAt, ...r }) => ({ ...r, scopes: scopesOf(scopes), ...(revokedAt !== null ? { revokedAt } : {}) }));
+  }
+
+  /** Whether a token was there to revoke (revoking twice is not an error). Takes effect at the next request. */
+  revokeToken(id: string): boolean {
+    return this.db.prepare('UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?').run(Date.now(), id).changes > 0;
+  }
+
+  /**
+   * The holder when valid. Looked up by hash (so the lookup does not depend on the secret's
+   * bytes) at every request, not cached: a token created or revoked by `mosaic token` in
+   * another process counts at once.
+   */
+  verifyToken(token: string, extra?: string): TokenHolder | undefined {
+    const row = this.db.prepare('SELECT id, scopes FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL').get(sha256(token)) as { id: string; scopes: string } | undefined;
+    if (row) return { id: row.id, scopes: scopesOf(row.scopes) };
     if (extra !== undefined) {
       const a = Buffer.from(sha256(token));
       const b = Buffer.from(sha256(extra));
-      if (timingSafeEqual(a, b)) return 'env';
+      if (timingSafeEqual(a, b)) return { id: 'env', scopes: ['admin'] };
     }
     return undefined;
   }
