@@ -37,6 +37,7 @@ import { profileApi } from './serve/profile-api.js';
 import { audienceApi } from './serve/audience-api.js';
 import { deadLetterApi } from './serve/dead-letter-api.js';
 import { tokenApi } from './serve/token-api.js';
+import { reportApi } from './serve/report-api.js';
 import { sqlApi } from './serve/sql-api.js';
 import { privacyApi } from './serve/privacy-api.js';
 import { SuppressionList } from './privacy/suppression.js';
@@ -289,6 +290,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
     await app.register(tokenApi, { control, envToken: config.apiToken });
+    await app.register(reportApi, { store, control, envToken: config.apiToken, lakeDir: config.lake.dir!, audiences: config.audiences.map((a) => a.name), settings: config.privacy.reports });
     await app.register(sqlApi, { lakeDir: config.lake.dir!, control, envToken: config.apiToken });
     await app.register(qualityApi, { ...quality!, log, control, envToken: config.apiToken, defaultCompatibility: config.quality.defaultCompatibility, sourceName: (id) => control.sourceById(id)?.name, ...(pseudonymizer ? { pseudonymizer } : {}) });
     await app.register(catalogApi, {

@@ -311,6 +311,23 @@ const ConfigSchema = Type.Object(
           },
           { default: {}, additionalProperties: false },
         ),
+        /** Differentially private reports (`mosaic report`, /v1/reports/…). */
+        reports: Type.Object(
+          {
+            /** The privacy cost of one report unless the request asks for less (smaller: more noise). */
+            epsilon: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 1 }),
+            /** Epsilon one token may spend per period. */
+            budget: Type.Number({ exclusiveMinimum: 0, default: 10 }),
+            budgetPeriod: literals(['day', 'never'] as const, 'day'),
+            /** Cells with a noisy count below this are withheld. */
+            minGroupSize: Type.Integer({ minimum: 1, default: 10 }),
+            /** Events report: cells one person counts in at most. */
+            maxCellsPerPerson: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+            /** Events report, `events` measure: events one person adds to a cell at most. */
+            maxEventsPerCell: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         /** Message paths replaced at the collector before anything is stored. */
         pseudonymize: Type.Array(
           Type.Object(

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { report } from './report.js';
 import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { Command } from 'commander';
 import { adHocImport, namedImport, printImportHistory, runImportCli, type ImportCliOptions } from './import.js';
@@ -305,6 +306,24 @@ program
   .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
   .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
   .action(async (o: { subject?: string; actor?: string; action?: string; since?: string; limit: number; json?: boolean; url?: string; token?: string }) => auditQuery(config(), o));
+
+const reports = program.command('report').description('differentially private aggregates: Laplace noise, small cells withheld, a budget per token (see docs/privacy.md)');
+const reportOptions = (c: Command) =>
+  c
+    .option('--epsilon <e>', 'privacy cost of this report (default privacy.reports.epsilon; smaller: more noise)', Number)
+    .option('--json', 'as JSON')
+    .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+    .option('--token <token>', 'an API token with the reports scope (default: MOSAIC_API_TOKEN)');
+reportOptions(reports.command('audiences').description('audience sizes')).action(async (o: { epsilon?: number; json?: boolean; url?: string; token?: string }) => report(config(), 'audiences', o));
+reportOptions(
+  reports
+    .command('events')
+    .description('events by day and a dimension, from the lake')
+    .option('--by <dimension>', 'type, event, source, properties.<key> or context.<path>', 'event')
+    .option('--since <day>', 'YYYY-MM-DD or days ago (30d)', '30d')
+    .option('--until <day>', 'YYYY-MM-DD or days ago (default today)')
+    .option('--measure <m>', 'people (distinct, default) or events (capped per person)', 'people'),
+).action(async (o: { by: string; since: string; until?: string; measure: string; epsilon?: number; json?: boolean; url?: string; token?: string }) => report(config(), 'events', o));
 
 const token = program.command('token').description('API tokens with scopes (profiles:read, decide, sql, privacy, admin); see docs/privacy.md');
 token

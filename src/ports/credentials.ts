@@ -16,9 +16,10 @@ export interface AuditEntry {
 
 /**
  * What an API token may do. `admin` may do everything; the others open one family of routes
- * each: profile and audience reads, decisions, SQL over the lake, privacy (requests, audit).
+ * each: profile and audience reads, decisions, SQL over the lake, privacy (requests, audit),
+ * and differentially private reports (aggregates only, within a budget).
  */
-export const SCOPES = ['profiles:read', 'decide', 'sql', 'privacy', 'admin'] as const;
+export const SCOPES = ['profiles:read', 'decide', 'sql', 'privacy', 'reports', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface TokenHolder {

@@ -24,6 +24,9 @@ const MIGRATIONS = [
   // Scoped tokens: those made before scopes existed were admin tokens, and stay so.
   `ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'admin';
    ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER;`,
+  // What each token spent of its differential-privacy budget, report by report.
+  `CREATE TABLE privacy_spend (id INTEGER PRIMARY KEY, token TEXT NOT NULL, at INTEGER NOT NULL, epsilon REAL NOT NULL, report TEXT NOT NULL);
+   CREATE INDEX privacy_spend_token ON privacy_spend (token, at);`,
 ];
 
 export interface AuditQuery {
@@ -151,6 +154,26 @@ export class ControlStore implements Credentials {
       if (timingSafeEqual(a, b)) return { id: 'env', scopes: ['admin'] };
     }
     return undefined;
+  }
+
+  /** Epsilon a token has spent since a time. */
+  privacySpent(token: string, since: number): number {
+    return this.db.prepare('SELECT coalesce(sum(epsilon), 0) FROM privacy_spend WHERE token = ? AND at >= ?').pluck().get(token, since) as number;
+  }
+
+  /**
+   * Records the spending of `epsilon` by a token, unless it would take the token past `limit`
+   * since `since`: check and record in one transaction, so two concurrent reports cannot both
+   * pass on the same remainder.
+   */
+  spendPrivacy(token: string, epsilon: number, o: { limit: number; since: number; report: string; at?: number }): { granted: boolean; spent: number } {
+    return this.db.transaction(() => {
+      const spent = this.privacySpent(token, o.since);
+      // A little slack for the sum of floats (0.1 + 0.2 …).
+      if (spent + epsilon > o.limit + 1e-9) return { granted: false, spent };
+      this.db.prepare('INSERT INTO privacy_spend (token, at, epsilon, report) VALUES (?, ?, ?, ?)').run(token, o.at ?? Date.now(), epsilon, o.report);
+      return { granted: true, spent: spent + epsilon };
+    }).immediate();
   }
 
   audit(entry: AuditEntry): Promise<void[]> {
