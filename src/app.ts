@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { backends, openConsentLog, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
+import { backends, openConsentLog, openVault, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
 import { exportExpectationMetrics } from './quality/run-expectations.js';
 import { PlanHolder } from './quality/plan-holder.js';
 import { Pseudonymizer } from './core/pseudonymize.js';
@@ -41,6 +41,7 @@ import { reportApi } from './serve/report-api.js';
 import { sqlApi } from './serve/sql-api.js';
 import { privacyApi } from './serve/privacy-api.js';
 import { SuppressionList } from './privacy/suppression.js';
+import { VaultWriter } from './privacy/vault-writer.js';
 
 /** Re-exported: the CLI's one-shot commands lock the data directory as a server does. */
 export { lockDataDir };
@@ -178,6 +179,8 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     await quality.plan.start();
   }
   const consentLog = roles.collect || roles.serve ? await openConsentLog(config) : undefined;
+  const vault = roles.collect || roles.serve ? openVault(config) : undefined;
+  const vaultWriter = vault ? new VaultWriter(vault) : undefined;
   // Erased people's identifiers (hashed), read from the store: the collector drops their events.
   const suppression = new SuppressionList();
   await suppression.refresh(store);
@@ -285,6 +288,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     ...(pseudonymizer ? { pseudonymizer } : {}),
     ...(consentLog ? { consentLog } : {}),
     suppression: { list: suppression, rules },
+    ...(vaultWriter ? { vault: vaultWriter } : {}),
   });
   if (roles.serve) {
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });
@@ -302,7 +306,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       control,
       envToken: config.apiToken,
       ...(pseudonymizer ? { pseudonymizer } : {}),
-      deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
+      deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
   }
@@ -365,6 +369,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       await quality?.quarantine.close();
       await expectationRuns?.close();
       await consentLog?.close();
+      await vault?.close();
       unlock();
     },
   };

@@ -311,6 +311,18 @@ const ConfigSchema = Type.Object(
           },
           { default: {}, additionalProperties: false },
         ),
+        /**
+         * The re-identification vault: each pseudonymized value kept encrypted (AES-256-GCM) under
+         * its token, readable only through an audited reveal. Keys: the active one first, or
+         * MOSAIC_VAULT_KEYS="id:secret,…"; never the pseudonymization keys.
+         */
+        vault: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false }),
+            keys: Type.Array(Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,16}$' }), secret: Type.String({ minLength: 32 }) }, { additionalProperties: false }), { default: [] }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         /** Differentially private reports (`mosaic report`, /v1/reports/…). */
         reports: Type.Object(
           {
@@ -500,7 +512,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.MOSAIC_STORE !== undefined && env.MOSAIC_STORE !== '') out.store = { url: env.MOSAIC_STORE };
   if (env.MOSAIC_CACHE !== undefined && env.MOSAIC_CACHE !== '') out.cache = { url: env.MOSAIC_CACHE };
   // "id:secret,id:secret", the active key first: secrets stay out of the configuration file.
-  if (env.MOSAIC_PRIVACY_KEYS) out.privacy = { keys: env.MOSAIC_PRIVACY_KEYS.split(',').map((pair) => ({ id: pair.slice(0, pair.indexOf(':')), secret: pair.slice(pair.indexOf(':') + 1) })) };
+  const keyList = (text: string) => text.split(',').map((pair) => ({ id: pair.slice(0, pair.indexOf(':')), secret: pair.slice(pair.indexOf(':') + 1) }));
+  if (env.MOSAIC_PRIVACY_KEYS) out.privacy = { keys: keyList(env.MOSAIC_PRIVACY_KEYS) };
+  if (env.MOSAIC_VAULT_KEYS) out.privacy = { ...(out.privacy as object | undefined), vault: { keys: keyList(env.MOSAIC_VAULT_KEYS) } };
   return out;
 }
 
@@ -573,6 +587,13 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   }
   if (config.privacy.pseudonymize.some((r) => r.method === 'hmac') && config.privacy.keys.length === 0) {
     throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/privacy/keys', rule: 'required', message: 'hmac pseudonymization needs a key: privacy.keys, or MOSAIC_PRIVACY_KEYS="k1:<secret of 16+ characters>"' }] });
+  }
+  if (config.privacy.vault.enabled && config.privacy.vault.keys.length === 0) {
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/privacy/vault/keys', rule: 'required', message: 'the vault needs a key: privacy.vault.keys, or MOSAIC_VAULT_KEYS="v1:<secret of 32+ characters>"' }] });
+  }
+  const shared = config.privacy.vault.keys.find((v) => config.privacy.keys.some((k) => k.secret === v.secret));
+  if (shared) {
+    throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/privacy/vault/keys', rule: 'distinct', message: `vault key "${shared.id}" is also a pseudonymization key: the vault must have keys of its own` }] });
   }
   const twice = config.imports.find((d, i) => config.imports.findIndex((x) => x.name === d.name) !== i);
   if (twice) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/imports', rule: 'unique', message: `"${twice.name}" is declared twice` }] });

@@ -92,6 +92,8 @@ export const ERROR_CATALOGUE = {
   MOSAIC_QUARANTINE_NOT_FOUND: { status: 404, message: 'No quarantined event has this id. GET /v1/quarantine lists them.' },
   MOSAIC_UNAVAILABLE: { status: 503, message: 'A part of Mosaic this request needs is restarting. Retry after the number of seconds in Retry-After.' },
   MOSAIC_PRIVACY_REQUEST_NOT_FOUND: { status: 404, message: 'No privacy request has this id. GET /v1/privacy/requests lists them.' },
+  MOSAIC_VAULT_DISABLED: { status: 404, message: 'The re-identification vault is not enabled (privacy.vault.enabled): no value can be revealed.' },
+  MOSAIC_VAULT_NOT_FOUND: { status: 404, message: 'The vault holds no value for this token.' },
   MOSAIC_PRIVACY_BUDGET_SPENT: { status: 429, message: "This token's differential-privacy budget is spent: no more reports until it renews (Retry-After), or ask for a smaller epsilon." },
   MOSAIC_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid; see details.' },
   MOSAIC_INTERNAL: { status: 500, message: 'Internal error. The request was not applied; retry it.' },

@@ -1,3 +1,6 @@
+import { SqliteVault } from './sqlite/vault.js';
+import { VaultCipher } from '../privacy/vault-cipher.js';
+import type { Vault } from '../ports/vault.js';
 import type { ConsentLog } from '../ports/consent-log.js';
 import { PostgresConsentLog } from './postgres/consent-log.js';
 import { SqliteConsentLog } from './sqlite/consent-log.js';
@@ -93,6 +96,12 @@ export async function openExpectationRuns(config: Config): Promise<ExpectationRu
 }
 
 /** The hash-chained consent log: one chain per deployment (PostgreSQL) or data directory. */
+/** The re-identification vault, when enabled: vault.db in the data directory (one per process, like control.db). */
+export function openVault(config: Config): Vault | undefined {
+  if (!config.privacy.vault.enabled) return undefined;
+  return new SqliteVault({ dir: config.dataDir }, new VaultCipher(config.privacy.vault.keys));
+}
+
 export async function openConsentLog(config: Config): Promise<ConsentLog> {
   if (config.store.url) return PostgresConsentLog.open({ url: config.store.url, schema: config.store.schema });
   return new SqliteConsentLog({ dir: config.dataDir });

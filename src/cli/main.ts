@@ -8,7 +8,7 @@ import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
 import { runReplay } from './replay.js';
-import { auditQuery, privacyErase, privacyExport, privacyRequests, privacyVerify } from './privacy.js';
+import { auditQuery, privacyErase, privacyExport, privacyRequests, privacyReveal, privacyVerify } from './privacy.js';
 import { catalog, duplicates, expectationsHistory, expectationsReport, expectationsRun, profileData, quarantineList, quarantineReplay, quarantineShow, schemaAdd, schemaCheck, schemaList, schemaShow } from './quality.js';
 import { COMPATIBILITIES, type Compatibility } from '../core/schema-diff.js';
 import type { ProfileCliOptions } from './quality.js';
@@ -286,6 +286,13 @@ privacy
   .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
   .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
   .action(async (subject: string, o: { url?: string; token?: string }) => privacyErase(config(), subject, o));
+privacy
+  .command('reveal <token>')
+  .description('re-identify one pseudonymization token from the vault (privacy.vault); the reason is kept in the audit trail')
+  .requiredOption('--reason <text>', 'why (at least 5 characters): e.g. the ticket it answers')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'an API token with the privacy scope (default: MOSAIC_API_TOKEN)')
+  .action(async (tok: string, o: { reason: string; url?: string; token?: string }) => privacyReveal(config(), tok, o));
 privacy
   .command('requests')
   .description('export and erasure requests with their status and CCPA deadlines (confirm within 10 business days, answer within 45 days)')

@@ -81,3 +81,9 @@ export async function auditQuery(config: Config, o: Remote & { subject?: string;
   if (!entries.length) return print('no audit entries match');
   for (const e of entries) print(`${e.at}  ${e.actor.padEnd(12)} ${e.action.padEnd(16)} ${String(e.status)}  ${e.subject}  ${e.ip}`);
 }
+
+/** `mosaic privacy reveal <token> --reason …`: one value from the re-identification vault, audited with the reason. */
+export async function privacyReveal(config: Config, token: string, o: Remote & { reason: string }): Promise<void> {
+  const r = (await adminRequest(config, o, 'POST', '/v1/privacy/reveal', { token, reason: o.reason })) as { value: string; keptAt: string };
+  print(`${r.value}\t(kept ${r.keptAt}; this reveal is in the audit trail)`);
+}

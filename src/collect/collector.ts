@@ -1,8 +1,9 @@
-import { categoryPreferences } from '../core/consent.js';
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { categoryPreferences } from '../core/consent.js';
 import { toEnvelope, type Envelope, type MessageType } from '../core/envelope.js';
+import type { VaultWriter } from '../privacy/vault-writer.js';
 import { partitionOf } from '../core/partition.js';
 import { MosaicError, type ErrorDetail } from '../errors.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -34,6 +35,8 @@ export interface CollectorOptions {
   quality?: { plan: PlanHolder; quarantine: Quarantine };
   /** Erased people: their events are answered 200 and dropped, so a retry or a re-import does not bring them back. */
   suppression?: { list: SuppressionList; rules: IdentityRules };
+  /** Where pseudonymized values are kept encrypted for an audited reveal; absent: nowhere. */
+  vault?: VaultWriter;
 }
 
 /** Single-message endpoints: Segment's long paths and analytics.js's one-letter ones. */
@@ -119,6 +122,13 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
     const quarantined: QuarantineEntry[] = [];
     // Consent given on each appended record (by index into records), chained once the append is acknowledged.
     const consents: (ConsentRecord | undefined)[] = [];
+    // Values behind the tokens of the events kept (not of suppressed people's), for the vault.
+    const vaulted = opts.vault ? new Map<string, string>() : undefined;
+    let tokens: [string, string][] = [];
+    const onToken = vaulted ? (token: string, value: string) => void tokens.push([token, value]) : undefined;
+    const vault = (): void => {
+      if (vaulted) for (const [t, v] of tokens) if (!opts.vault!.knows(t)) vaulted.set(t, v);
+    };
     const single = routeType !== undefined;
     const plan = opts.quality?.plan.current;
     const sources = [source.id, source.name];
@@ -153,11 +163,13 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
           if (typeof msg.messageId !== 'string' || msg.messageId === '') msg.messageId = randomUUID();
           if (msg.type === undefined) msg.type = type;
           // Held as sent, except what must never be stored raw.
-          opts.pseudonymizer?.apply(msg);
+          tokens = [];
+          opts.pseudonymizer?.apply(msg, onToken);
           if (suppressed(msg)) {
             metrics.eventsSuppressed.inc({ stage: 'collector' });
             continue;
           }
+          vault();
           quarantined.push({
             receivedAtMs,
             sourceId: source.id,
@@ -182,11 +194,13 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       });
       // RudderStack tags kept violations the same way (context.violationErrors).
       if (check) env.context = { ...env.context, violations: check.violations };
-      opts.pseudonymizer?.apply(env);
+      tokens = [];
+      opts.pseudonymizer?.apply(env, onToken);
       if (suppressed(env)) {
         metrics.eventsSuppressed.inc({ stage: 'collector' });
         continue;
       }
+      vault();
       const payload = JSON.stringify(env);
       if (payload.length > limits.messageBytes && Buffer.byteLength(payload) > limits.messageBytes) {
         details.push({ ...at, messageId: env.messageId, path: '/', rule: 'maxBytes', message: `message is ${Buffer.byteLength(payload)} bytes; the limit is ${limits.messageBytes}` });
@@ -204,6 +218,8 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       if (opts.consentLog) consents.push(consentOf(env, receivedAtMs));
     }
 
+    // Values kept before their tokens are stored anywhere: a token in the log can always be revealed.
+    if (vaulted?.size) await opts.vault!.keep(vaulted);
     // Durable in the quarantine before the answer, as appended events are in the log.
     const held = quarantined.length ? opts.quality!.quarantine.add(quarantined) : undefined;
     held?.catch(() => undefined); // awaited below; this only keeps a failed append from leaving it unhandled

@@ -26,6 +26,14 @@ export interface PseudonymKey {
 export const TOKEN_PREFIX = 'pii:';
 export const isToken = (v: unknown): v is `pii:${string}` => typeof v === 'string' && v.startsWith(TOKEN_PREFIX);
 
+/** Every token anywhere in a value (an event, a profile), added to `into`. */
+export function tokensIn(value: unknown, into: Set<string>): Set<string> {
+  if (isToken(value)) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) tokensIn(v, into);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) tokensIn(v, into);
+  return into;
+}
+
 export function normalizeValue(how: ValueNormalizer | undefined, raw: string): string {
   if (how === 'email') return raw.trim().toLowerCase();
   if (how === 'phone') {
@@ -135,8 +143,11 @@ export class Pseudonymizer {
     return c.rule.method === 'hmac' ? this.token(String(value), c.rule.normalize) : truncateIp(String(value));
   }
 
-  /** Replaces the configured paths of a message in place. Strings and numbers only; tokens are left as they are. */
-  apply(msg: Record<string, unknown>): void {
+  /**
+   * Replaces the configured paths of a message in place. Strings and numbers only; tokens are
+   * left as they are. `onToken` hears each value replaced by a token (for the vault).
+   */
+  apply(msg: Record<string, unknown>, onToken?: (token: string, value: string) => void): void {
     for (const { parts, rule } of this.compiled) {
       let parent: Record<string, unknown> | undefined = msg;
       for (let i = 0; i < parts.length - 1 && parent; i++) {
@@ -147,7 +158,12 @@ export class Pseudonymizer {
       const leaf = parts[parts.length - 1]!;
       const v = parent[leaf];
       if (typeof v !== 'string' && typeof v !== 'number') continue;
-      if (rule.method === 'hmac') parent[leaf] = this.token(String(v), rule.normalize);
+      if (rule.method === 'hmac') {
+        const raw = String(v);
+        const token = this.token(raw, rule.normalize);
+        parent[leaf] = token;
+        if (onToken && token !== raw) onToken(token, raw);
+      }
       else {
         const t = truncateIp(String(v));
         if (t === undefined) delete parent[leaf];

@@ -12,6 +12,8 @@ export interface AuditEntry {
   subject: string;
   ip: string;
   status: number;
+  /** Why, where the reader had to say (a reveal from the re-identification vault). */
+  detail?: string;
 }
 
 /**

@@ -12,6 +12,9 @@ import type { ProfileCache } from '../ports/profile-cache.js';
 import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
 import type { Quarantine } from '../ports/quarantine.js';
 import type { Envelope } from '../core/envelope.js';
+import { tokensIn } from '../core/pseudonymize.js';
+import type { Vault } from '../ports/vault.js';
+import type { VaultWriter } from './vault-writer.js';
 import { deadLettersOf, lakeMatchOf, outboxOf, personOf, traceOf } from './person.js';
 import type { SubjectNode } from './subject.js';
 import { suppressionHash, type SuppressionList } from './suppression.js';
@@ -33,6 +36,9 @@ export interface PrivacyDeps {
   dataDir: string;
   /** The collector's list, refreshed once the erasure is committed. */
   suppression?: SuppressionList;
+  /** The re-identification vault, and the collector's memory of what it holds. */
+  vault?: Vault;
+  vaultWriter?: VaultWriter;
   logger?: Logger;
 }
 
@@ -50,6 +56,7 @@ export interface ErasureSummary {
   auditEntriesRedacted: number;
   cacheKeysInvalidated: number;
   suppressedIdentifiers: number;
+  vaultEntries: number;
   storeScrubbed: boolean;
 }
 
@@ -74,6 +81,8 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
   const edges = person.cluster ? [...person.cluster.edges] : [];
   const deadLetters = await deadLettersOf(store, rules, keys);
   const outbox = await outboxOf(store, profileId);
+  // Their tokens on the profile (traits), read before it goes: the vault entries to forget.
+  const tokens = tokensIn([...(await store.getParts(person.keys)).values()], new Set([node.subject.slice(node.type.length + 1)]));
   const commit: ErasureCommit = {
     deleteClusters: profileId ? [profileId] : [],
     memberships: memberships.map((audience) => ({ audience, profileId: profileId!, kind: 'exited', at: Date.now() })),
@@ -84,7 +93,8 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
   await deps.suppression?.refresh(store);
 
   onStep?.('log');
-  const { positions, held, stored } = await traceOf(deps.log, deps.quarantine, rules, keys);
+  const { positions, held, stored, tokens: inEvents } = await traceOf(deps.log, deps.quarantine, rules, keys);
+  for (const t of inEvents) tokens.add(t);
   const logEvents = deps.log.erase ? await deps.log.erase(positions) : 'not supported by this log';
 
   onStep?.('lake');
@@ -100,6 +110,11 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
   await deps.cache?.invalidate(person.keys);
   const storeScrubbed = await store.scrub();
 
+  onStep?.('vault');
+  const vaultEntries = deps.vault ? await deps.vault.forget([...tokens]) : 0;
+  deps.vaultWriter?.forgotten(tokens);
+  if (vaultEntries) await deps.vault!.scrub();
+
   return {
     profiles: profileId ? 1 : 0,
     identities: person.cluster ? person.keys.length : 0,
@@ -113,6 +128,7 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
     auditEntriesRedacted,
     cacheKeysInvalidated: person.keys.length,
     suppressedIdentifiers: commit.suppress.length,
+    vaultEntries,
     storeScrubbed,
   };
 }
@@ -139,7 +155,7 @@ export async function exportPerson(deps: PrivacyDeps, node: SubjectNode, opts: {
     profile = { ...toPublicProfile(doc, deps.model), audiences };
   }
   const logEvents: Envelope[] = [];
-  const { positions, held, stored } = await traceOf(deps.log, deps.quarantine, rules, keys, (e) => logEvents.push(e));
+  const { positions, held, stored, tokens } = await traceOf(deps.log, deps.quarantine, rules, keys, (e) => logEvents.push(e));
   const lakeEvents = deps.lakeDir ? await lakeRowsOf(deps.lakeDir, lakeMatchOf(person, positions), opts.lakeLimit ?? 10_000) : [];
   const subjects = new Set(recordSubjects(node, [...person.keys, ...stored]));
   const consent = [];
@@ -154,6 +170,14 @@ export async function exportPerson(deps: PrivacyDeps, node: SubjectNode, opts: {
   const audit = deps.control.queryAudit({ subjects: [...subjects], limit: 10_000 }).map((a) => ({ ...a, at: new Date(a.at).toISOString() }));
   const quarantined = held.map((q) => ({ id: q.id, receivedAt: new Date(q.receivedAtMs).toISOString(), violations: q.violations, payload: JSON.parse(q.payload) as unknown }));
   const lineage = person.cluster?.lineage ?? [];
+  // The person is owed their own values, not only the tokens that stand for them.
+  const vault = [];
+  if (deps.vault) {
+    for (const t of tokensIn(profile, tokens)) {
+      const kept = await deps.vault.reveal(t);
+      if (kept) vault.push({ token: t, value: kept.value, keptAt: new Date(kept.at).toISOString() });
+    }
+  }
   return {
     subject: node.subject,
     generatedAt: new Date().toISOString(),
@@ -165,6 +189,7 @@ export async function exportPerson(deps: PrivacyDeps, node: SubjectNode, opts: {
       consentEntries: consent.length,
       auditEntries: audit.length,
       quarantined: quarantined.length,
+      vaultEntries: vault.length,
     },
     profile: profile ?? null,
     identities: person.cluster ? person.keys : [],
@@ -173,5 +198,6 @@ export async function exportPerson(deps: PrivacyDeps, node: SubjectNode, opts: {
     consent,
     audit,
     quarantine: quarantined,
+    vault,
   };
 }

@@ -1,4 +1,5 @@
 import type { Envelope } from '../core/envelope.js';
+import { tokensIn } from '../core/pseudonymize.js';
 import { splitKey, type IdentityKey, type IdentityRules } from '../core/identity.js';
 import type { Cluster } from '../core/identity-graph.js';
 import type { PendingAudienceEvent } from '../core/audiences.js';
@@ -96,13 +97,17 @@ export interface Traces {
   held: QuarantinedEvent[];
   /** `<type>:<value>` as stored on their events: how records (audit, consent) name them, which a hashed graph node cannot give back. */
   stored: Set<string>;
+  /** Pseudonymization tokens anywhere in their events: what the vault keeps their values under. */
+  tokens: Set<string>;
 }
 
 /** Reads the log and the quarantine for the person (an export and an erasure look in the same places). */
 export async function traceOf(log: EventLog, quarantine: Quarantine | undefined, rules: IdentityRules, keys: ReadonlySet<IdentityKey>, onEvent?: (e: Envelope) => void): Promise<Traces> {
   const stored = new Set<string>();
+  const tokens = new Set<string>();
   const note = (e: Envelope) => {
     for (const s of rules.storedIdentifiersOf(e)) stored.add(s);
+    tokensIn(e, tokens);
   };
   const positions = await scanLog(log, rules, keys, {
     onEvent: (e) => {
@@ -112,5 +117,5 @@ export async function traceOf(log: EventLog, quarantine: Quarantine | undefined,
   });
   const held = quarantine ? await quarantinedOf(quarantine, rules, keys) : [];
   for (const q of held) note(JSON.parse(q.payload) as Envelope);
-  return { positions, held, stored };
+  return { positions, held, stored, tokens };
 }

@@ -21,6 +21,16 @@ const SubjectBody = {
   additionalProperties: false,
 } as const;
 
+const RevealBody = {
+  type: 'object',
+  required: ['token', 'reason'],
+  properties: {
+    token: { type: 'string', pattern: '^pii:', maxLength: 200, description: 'a pseudonymization token as stored, e.g. pii:k1:…' },
+    reason: { type: 'string', minLength: 5, maxLength: 500, description: 'why: kept in the audit trail' },
+  },
+  additionalProperties: false,
+} as const;
+
 const AuditQuerySchema = {
   type: 'object',
   properties: {
@@ -61,6 +71,15 @@ export const privacyApi: FastifyPluginAsync<PrivacyApiOptions> = async (app: Fas
       control.saveRequest(request);
       throw err;
     }
+  });
+
+  // Re-identification: one value at a time, with a reason, each use in the audit trail (found or not).
+  app.post<{ Body: { token: string; reason: string } }>('/v1/privacy/reveal', { schema: { body: RevealBody } }, async (req) => {
+    if (!deps.vault) throw new MosaicError('MOSAIC_VAULT_DISABLED');
+    const kept = await deps.vault.reveal(req.body.token);
+    void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action: 'vault.reveal', subject: req.body.token, ip: req.ip, status: kept ? 200 : 404, detail: req.body.reason });
+    if (!kept) throw new MosaicError('MOSAIC_VAULT_NOT_FOUND', { message: `The vault holds no value for ${req.body.token}: it was made before the vault was enabled, or its person was erased.` });
+    return { token: kept.token, value: kept.value, keptAt: new Date(kept.at).toISOString() };
   });
 
   // Accepted at once (202) and run in the background: the log and the lake are read whole.

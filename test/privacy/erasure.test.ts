@@ -30,7 +30,7 @@ function events(who: { userId: string; anonymousId: string; email: string; phone
 
 test('erasure: a person seeded in every store is gone from every byte of every file; a re-import does not bring them back; others stay', { timeout: 120_000 }, async () => {
   const m = await startMosaic({
-    privacy: { keys: KEYS, pseudonymize: RULES },
+    privacy: { keys: KEYS, pseudonymize: RULES, vault: { enabled: true, keys: [{ id: 'v1', secret: 'a-vault-secret-of-at-least-32-chars!' }] } },
     quality: { sources: { held: 'quarantine' } },
     audiences: [{ name: 'pros', rule: { trait: 'plan', op: 'eq', value: 'pro' } }],
     // A destination that cannot be reached: its failed events wait in the dead-letter list.
@@ -43,21 +43,22 @@ test('erasure: a person seeded in every store is gone from every byte of every f
     };
     await send(events(ERIN, 'erin'));
     await send(events({ userId: 'u-keep-1', anonymousId: 'anon-keep-1', email: 'kim.keep@example.io', phone: '+44 7700 900111' }, 'kim'));
-    // Consent through the API, a quarantined event, a profile read (audited).
-    assert.equal((await m.app.inject({ method: 'POST', url: '/v1/consent', headers: { authorization: basic(WRITE_KEY) }, payload: { userId: ERIN.userId, categoryPreferences: { marketing: false } } })).statusCode, 200);
+    // A quarantined event, consent through the API (once her events were sent: with marketing refused, the destination would skip them), a profile read (audited).
     assert.equal((await m.app.inject({ method: 'POST', url: '/v1/schemas/identify', headers: admin, payload: { schema: { type: 'object', required: ['company'] } } })).statusCode, 201);
     const held = m.control.createSource('held').writeKey;
     assert.equal((await m.app.inject({ method: 'POST', url: '/v1/identify', headers: { authorization: basic(held) }, payload: { userId: ERIN.userId, traits: { email: ERIN.email } } })).json().quarantined, 1);
     await m.processor.drain();
     for (let i = 0; i < 5 && (await m.store.deadLetters(0, 10)).length === 0; i++) await m.deliverers[0]!.deliverOnce();
     assert.ok((await m.store.deadLetters(0, 10)).length > 0, 'a destination dead letter holds an event');
+    assert.equal((await m.app.inject({ method: 'POST', url: '/v1/consent', headers: { authorization: basic(WRITE_KEY) }, payload: { userId: ERIN.userId, categoryPreferences: { marketing: false } } })).statusCode, 200);
+    await m.processor.drain();
     assert.equal((await m.app.inject({ method: 'GET', url: `/v1/profiles/email:${ERIN.email}`, headers: admin })).statusCode, 200);
     await new Offloader(m.log, { lakeDir: m.config.lake.dir!, chunkEvents: 1000 }).run();
     await snapshotProfiles(m.store, profileModel(m.config), m.config.lake.dir!);
 
     // The scan sees the person everywhere before.
     const before = await scanFiles(m.config.dataDir, NEEDLES);
-    for (const where of ['log.db', 'profiles.db', 'quality.db', 'privacy.db', 'control.db', 'events/', 'profiles/']) assert.ok(before.some((h) => h.includes(where)), `seeded in ${where}:\n${before.join('\n')}`);
+    for (const where of ['log.db', 'profiles.db', 'quality.db', 'privacy.db', 'control.db', 'vault.db', 'events/', 'profiles/']) assert.ok(before.some((h) => h.includes(where)), `seeded in ${where}:\n${before.join('\n')}`);
 
     // The export has it all.
     const exported = await m.app.inject({ method: 'POST', url: '/v1/privacy/exports', headers: admin, payload: { subject: `email:${ERIN.email}` } });
@@ -67,6 +68,7 @@ test('erasure: a person seeded in every store is gone from every byte of every f
     assert.equal(x.summary.logEvents, 5, 'three events, the consent event, an audience event');
     assert.ok(x.summary.lakeEvents >= 4 && x.summary.consentEntries === 1 && x.summary.quarantined === 1 && x.summary.auditEntries >= 1, JSON.stringify(x.summary));
     assert.deepEqual(x.profile.consent.marketing.granted, false);
+    assert.deepEqual((x.vault as { value: string }[]).map((v) => v.value).sort(), [ERIN.email, ERIN.phone].sort(), 'her own values, from the vault');
 
     const asked = await m.app.inject({ method: 'POST', url: '/v1/privacy/erasures', headers: admin, payload: { subject: `user_id:${ERIN.userId}` } });
     assert.equal(asked.statusCode, 202, asked.body);
@@ -82,6 +84,8 @@ test('erasure: a person seeded in every store is gone from every byte of every f
     assert.equal(request.summary!.profiles, 1);
     assert.equal(request.summary!.logEvents, 5);
     assert.equal(request.summary!.quarantine, 1);
+    assert.equal(request.summary!.deadLetters, 2, 'her Order Completed and her Audience Entered');
+    assert.equal(request.summary!.vaultEntries, 2);
 
     // Re-import: accepted, dropped.
     await send(events(ERIN, 'erin-again'));

@@ -27,6 +27,8 @@ const MIGRATIONS = [
   // What each token spent of its differential-privacy budget, report by report.
   `CREATE TABLE privacy_spend (id INTEGER PRIMARY KEY, token TEXT NOT NULL, at INTEGER NOT NULL, epsilon REAL NOT NULL, report TEXT NOT NULL);
    CREATE INDEX privacy_spend_token ON privacy_spend (token, at);`,
+  // Why a read happened, where the reader must say (a reveal from the re-identification vault).
+  `ALTER TABLE audit ADD COLUMN detail TEXT;`,
 ];
 
 export interface AuditQuery {
@@ -76,9 +78,9 @@ export class ControlStore implements Credentials {
     this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, 'control.db'), { sync: 'normal', cacheMb: 4 });
     migrate(this.db, MIGRATIONS);
     for (const s of this.db.prepare('SELECT id, name, write_key AS writeKey FROM sources').all() as Source[]) this.byWriteKey.set(s.writeKey, s);
-    const insert = this.db.prepare('INSERT INTO audit (at, actor, action, subject, ip, status) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = this.db.prepare('INSERT INTO audit (at, actor, action, subject, ip, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const tx = this.db.transaction((entries: AuditEntry[]) => {
-      for (const e of entries) insert.run(e.at, e.actor, e.action, e.subject, e.ip, e.status);
+      for (const e of entries) insert.run(e.at, e.actor, e.action, e.subject, e.ip, e.status, e.detail ?? null);
       return entries.map(() => undefined);
     });
     // Batched every 50 ms: a commit per request would put a write (and now and then a
@@ -205,8 +207,9 @@ export class ControlStore implements Credentials {
         args.push(v);
       }
     }
-    const sql = `SELECT id, at, actor, action, subject, ip, status FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return this.db.prepare(sql).all(...args, q.limit) as (AuditEntry & { id: number })[];
+    const sql = `SELECT id, at, actor, action, subject, ip, status, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit) as (AuditEntry & { id: number; detail: string | null })[];
+    return rows.map(({ detail, ...r }) => (detail === null ? r : { ...r, detail }));
   }
 
   /**
