@@ -136,6 +136,11 @@ const ConfigSchema = Type.Object(
         writer: Type.Union([Type.Literal('thread'), Type.Literal('inline')], { default: 'inline' }),
         /** Events waiting for a group commit before ingest answers 503. */
         maxPendingEvents: Type.Integer({ minimum: 100, default: 100_000 }),
+        /**
+         * Crypto-shredding: each person's entries encrypted under their own key, destroyed by an
+         * erasure. auto: where the log cannot remove single entries (NATS); always; never.
+         */
+        shred: literals(['auto', 'always', 'never'] as const, 'auto'),
         /** NATS JetStream instead of the embedded log: nats://host:4222 (comma-separate a cluster's servers). */
         url: Type.Optional(Type.String({ pattern: '^nats://' })),
         /** The JetStream stream, when `url` is set (see docs/deployment.md). */

@@ -1,3 +1,7 @@
+import { ShreddingEventLog } from './shredding-event-log.js';
+import { SqliteSubjectKeys } from './sqlite/subject-keys.js';
+import { PostgresSubjectKeys } from './postgres/subject-keys.js';
+import type { SubjectKeys } from '../ports/subject-keys.js';
 import { SqliteVault } from './sqlite/vault.js';
 import { VaultCipher } from '../privacy/vault-cipher.js';
 import type { Vault } from '../ports/vault.js';
@@ -38,6 +42,18 @@ export function backends(config: Config): { log: 'sqlite' | 'nats'; store: 'sqli
 }
 
 export async function openEventLog(config: Config, role: LogRole, opts: { onCommit?: (events: number) => void } = {}): Promise<EventLog> {
+  const log = await openPlainEventLog(config, role, opts);
+  const shred = config.log.shred === 'always' || (config.log.shred === 'auto' && !log.erase);
+  return shred ? new ShreddingEventLog(log, await openSubjectKeys(config)) : log;
+}
+
+/** Where crypto-shredding keeps its keys: beside the profile store. */
+export async function openSubjectKeys(config: Config): Promise<SubjectKeys> {
+  if (config.store.url) return PostgresSubjectKeys.open({ url: config.store.url, schema: config.store.schema });
+  return new SqliteSubjectKeys({ dir: config.dataDir });
+}
+
+async function openPlainEventLog(config: Config, role: LogRole, opts: { onCommit?: (events: number) => void }): Promise<EventLog> {
   if (config.log.url) {
     return NatsEventLog.open({
       url: config.log.url,

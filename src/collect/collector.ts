@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { categoryPreferences } from '../core/consent.js';
-import { toEnvelope, type Envelope, type MessageType } from '../core/envelope.js';
+import { logSubjectOf, toEnvelope, type Envelope, type MessageType } from '../core/envelope.js';
 import type { VaultWriter } from '../privacy/vault-writer.js';
 import { partitionOf } from '../core/partition.js';
 import { MosaicError, type ErrorDetail } from '../errors.js';
@@ -213,6 +213,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
         messageId: env.messageId,
         receivedAtMs,
         payload,
+        subject: logSubjectOf(env),
       });
       types.push(env.type);
       if (opts.consentLog) consents.push(consentOf(env, receivedAtMs));

@@ -86,3 +86,13 @@ export function toEnvelope(
   }
   return msg as Envelope;
 }
+
+/**
+ * Whom a log entry belongs to, for a log that encrypts each person's entries under their own
+ * key (crypto-shredding): its user id, else its anonymous id; none for an event with neither.
+ */
+export function logSubjectOf(e: { userId?: unknown; anonymousId?: unknown }): string | undefined {
+  if (typeof e.userId === 'string' && e.userId !== '') return `userId:${e.userId}`;
+  if (typeof e.anonymousId === 'string' && e.anonymousId !== '') return `anonymousId:${e.anonymousId}`;
+  return undefined;
+}

@@ -10,6 +10,8 @@ export interface AppendRecord {
   receivedAtMs: number;
   /** The envelope as JSON. */
   payload: string;
+  /** Whom it belongs to (core/envelope.ts logSubjectOf), where the writer knows; else read from the payload when needed. */
+  subject?: string;
 }
 
 export interface LogEntry {
@@ -57,6 +59,12 @@ export interface EventLog {
    * are never reused. Absent where the log cannot remove single entries.
    */
   erase?(positions: ReadonlyMap<number, readonly number[]>): Promise<number>;
+  /**
+   * Makes every entry of these subjects (logSubjectOf) unreadable for good, where entries are
+   * encrypted per subject (crypto-shredding, for logs that cannot remove single entries).
+   * Readers no longer see them. Resolves with the keys destroyed.
+   */
+  shred?(subjects: readonly string[]): Promise<number>;
   /** Called after each durable append in this process: a wake-up hint, not a delivery. */
   onAppend(listener: () => void): () => void;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { IdentityKey, IdentityRules } from '../core/identity.js';
+import { splitKey, type IdentityKey, type IdentityRules } from '../core/identity.js';
 import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/profile.js';
 import type { ControlStore } from '../adapters/sqlite/control-store.js';
 import { eraseFromLake, lakeRowsOf } from '../lake/erase.js';
@@ -11,7 +11,7 @@ import type { EventLog } from '../ports/event-log.js';
 import type { ProfileCache } from '../ports/profile-cache.js';
 import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
 import type { Quarantine } from '../ports/quarantine.js';
-import type { Envelope } from '../core/envelope.js';
+import { logSubjectOf, type Envelope } from '../core/envelope.js';
 import { tokensIn } from '../core/pseudonymize.js';
 import type { Vault } from '../ports/vault.js';
 import type { VaultWriter } from './vault-writer.js';
@@ -47,7 +47,10 @@ export interface ErasureSummary {
   profiles: number;
   identities: number;
   audiences: number;
+  /** Entries removed, or made unreadable by destroying their keys. */
   logEvents: number | 'not supported by this log';
+  /** Keys destroyed, on a log that encrypts each person's entries (crypto-shredding). */
+  logKeysShredded: number;
   lake: { filesRewritten: number; filesRemoved: number; rowsRemoved: number } | 'no lake';
   quarantine: number;
   deadLetters: number;
@@ -93,9 +96,16 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
   await deps.suppression?.refresh(store);
 
   onStep?.('log');
-  const { positions, held, stored, tokens: inEvents } = await traceOf(deps.log, deps.quarantine, rules, keys);
+  const { positions, held, stored, tokens: inEvents, logSubjects } = await traceOf(deps.log, deps.quarantine, rules, keys);
   for (const t of inEvents) tokens.add(t);
-  const logEvents = deps.log.erase ? await deps.log.erase(positions) : 'not supported by this log';
+  // Their entries go where the log can remove them; where it encrypts per person, their keys go too (or instead).
+  const logEvents = deps.log.erase ? await deps.log.erase(positions) : deps.log.shred ? [...positions.values()].reduce((n, o) => n + o.length, 0) : 'not supported by this log';
+  for (const id of person.keys) {
+    const { type, id: value } = splitKey(id);
+    if (type === 'user_id') logSubjects.add(logSubjectOf({ userId: value })!);
+    if (type === 'anonymous_id') logSubjects.add(logSubjectOf({ anonymousId: value })!);
+  }
+  const logKeysShredded = deps.log.shred ? await deps.log.shred([...logSubjects]) : 0;
 
   onStep?.('lake');
   const lake = deps.lakeDir ? await eraseFromLake(deps.lakeDir, lakeMatchOf(person, positions)) : 'no lake';
@@ -120,6 +130,7 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
     identities: person.cluster ? person.keys.length : 0,
     audiences: memberships.length,
     logEvents,
+    logKeysShredded,
     lake,
     quarantine: held.length,
     deadLetters: deadLetters.length,

@@ -1,4 +1,4 @@
-import type { Envelope } from '../core/envelope.js';
+import { logSubjectOf, type Envelope } from '../core/envelope.js';
 import { tokensIn } from '../core/pseudonymize.js';
 import { splitKey, type IdentityKey, type IdentityRules } from '../core/identity.js';
 import type { Cluster } from '../core/identity-graph.js';
@@ -99,15 +99,20 @@ export interface Traces {
   stored: Set<string>;
   /** Pseudonymization tokens anywhere in their events: what the vault keeps their values under. */
   tokens: Set<string>;
+  /** Whom the log's entries of theirs belong to (logSubjectOf): what a shredding log destroys keys for. */
+  logSubjects: Set<string>;
 }
 
 /** Reads the log and the quarantine for the person (an export and an erasure look in the same places). */
 export async function traceOf(log: EventLog, quarantine: Quarantine | undefined, rules: IdentityRules, keys: ReadonlySet<IdentityKey>, onEvent?: (e: Envelope) => void): Promise<Traces> {
   const stored = new Set<string>();
   const tokens = new Set<string>();
+  const logSubjects = new Set<string>();
   const note = (e: Envelope) => {
     for (const s of rules.storedIdentifiersOf(e)) stored.add(s);
     tokensIn(e, tokens);
+    const subject = logSubjectOf(e);
+    if (subject) logSubjects.add(subject);
   };
   const positions = await scanLog(log, rules, keys, {
     onEvent: (e) => {
@@ -117,5 +122,5 @@ export async function traceOf(log: EventLog, quarantine: Quarantine | undefined,
   });
   const held = quarantine ? await quarantinedOf(quarantine, rules, keys) : [];
   for (const q of held) note(JSON.parse(q.payload) as Envelope);
-  return { positions, held, stored, tokens };
+  return { positions, held, stored, tokens, logSubjects };
 }

@@ -1,4 +1,4 @@
-import type { Envelope } from '../core/envelope.js';
+import { logSubjectOf, type Envelope } from '../core/envelope.js';
 import { partitionOf } from '../core/partition.js';
 import type { EventLog } from '../ports/event-log.js';
 
@@ -8,7 +8,7 @@ export async function appendEnvelopes(log: EventLog, payloads: readonly string[]
   await log.append(
     payloads.map((payload) => {
       const e = JSON.parse(payload) as Envelope;
-      return { partition: partitionOf(e.userId ?? e.anonymousId ?? e.messageId, log.partitions), sourceId: e.sourceId, messageId: e.messageId, receivedAtMs: now, payload };
+      return { partition: partitionOf(e.userId ?? e.anonymousId ?? e.messageId, log.partitions), sourceId: e.sourceId, messageId: e.messageId, receivedAtMs: now, payload, subject: logSubjectOf(e) };
     }),
   );
 }

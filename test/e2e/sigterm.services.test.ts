@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
 import { NatsEventLog } from '../../src/adapters/nats/event-log.js';
+import { PostgresSubjectKeys } from '../../src/adapters/postgres/subject-keys.js';
+import { ShreddingEventLog } from '../../src/adapters/shredding-event-log.js';
 import { WRITE_KEY, basic, tempDir } from '../helpers.js';
 import { NATS_URL, natsConnection, postgresDatabase, uniqueName } from '../services.js';
 import { RoleProcesses } from './role-processes.js';
@@ -74,7 +76,8 @@ test('SIGTERM: a collector answers what it has received, a processor commits its
   assert.ok(stopSeconds < 15, `the collector took ${stopSeconds.toFixed(1)} s to stop`);
   assert.match(readFileSync(collector.log, 'utf8'), /"msg":"stopped"/);
   assert.ok(answeredAfterTerm > 0, 'requests in flight at SIGTERM were answered');
-  const log = await NatsEventLog.open({ url: NATS_URL, stream, subjectPrefix: stream.toLowerCase(), partitions: 4, dedupWindowMs: 60_000, maxPendingEvents: 10 });
+  // Read as the processes wrote it: each person's entries encrypted under their key (crypto-shredding).
+  const log = new ShreddingEventLog(await NatsEventLog.open({ url: NATS_URL, stream, subjectPrefix: stream.toLowerCase(), partitions: 4, dedupWindowMs: 60_000, maxPendingEvents: 10 }), await PostgresSubjectKeys.open({ url: db.url, schema: 'mosaic' }));
   const stored = new Set<string>();
   try {
     const ends = await log.endOffsets();

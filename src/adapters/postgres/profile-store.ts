@@ -56,6 +56,8 @@ const MIGRATIONS: Migration[] = [
   // Erased people's identifiers, hashed: neither a replay nor a re-import brings them back.
   `CREATE TABLE suppressions (hash text PRIMARY KEY, at bigint NOT NULL);
    ALTER TABLE consent_log ADD COLUMN commitment text, ADD COLUMN salt text;`,
+  // Crypto-shredding keys for a log that cannot remove single events (adapters/postgres/subject-keys.ts).
+  `CREATE TABLE subject_keys (subject_hash text PRIMARY KEY, id text NOT NULL UNIQUE, key bytea NOT NULL, at bigint NOT NULL);`,
 ];
 
 /** Creates or upgrades Mosaic's tables in `schema`: any process opening any PostgreSQL adapter first. */

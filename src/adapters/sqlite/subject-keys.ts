@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import type { SubjectKey, SubjectKeys } from '../../ports/subject-keys.js';
+import { newSubjectKey, subjectHash } from '../subject-key-rows.js';
+import { migrate, openSqlite, scrubSqlite, type SqliteDb } from './open.js';
+
+const MIGRATIONS = [`CREATE TABLE subject_keys (subject_hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, key BLOB NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;`];
+
+/** Subject keys in `keys.db` in the data directory. */
+export class SqliteSubjectKeys implements SubjectKeys {
+  private readonly db: SqliteDb;
+  private readonly stmts;
+
+  constructor(opts: { dir: string }) {
+    // fsynced: an entry encrypted under a key that a power cut lost could never be read.
+    this.db = openSqlite(opts.dir === ':memory:' ? ':memory:' : join(opts.dir, 'keys.db'), { sync: 'full', cacheMb: 4 });
+    migrate(this.db, MIGRATIONS);
+    this.stmts = {
+      get: this.db.prepare('SELECT id, key FROM subject_keys WHERE subject_hash = ?'),
+      add: this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject_hash, id, key, at) VALUES (?, ?, ?, ?)'),
+      byId: this.db.prepare('SELECT key FROM subject_keys WHERE id = ?').pluck(),
+      destroy: this.db.prepare('DELETE FROM subject_keys WHERE subject_hash = ?'),
+    };
+  }
+
+  async keysFor(subjects: readonly string[]): Promise<Map<string, SubjectKey>> {
+    const out = new Map<string, SubjectKey>();
+    this.db.transaction(() => {
+      for (const s of subjects) {
+        if (out.has(s)) continue;
+        const h = subjectHash(s);
+        let row = this.stmts.get.get(h) as SubjectKey | undefined;
+        if (!row) {
+          const fresh = newSubjectKey();
+          this.stmts.add.run(h, fresh.id, fresh.key, Date.now());
+          row = this.stmts.get.get(h) as SubjectKey;
+        }
+        out.set(s, row);
+      }
+    }).immediate();
+    return out;
+  }
+
+  async keysById(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    for (const id of ids) {
+      const key = this.stmts.byId.get(id) as Buffer | undefined;
+      if (key) out.set(id, key);
+    }
+    return out;
+  }
+
+  async destroy(subjects: readonly string[]): Promise<number> {
+    return this.db.transaction(() => subjects.reduce((n, s) => n + this.stmts.destroy.run(subjectHash(s)).changes, 0))();
+  }
+
+  async scrub(): Promise<boolean> {
+    return scrubSqlite(this.db);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
