@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake] [-- --plan] [-- --duplicates] [-- --privacy [--vault]]
+ * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake] [-- --plan] [-- --duplicates] [-- --privacy [--vault | --shred]]
  *
  * Measures Mosaic on this machine in one run, next to the limits it is compared with:
  * a bare node:http server under the same load generator, and raw batched SQLite inserts.
@@ -525,7 +525,24 @@ async function planOnly(): Promise<void> {
  * tokens (at least one HMAC per event, two for a third of them), identify traits too, and the
  * IP truncated: more than a typical configuration does, so an upper bound.
  */
+/** `--privacy --shred`: batched ingest without and with crypto-shredding (each entry encrypted under its person's key), on the embedded log. */
+async function shredOnly(): Promise<void> {
+  const r = await ingestAB('log: { shred: always }\n', {
+    verify: async (_base, dataDir) => {
+      const db = new Database(join(dataDir, 'log.db'), { readonly: true });
+      try {
+        const payload = db.prepare('SELECT payload FROM log_p0 ORDER BY offset DESC LIMIT 1').pluck().get() as string;
+        if (!payload.startsWith('enc1:')) throw new Error(`entries are not encrypted: ${payload.slice(0, 80)}`);
+      } finally {
+        db.close();
+      }
+    },
+  });
+  process.stdout.write(`batched ingest (100 events per request, ${SECONDS} s per run, processor off) without and with crypto-shredding (AES-256-GCM per entry, a key per person in keys.db)\n\n${r.table}\nmedian ratio ${r.median.toFixed(2)}×\n`);
+}
+
 async function privacyOnly(): Promise<void> {
+  if (args.has('--shred')) return shredOnly();
   const rules = [
     { path: 'anonymousId', method: 'hmac' as const },
     { path: 'userId', method: 'hmac' as const },

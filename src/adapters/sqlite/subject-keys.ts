@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { SubjectKey, SubjectKeys } from '../../ports/subject-keys.js';
+import { GroupCommit } from '../group-commit.js';
 import { newSubjectKey, subjectHash } from '../subject-key-rows.js';
 import { migrate, openSqlite, scrubSqlite, type SqliteDb } from './open.js';
 
@@ -20,23 +21,33 @@ export class SqliteSubjectKeys implements SubjectKeys {
       byId: this.db.prepare('SELECT key FROM subject_keys WHERE id = ?').pluck(),
       destroy: this.db.prepare('DELETE FROM subject_keys WHERE subject_hash = ?'),
     };
+    // New keys of concurrent requests share one transaction and one fsync.
+    const create = this.db.transaction((subjects: string[]) =>
+      subjects.map((s) => {
+        const h = subjectHash(s);
+        const fresh = newSubjectKey();
+        this.stmts.add.run(h, fresh.id, fresh.key, Date.now());
+        return this.stmts.get.get(h) as SubjectKey; // another writer's, if it was first
+      }),
+    );
+    this.creates = new GroupCommit<string, SubjectKey>((subjects) => create.immediate(subjects), { maxPending: 1_000_000, overloadCode: 'MOSAIC_OVERLOADED_LOG' });
   }
+
+  private readonly creates: GroupCommit<string, SubjectKey>;
 
   async keysFor(subjects: readonly string[]): Promise<Map<string, SubjectKey>> {
     const out = new Map<string, SubjectKey>();
-    this.db.transaction(() => {
-      for (const s of subjects) {
-        if (out.has(s)) continue;
-        const h = subjectHash(s);
-        let row = this.stmts.get.get(h) as SubjectKey | undefined;
-        if (!row) {
-          const fresh = newSubjectKey();
-          this.stmts.add.run(h, fresh.id, fresh.key, Date.now());
-          row = this.stmts.get.get(h) as SubjectKey;
-        }
-        out.set(s, row);
-      }
-    }).immediate();
+    const missing: string[] = [];
+    for (const s of subjects) {
+      if (out.has(s)) continue;
+      const row = this.stmts.get.get(subjectHash(s)) as SubjectKey | undefined;
+      if (row) out.set(s, row);
+      else missing.push(s);
+    }
+    if (missing.length) {
+      const made = await this.creates.submit(missing);
+      missing.forEach((s, i) => out.set(s, made[i]!));
+    }
     return out;
   }
 
@@ -58,6 +69,7 @@ export class SqliteSubjectKeys implements SubjectKeys {
   }
 
   async close(): Promise<void> {
+    await this.creates.close();
     this.db.close();
   }
 }
