@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { nextGcmIv } from '../core/gcm-iv.js';
 import { logSubjectOf } from '../core/envelope.js';
 import type { AppendOutcome, AppendRecord, EventLog, EventLogCapabilities, LogEntry } from '../ports/event-log.js';
 import type { SubjectKey, SubjectKeys } from '../ports/subject-keys.js';
@@ -150,26 +151,8 @@ export class ShreddingEventLog implements EventLog {
 
 const keyIdOf = (payload: string): string => payload.slice(PREFIX.length, payload.indexOf(':', PREFIX.length));
 
-/**
- * GCM needs an IV never used twice under one key, not an unpredictable one (NIST SP 800-38D,
- * 8.2.1): 8 random bytes drawn per process, then a counter. Two processes collide only if they
- * draw the same 64-bit prefix. Drawing 12 random bytes per entry cost more than the encryption.
- */
-let ivPrefix = randomBytes(8);
-let ivCounter = 0;
-function nextIv(): Buffer {
-  if (ivCounter === 0xffffffff) {
-    ivPrefix = randomBytes(8);
-    ivCounter = 0;
-  }
-  const iv = Buffer.allocUnsafe(IV_BYTES);
-  ivPrefix.copy(iv, 0);
-  iv.writeUInt32BE(ivCounter++, 8);
-  return iv;
-}
-
 function seal(k: SubjectKey, payload: string): string {
-  const iv = nextIv();
+  const iv = nextGcmIv();
   const cipher = createCipheriv('aes-256-gcm', k.key, iv);
   cipher.setAAD(Buffer.from(k.id));
   const body = Buffer.concat([cipher.update(payload, 'utf8'), cipher.final()]);

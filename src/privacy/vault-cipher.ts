@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { nextGcmIv } from '../core/gcm-iv.js';
 
 export interface VaultKey {
   id: string;
@@ -26,7 +27,7 @@ export class VaultCipher {
   readonly active: string;
 
   seal(token: string, value: string): Buffer {
-    const iv = randomBytes(IV_BYTES);
+    const iv = nextGcmIv();
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.active)!, iv);
     cipher.setAAD(Buffer.from(token));
     const body = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Vault, VaultEntry } from '../../ports/vault.js';
+import { GroupCommit } from '../group-commit.js';
 import type { VaultCipher } from '../../privacy/vault-cipher.js';
 import { migrate, openSqlite, scrubSqlite, type SqliteDb } from './open.js';
 
@@ -23,15 +24,19 @@ export class SqliteVault implements Vault {
       forget: this.db.prepare('DELETE FROM vault WHERE token = ?'),
       count: this.db.prepare('SELECT count(*) FROM vault').pluck(),
     };
+    // Concurrent requests' new values share one transaction and one fsync.
+    const write = this.db.transaction((entries: { token: string; value: string }[]) => {
+      const at = Date.now();
+      for (const e of entries) this.stmts.keep.run(e.token, this.cipher.active, this.cipher.seal(e.token, e.value), at);
+      return entries.map(() => undefined);
+    });
+    this.writes = new GroupCommit<{ token: string; value: string }, undefined>((entries) => write(entries), { maxPending: 1_000_000, overloadCode: 'MOSAIC_OVERLOADED_LOG' });
   }
 
+  private readonly writes: GroupCommit<{ token: string; value: string }, undefined>;
+
   async keep(entries: readonly { token: string; value: string }[]): Promise<void> {
-    if (!entries.length) return;
-    const at = Date.now();
-    const sealed = entries.map((e) => [e.token, this.cipher.active, this.cipher.seal(e.token, e.value), at] as const);
-    this.db.transaction(() => {
-      for (const row of sealed) this.stmts.keep.run(...row);
-    })();
+    await this.writes.submit(entries);
   }
 
   async reveal(token: string): Promise<VaultEntry | undefined> {
@@ -52,6 +57,7 @@ export class SqliteVault implements Vault {
   }
 
   async close(): Promise<void> {
+    await this.writes.close();
     this.db.close();
   }
 }
