@@ -64,7 +64,8 @@ function defaultNormalizer(path: string): ValueNormalizer {
   return leaf === 'email' ? 'email' : leaf === 'phone' ? 'phone' : 'none';
 }
 
-type Compiled = { parts: string[]; rule: PseudonymizeRule };
+/** A rule ready to apply, with the tokens it made by raw value (under the active key, which a Pseudonymizer never changes). */
+type Compiled = { parts: string[]; rule: PseudonymizeRule; made: Map<string, string> };
 
 /**
  * HMAC-SHA256 (RFC 2104) from two hashes pre-fed with the padded key: copying them is several
@@ -87,7 +88,7 @@ class KeyedHash {
   }
 }
 
-/** Tokens remembered per key: identifiers repeat (a person's events come in bursts). */
+/** Tokens remembered per key, and per rule by raw value: identifiers repeat (a person's events come in bursts). */
 const CACHED_TOKENS = 50_000;
 
 export class Pseudonymizer {
@@ -102,7 +103,7 @@ export class Pseudonymizer {
     if (rules.some((r) => r.method === 'hmac') && keys.length === 0) throw new Error('hmac pseudonymization needs at least one key (privacy.keys or MOSAIC_PRIVACY_KEYS)');
     // An email or phone path is normalized as one unless told otherwise: "Ann@X.io" and
     // "ann@x.io" must be one token, or identity resolution would split the person.
-    this.compiled = rules.map((rule) => ({ parts: rule.path.split('.'), rule: { ...rule, normalize: rule.normalize ?? defaultNormalizer(rule.path) } }));
+    this.compiled = rules.map((rule) => ({ parts: rule.path.split('.'), rule: { ...rule, normalize: rule.normalize ?? defaultNormalizer(rule.path) }, made: new Map() }));
     for (const k of keys) this.hashes.set(k.id, new KeyedHash(k.secret));
   }
 
@@ -148,7 +149,7 @@ export class Pseudonymizer {
    * left as they are. `onToken` hears each value replaced by a token (for the vault).
    */
   apply(msg: Record<string, unknown>, onToken?: (token: string, value: string) => void): void {
-    for (const { parts, rule } of this.compiled) {
+    for (const { parts, rule, made } of this.compiled) {
       let parent: Record<string, unknown> | undefined = msg;
       for (let i = 0; i < parts.length - 1 && parent; i++) {
         const next: unknown = parent[parts[i]!];
@@ -160,7 +161,13 @@ export class Pseudonymizer {
       if (typeof v !== 'string' && typeof v !== 'number') continue;
       if (rule.method === 'hmac') {
         const raw = String(v);
-        const token = this.token(raw, rule.normalize);
+        // By raw value, per rule: a hit costs one lookup, with no normalizing and no key string to build.
+        let token = made.get(raw);
+        if (token === undefined) {
+          token = this.token(raw, rule.normalize);
+          if (made.size >= CACHED_TOKENS) made.clear();
+          made.set(raw, token);
+        }
         parent[leaf] = token;
         if (onToken && token !== raw) onToken(token, raw);
       }
