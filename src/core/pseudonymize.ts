@@ -170,8 +170,7 @@ export class Pseudonymizer {
         }
         parent[leaf] = token;
         if (onToken && token !== raw) onToken(token, raw);
-      }
-      else {
+      } else {
         const t = truncateIp(String(v));
         if (t === undefined) delete parent[leaf];
         else parent[leaf] = t;
