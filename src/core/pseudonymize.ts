@@ -44,9 +44,12 @@ export function normalizeValue(how: ValueNormalizer | undefined, raw: string): s
 }
 
 /** 203.0.113.57 → 203.0.113.0; 2001:db8:85a3:8d3:1319:8a2e:370:7348 → 2001:db8:85a3::. Anything else is dropped. */
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
 export function truncateIp(ip: string): string | undefined {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/.exec(ip.trim());
-  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0`;
+  // IPv4, every event's case: a test and a slice, no match arrays.
+  const trimmed = ip.trim();
+  if (IPV4.test(trimmed)) return `${trimmed.slice(0, trimmed.lastIndexOf('.'))}.0`;
   const mapped = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i.exec(ip.trim());
   if (mapped) return truncateIp(mapped[1]!);
   if (ip.includes(':')) {
