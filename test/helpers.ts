@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,4 +119,16 @@ export async function reduceInBatches(events: readonly Envelope[], cuts: readonl
   } finally {
     await g.close();
   }
+}
+
+/** `mosaic <args>` as a separate process on a data dir (the CLI as people run it): its exit status and output. */
+export function runCli(dataDir: string, args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/cli/main.js'), ...args], { cwd: dataDir, env: { ...process.env, MOSAIC_DATA_DIR: dataDir } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

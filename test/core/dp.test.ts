@@ -1,17 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { laplace, releaseCounts, type Uniform } from '../../src/core/dp.js';
+import { mulberry32 } from '../../src/core/minhash.js';
 
-/** A seeded uniform in (0, 1) (mulberry32), so the statistics below are the same at every run. */
+/** A seeded uniform in (0, 1), never 0 (the Laplace draw takes a log), so the statistics below are the same at every run. */
 function seeded(seed: number): Uniform {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967297);
-  };
+  const next = mulberry32(seed);
+  return () => (next() * 4294967296 + 0.5) / 4294967297;
 }
 
 test('laplace draws have mean 0, mean absolute value b and variance 2b²', () => {

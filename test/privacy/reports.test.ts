@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Offloader } from '../../src/lake/offload.js';
-import { API_TOKEN, WRITE_KEY, basic, startMosaic } from '../helpers.js';
+import { API_TOKEN, WRITE_KEY, basic, runCli, startMosaic } from '../helpers.js';
 
 type Cell = { count?: number; suppressed?: true; audience?: string; day?: string; value?: string };
 type Answer = { report: string; epsilon: number; noiseScale: number; cells: Cell[]; budget: { spent: number; remaining: number } };
@@ -80,14 +78,7 @@ test('differentially private reports: noisy audience sizes and events by day, sm
     // The CLI, against the running Mosaic.
     await m.app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(m.app.server.address() as AddressInfo).port}`;
-    const out = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(import.meta.dirname, '../../src/cli/main.js'), 'report', 'events', '--by', 'type', '--epsilon', '0.5', '--url', url, '--token', other], { cwd: m.config.dataDir, env: { ...process.env, MOSAIC_DATA_DIR: m.config.dataDir } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+    const out = await runCli(m.config.dataDir, ['report', 'events', '--by', 'type', '--epsilon', '0.5', '--url', url, '--token', other]);
     assert.equal(out.status, 0, out.stderr);
     assert.match(out.stdout, /events by type \(people\).*epsilon 0\.5, Laplace noise of scale 4\.00, cells under 20 withheld/);
     assert.match(out.stdout, new RegExp(`${today}  track\\s+\\d+`));

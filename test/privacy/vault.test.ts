@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { MosaicError } from '../../src/errors.js';
 import { Pseudonymizer } from '../../src/core/pseudonymize.js';
 import { VaultCipher } from '../../src/privacy/vault-cipher.js';
 import { K1 } from '../conformance/vault.suite.js';
-import { API_TOKEN, WRITE_KEY, basic, startMosaic } from '../helpers.js';
+import { API_TOKEN, WRITE_KEY, basic, runCli, startMosaic } from '../helpers.js';
 import { scanFiles } from './scan.js';
 
 test('the vault cipher: a sealed value opens only under its own token, and not once changed', () => {
@@ -69,14 +67,7 @@ test('the vault: pseudonymized values are kept sealed; a reveal needs the privac
     // The CLI, against the running Mosaic.
     await m.app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(m.app.server.address() as AddressInfo).port}`;
-    const out = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(import.meta.dirname, '../../src/cli/main.js'), 'privacy', 'reveal', ann, '--reason', 'cli check', '--url', url, '--token', API_TOKEN], { cwd: m.config.dataDir, env: { ...process.env, MOSAIC_DATA_DIR: m.config.dataDir } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+    const out = await runCli(m.config.dataDir, ['privacy', 'reveal', ann, '--reason', 'cli check', '--url', url, '--token', API_TOKEN]);
     assert.equal(out.status, 0, out.stderr);
     assert.match(out.stdout, /^Ann@Example\.io\t\(kept .*; this reveal is in the audit trail\)/);
   } finally {

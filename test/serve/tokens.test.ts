@@ -1,23 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { API_TOKEN, WRITE_KEY, basic, startMosaic } from '../helpers.js';
+import { API_TOKEN, WRITE_KEY, basic, runCli, startMosaic } from '../helpers.js';
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 /** `mosaic token …` on the data dir of a running Mosaic. */
-function cli(dir: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../src/cli/main.js'), 'token', ...args], { cwd: dir, env: { ...process.env, MOSAIC_DATA_DIR: dir } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (dir: string, ...args: string[]) => runCli(dir, ['token', ...args]);
 
 test('scoped tokens: each opens its own routes and no others; revoked ones are refused; write keys and tokens do not stand in for each other', { timeout: 60_000 }, async () => {
   const m = await startMosaic({ privacy: { consent: { default: 'granted' } } });

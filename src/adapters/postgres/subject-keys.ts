@@ -15,11 +15,14 @@ export class PostgresSubjectKeys implements SubjectKeys {
     const unique = [...new Set(subjects)];
     if (!unique.length) return new Map();
     const hashes = unique.map(subjectHash);
-    const fresh = unique.map(() => newSubjectKey());
+    // Inserted in hash order: two processes inserting overlapping subjects in different orders
+    // would each wait on a row the other holds (a deadlock, which the conformance test met).
+    const sorted = [...hashes].sort();
+    const fresh = sorted.map(() => newSubjectKey());
     // Insert what is missing (another process may insert the same subject now: its key wins), then read back.
     await this.pool.query(
-      'INSERT INTO subject_keys (subject_hash, id, key, at) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[]) ON CONFLICT (subject_hash) DO NOTHING',
-      [hashes, fresh.map((k) => k.id), fresh.map((k) => k.key), fresh.map(() => Date.now())],
+      'INSERT INTO subject_keys (subject_hash, id, key, at) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[]) AS t(h, id, key, at) ORDER BY h ON CONFLICT (subject_hash) DO NOTHING',
+      [sorted, fresh.map((k) => k.id), fresh.map((k) => k.key), fresh.map(() => Date.now())],
     );
     const { rows } = await this.pool.query<{ subject_hash: string; id: string; key: Buffer }>('SELECT subject_hash, id, key FROM subject_keys WHERE subject_hash = ANY($1::text[])', [hashes]);
     const byHash = new Map(rows.map((r) => [r.subject_hash, { id: r.id, key: r.key }]));
