@@ -163,7 +163,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
           if (typeof msg.messageId !== 'string' || msg.messageId === '') msg.messageId = randomUUID();
           if (msg.type === undefined) msg.type = type;
           // Held as sent, except what must never be stored raw.
-          tokens = [];
+          if (vaulted) tokens = [];
           opts.pseudonymizer?.apply(msg, onToken);
           if (suppressed(msg)) {
             metrics.eventsSuppressed.inc({ stage: 'collector' });
@@ -194,7 +194,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       });
       // RudderStack tags kept violations the same way (context.violationErrors).
       if (check) env.context = { ...env.context, violations: check.violations };
-      tokens = [];
+      if (vaulted) tokens = []; // no allocation per event unless the vault is on
       opts.pseudonymizer?.apply(env, onToken);
       if (suppressed(env)) {
         metrics.eventsSuppressed.inc({ stage: 'collector' });

@@ -94,7 +94,7 @@ export class Deliverer {
       }
     }
     if (examined === 0) return 0;
-    const consented = await this.consented(read, forwarded);
+    const consented = await this.consented(batch, read, forwarded);
     // Stopped in the middle of retries: the batch is neither delivered nor dead-lettered; it is sent again at the next start.
     if (consented.length && !(await this.send(consented))) return 0;
     this.positions = next;
@@ -103,8 +103,7 @@ export class Deliverer {
   }
 
   /** The events whose person consented to the destination's purpose; the others are counted and passed over. */
-  private async consented(read: Envelope[], forwarded: boolean[]): Promise<Envelope[]> {
-    const batch = read.filter((_, i) => forwarded[i]);
+  private async consented(batch: Envelope[], read: Envelope[], forwarded: boolean[]): Promise<Envelope[]> {
     if (!this.opts.consent) return batch;
     const purpose = this.def.purpose ?? 'marketing';
     const allowed = await this.opts.consent.allows(purpose, read, forwarded);

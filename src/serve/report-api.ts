@@ -4,6 +4,7 @@ import type { Uniform } from '../core/dp.js';
 import { MosaicError } from '../errors.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import { audienceSizeCounts, budgetPeriodStart, budgetRenewsIn, eventCounts, release, secureUniform, type EventsQuery, type ReportSettings, type TrueCounts } from '../privacy/reports.js';
+import { parseWhen } from '../quality/profiling.js';
 import { requireToken } from './profile-api.js';
 
 export interface ReportApiOptions {
@@ -17,15 +18,13 @@ export interface ReportApiOptions {
   uniform?: Uniform;
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const AGO = /^(\d{1,4})d$/;
-
-/** A day as YYYY-MM-DD: given as such, or `<n>d` days before today (UTC). */
+/** A day as YYYY-MM-DD, from what `mosaic profile-data --since` takes: a date, or a duration before now (30d). */
 export function parseDay(text: string, now = Date.now()): string {
-  if (DAY.test(text) && !Number.isNaN(Date.parse(text))) return text;
-  const ago = AGO.exec(text);
-  if (ago) return new Date(now - Number(ago[1]) * 86_400_000).toISOString().slice(0, 10);
-  throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `"${text}" is not a day: use YYYY-MM-DD or a number of days ago such as 30d.` });
+  try {
+    return new Date(parseWhen(text, now)).toISOString().slice(0, 10);
+  } catch (err) {
+    throw new MosaicError('MOSAIC_BAD_REQUEST', { message: (err as Error).message });
+  }
 }
 
 const epsilonProp = { type: 'number', exclusiveMinimum: 0, maximum: 10 } as const;
