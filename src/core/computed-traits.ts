@@ -5,7 +5,7 @@ import type { Envelope, MessageType } from './envelope.js';
  * is commutative and mergeable, so a profile's values do not depend on arrival order, batch
  * boundaries or merges (the property test checks it against a direct computation).
  */
-export const COMPUTED_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'distinct_count', 'top_n', 'rfm'] as const;
+export const COMPUTED_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'distinct_count', 'top_n', 'recent', 'rfm'] as const;
 export type ComputedOp = (typeof COMPUTED_OPS)[number];
 
 export const CONDITION_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'contains'] as const;
@@ -25,13 +25,17 @@ export interface ComputedTraitDef {
   event?: string;
   /** Only events of this type. */
   type?: MessageType;
-  /** The value aggregated (not for count), e.g. "properties.revenue". */
+  /**
+   * The value aggregated (not for count), e.g. "properties.revenue". A segment ending in `[]`
+   * fans out over a list: "properties.products[].product_id" is every product's id (distinct_count,
+   * top_n and recent count each one).
+   */
   property?: string;
   /** All must hold. */
   where?: Condition[];
   /** Only events within this much of now, e.g. "30m", "24h", "7d" (counted in whole buckets). */
   window?: string;
-  /** top_n: how many values to show (default 3). */
+  /** top_n: how many values to show (default 3); recent: how many to keep (default 10). */
   n?: number;
 }
 
@@ -55,7 +59,7 @@ export interface ComputedState {
   /** event time and messageId of `v` (first, last); newest matching event time (rfm) */
   t?: number;
   m?: string;
-  /** occurrences by value (distinct_count, top_n) */
+  /** occurrences by value (distinct_count, top_n); newest event time by value (recent) */
   c?: Record<string, number>;
 }
 
@@ -77,7 +81,19 @@ export class ComputedTraitError extends Error {
 }
 
 function getter(path: string): (e: Envelope) => unknown {
-  const parts = path.split('.');
+  const fan = path.indexOf('[].');
+  if (fan >= 0) {
+    // "a.list[].id": the list, then each element's "id" (elements without one are left out).
+    const list = getter(path.slice(0, fan));
+    const each = getter(path.slice(fan + 3)) as (x: unknown) => unknown;
+    return (e) => {
+      const xs = list(e);
+      if (!Array.isArray(xs)) return undefined;
+      const out = xs.map(each).filter((x) => x !== undefined && x !== null);
+      return out.length ? out : undefined;
+    };
+  }
+  const parts = (path.endsWith('[]') ? path.slice(0, -2) : path).split('.');
   return (e) => {
     let v: unknown = e;
     for (const p of parts) {
@@ -137,7 +153,10 @@ export function parseWindow(w: string): { bucketMs: number; buckets: number } | 
   return ms % 60_000 === 0 && ms / 60_000 <= 1440 ? { bucketMs: 60_000, buckets: ms / 60_000 } : undefined;
 }
 
-const NEEDS_PROPERTY: ReadonlySet<ComputedOp> = new Set(['sum', 'avg', 'min', 'max', 'first', 'last', 'distinct_count', 'top_n', 'rfm']);
+const NEEDS_PROPERTY: ReadonlySet<ComputedOp> = new Set(['sum', 'avg', 'min', 'max', 'first', 'last', 'distinct_count', 'top_n', 'recent', 'rfm']);
+/** Ops that count each element of a list value on its own. */
+const PER_ELEMENT: ReadonlySet<ComputedOp> = new Set(['distinct_count', 'top_n', 'recent']);
+const DEFAULT_N: Partial<Record<ComputedOp, number>> = { top_n: 3, recent: 10 };
 
 const windowOf = (d: ComputedTraitDef) => (d.window === undefined ? undefined : parseWindow(d.window));
 
@@ -153,7 +172,7 @@ export function compileComputedTraits(defs: readonly ComputedTraitDef[], opts: {
     if (!COMPUTED_OPS.includes(d.op)) problems.push({ path: `${at}/op`, message: `"${d.op}" is not one of ${COMPUTED_OPS.join(', ')}` });
     if (NEEDS_PROPERTY.has(d.op) && !d.property) problems.push({ path: `${at}/property`, message: `${d.op} needs "property", the value to aggregate (e.g. properties.revenue)` });
     if (d.window !== undefined && !parseWindow(d.window)) problems.push({ path: `${at}/window`, message: `"${d.window}" is not a window: write a number and m, h or d (e.g. 30m, 24h, 7d), from 1m to 400d` });
-    if (d.n !== undefined && d.op !== 'top_n') problems.push({ path: `${at}/n`, message: '"n" is for top_n only' });
+    if (d.n !== undefined && DEFAULT_N[d.op] === undefined) problems.push({ path: `${at}/n`, message: '"n" is for top_n and recent only' });
     if (d.n !== undefined && (!Number.isInteger(d.n) || d.n < 1 || d.n > 100)) problems.push({ path: `${at}/n`, message: 'n must be a whole number from 1 to 100' });
     if (d.op === 'count' && d.property) problems.push({ path: `${at}/property`, message: 'count counts events; drop "property" or use where: [{ path, op: exists }]' });
     (d.where ?? []).forEach((c, j) => {
@@ -186,10 +205,16 @@ export function compileComputedTraits(defs: readonly ComputedTraitDef[], opts: {
 
 const MICRO = 1_000_000;
 
+const keepOf = (d: ComputedTraitDef) => d.n ?? DEFAULT_N[d.op] ?? 0;
+
 const later = (t: number, m: string, s: ComputedState) => s.t === undefined || t > s.t || (t === s.t && m > s.m!);
 const earlier = (t: number, m: string, s: ComputedState) => s.t === undefined || t < s.t || (t === s.t && m < s.m!);
 
-function fold(op: ComputedOp, s: ComputedState, v: unknown, t: number, m: string): void {
+function fold(op: ComputedOp, s: ComputedState, v: unknown, t: number, m: string, n: number): void {
+  if (Array.isArray(v) && PER_ELEMENT.has(op)) {
+    for (const x of v) fold(op, s, x, t, m, n);
+    return;
+  }
   switch (op) {
     case 'count':
       s.n = (s.n ?? 0) + 1;
@@ -216,6 +241,9 @@ function fold(op: ComputedOp, s: ComputedState, v: unknown, t: number, m: string
     case 'top_n':
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') countValue(s, String(v), 1);
       return;
+    case 'recent':
+      if (typeof v === 'string' || typeof v === 'number') noteRecentValue(s, String(v), t, n);
+      return;
     case 'rfm':
       // Frequency counts every matching event; monetary sums the numeric values; recency is read at query time.
       s.n = (s.n ?? 0) + 1;
@@ -231,9 +259,28 @@ function countValue(s: ComputedState, key: string, n: number): void {
   c[key] = (c[key] ?? 0) + n;
 }
 
+/**
+ * Keeps the n values seen most recently (newest time first, then by value). A value dropped here
+ * can never come back into the top n, since the times of the values that pushed it out only
+ * grow: so the kept set does not depend on the order events or merges arrive in.
+ */
+function noteRecentValue(s: ComputedState, key: string, t: number, n: number): void {
+  const c = (s.c ??= {});
+  if (c[key] !== undefined && c[key] >= t) return;
+  c[key] = t;
+  const keys = Object.keys(c);
+  if (keys.length <= n) return;
+  for (const k of byRecency(c).slice(n)) delete c[k];
+}
+
+const byRecency = (c: Record<string, number>) => Object.keys(c).sort((a, b) => c[b]! - c[a]! || (a < b ? -1 : 1));
+
 /** Merges one state into another of the same op (in place). */
-function mergeState(op: ComputedOp, sa: ComputedState, sb: ComputedState): void {
+function mergeState(op: ComputedOp, sa: ComputedState, sb: ComputedState, n: number): void {
   switch (op) {
+    case 'recent':
+      for (const [k, t] of Object.entries(sb.c ?? {})) noteRecentValue(sa, k, t, n);
+      return;
     case 'count':
     case 'sum':
     case 'avg':
@@ -248,7 +295,7 @@ function mergeState(op: ComputedOp, sa: ComputedState, sb: ComputedState): void 
       for (const k of Object.keys(sb.c ?? {}).sort()) countValue(sa, k, sb.c![k]!);
       return;
     default:
-      if (sb.v !== undefined) fold(op, sa, sb.v, sb.t ?? 0, sb.m ?? '');
+      if (sb.v !== undefined) fold(op, sa, sb.v, sb.t ?? 0, sb.m ?? '', n);
   }
 }
 
@@ -278,13 +325,13 @@ export function applyComputed(states: Record<string, TraitState>, traits: readon
     if (!c.matches(e)) continue;
     const v = c.value(e);
     if (!c.window) {
-      fold(c.def.op, (states[c.def.name] ??= {}) as ComputedState, v, t, e.messageId);
+      fold(c.def.op, (states[c.def.name] ??= {}) as ComputedState, v, t, e.messageId, keepOf(c.def));
       continue;
     }
     const idx = Math.floor(t / c.window.bucketMs);
     const ws = (states[c.def.name] ??= { w: {}, hi: idx }) as WindowedState;
     if (idx <= ws.hi - c.window.buckets) continue; // already outside the window of newer events
-    fold(c.def.op, (ws.w[idx] ??= {}), v, t, e.messageId);
+    fold(c.def.op, (ws.w[idx] ??= {}), v, t, e.messageId, keepOf(c.def));
     if (idx > ws.hi) {
       ws.hi = idx;
       prune(ws, c.window.buckets);
@@ -298,12 +345,12 @@ export function mergeComputed(a: Record<string, TraitState>, b: Record<string, T
     const sb = b[c.def.name];
     if (!sb) continue;
     if (!c.window) {
-      mergeState(c.def.op, (a[c.def.name] ??= {}) as ComputedState, sb as ComputedState);
+      mergeState(c.def.op, (a[c.def.name] ??= {}) as ComputedState, sb as ComputedState, keepOf(c.def));
       continue;
     }
     const wb = sb as WindowedState;
     const wa = (a[c.def.name] ??= { w: {}, hi: wb.hi }) as WindowedState;
-    for (const [k, st] of Object.entries(wb.w)) mergeState(c.def.op, (wa.w[k] ??= {}), st);
+    for (const [k, st] of Object.entries(wb.w)) mergeState(c.def.op, (wa.w[k] ??= {}), st, keepOf(c.def));
     wa.hi = Math.max(wa.hi, wb.hi);
     prune(wa, c.window.buckets);
   }
@@ -321,7 +368,7 @@ export function computedValues(states: Record<string, TraitState> | undefined, t
       s = {};
       for (const [k, st] of Object.entries(ws.w)) {
         const idx = Number(k);
-        if (idx > current - c.window.buckets && idx <= current) mergeState(c.def.op, s, st);
+        if (idx > current - c.window.buckets && idx <= current) mergeState(c.def.op, s, st, keepOf(c.def));
       }
     }
     switch (c.def.op) {
@@ -340,8 +387,11 @@ export function computedValues(states: Record<string, TraitState> | undefined, t
       case 'top_n':
         out[c.def.name] = Object.entries(s?.c ?? {})
           .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-          .slice(0, c.def.n ?? 3)
+          .slice(0, keepOf(c.def))
           .map(([k]) => k);
+        break;
+      case 'recent':
+        out[c.def.name] = byRecency(s?.c ?? {});
         break;
       case 'rfm':
         out[c.def.name] = s?.n

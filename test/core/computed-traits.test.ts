@@ -20,6 +20,7 @@ const DEFS: ComputedTraitDef[] = [
   { name: 'categories_bought', op: 'distinct_count', event: 'Order Completed', property: 'properties.category' },
   { name: 'favourite_categories', op: 'top_n', n: 2, event: 'Product Viewed', property: 'properties.category' },
   { name: 'rfm', op: 'rfm', event: 'Order Completed', property: 'properties.revenue' },
+  { name: 'recent_items', op: 'recent', n: 2, event: 'Product Viewed', property: 'properties.items[].id' },
 ];
 const traits = compileComputedTraits(DEFS);
 const model = { computedTraits: traits };
@@ -35,8 +36,8 @@ test('each operation, with event, type and where filters', () => {
     order(150, 'hats', '2026-01-01T00:00:00.000Z'),
     order(19.99, 'boots', '2026-01-02T00:00:00.000Z'),
     order('n/a', 'socks', '2026-01-04T00:00:00.000Z'),
-    env({ type: 'track', userId: 'u', event: 'Product Viewed', properties: { category: 'boots' } }),
-    env({ type: 'track', userId: 'u', event: 'Product Viewed', properties: { category: 'hats' } }),
+    env({ type: 'track', userId: 'u', event: 'Product Viewed', properties: { category: 'boots', items: [{ id: 'p1' }, { id: 'p2' }] }, timestamp: '2026-01-05T00:00:00.000Z' }),
+    env({ type: 'track', userId: 'u', event: 'Product Viewed', properties: { category: 'hats', items: [{ id: 'p3' }, { sku: 'no id' }] }, timestamp: '2026-01-06T00:00:00.000Z' }),
     env({ type: 'page', userId: 'u' }),
   ]) {
     applyEvent(doc, e, model);
@@ -56,6 +57,7 @@ test('each operation, with event, type and where filters', () => {
     favourite_categories: ['boots', 'hats'], // one view each: ties broken by value
     // Recency is measured against the clock when read: here the env() clock's reading.
     rfm: { recencyDays: Math.floor((NOW - Date.parse('2026-01-04T00:00:00.000Z')) / 86_400_000), frequency: 4, monetary: 219.99 },
+    recent_items: ['p3', 'p1'], // newest first; p1 and p2 tie on time, broken by value
   });
 });
 
@@ -119,7 +121,11 @@ const eventArb = fc.oneof(
     userId: fc.option(users, { nil: undefined }),
     anonymousId: anons,
     timestamp: time,
-    properties: fc.record({ revenue: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(0.1, 0.2, 19.99, 'x')), category: fc.constantFrom('shoes', 'boots', 'hats') }),
+    properties: fc.record({
+      revenue: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(0.1, 0.2, 19.99, 'x')),
+      category: fc.constantFrom('shoes', 'boots', 'hats'),
+      items: fc.array(fc.record({ id: fc.constantFrom('i1', 'i2', 'i3', 'i4') }), { maxLength: 3 }),
+    }),
   }),
   fc.record({ type: fc.constant('identify' as const), userId: users, anonymousId: fc.option(anons, { nil: undefined }), timestamp: time }),
   fc.record({ type: fc.constant('page' as const), anonymousId: anons, timestamp: time }),
@@ -151,6 +157,14 @@ function reference(events: readonly Envelope[], doc: ProfileDoc, all: ProfileDoc
       const counts = new Map<string, number>();
       for (const e of mine) if (e.event === 'Product Viewed') counts.set(e.properties!.category as string, (counts.get(e.properties!.category as string) ?? 0) + 1);
       return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 2).map(([k]) => k);
+    })(),
+    recent_items: (() => {
+      const newest = new Map<string, number>();
+      for (const e of mine) {
+        if (e.event !== 'Product Viewed') continue;
+        for (const { id } of e.properties!.items as { id: string }[]) newest.set(id, Math.max(newest.get(id) ?? -Infinity, Date.parse(e.timestamp)));
+      }
+      return [...newest].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 2).map(([k]) => k);
     })(),
     rfm: orders.length ? { recencyDays: Math.floor((NOW - Math.max(...orders.map((e) => Date.parse(e.timestamp)))) / 86_400_000), frequency: orders.length, monetary: sum } : null,
   };
