@@ -58,6 +58,14 @@ const MIGRATIONS: Migration[] = [
    ALTER TABLE consent_log ADD COLUMN commitment text, ADD COLUMN salt text;`,
   // Crypto-shredding keys for a log that cannot remove single events (adapters/postgres/subject-keys.ts).
   `CREATE TABLE subject_keys (subject_hash text PRIMARY KEY, id text NOT NULL UNIQUE, key bytea NOT NULL, at bigint NOT NULL);`,
+  // The catalog and item signals (adapters/postgres/item-store.ts); label: the vector index's key.
+  `CREATE TABLE items (label bigserial PRIMARY KEY, id text NOT NULL UNIQUE, doc text, seq bigint NOT NULL);
+   CREATE INDEX items_seq ON items (seq);
+   CREATE TABLE item_scores (signal text NOT NULL, item text NOT NULL, score double precision NOT NULL, at bigint NOT NULL, rank double precision NOT NULL, PRIMARY KEY (signal, item));
+   CREATE INDEX item_scores_rank ON item_scores (signal, rank DESC);
+   CREATE TABLE item_pairs (kind text NOT NULL, a text NOT NULL, b text NOT NULL, score double precision NOT NULL, at bigint NOT NULL, rank double precision NOT NULL, PRIMARY KEY (kind, a, b));
+   CREATE INDEX item_pairs_rank ON item_pairs (kind, a, rank DESC);
+   CREATE TABLE signal_positions (id int PRIMARY KEY CHECK (id = 1), positions text NOT NULL);`,
 ];
 
 /** Creates or upgrades Mosaic's tables in `schema`: any process opening any PostgreSQL adapter first. */
