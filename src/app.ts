@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { backends, openConsentLog, openVault, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
+import { backends, openEmbedder, openItemStore, openItemVectorIndex, openConsentLog, openVault, openEventLog, openExpectationRuns, openJobRuns, openProfileCache, openProfileStore, openQuarantine, openSchemaRegistry, partitionLeases } from './adapters/from-config.js';
 import { exportExpectationMetrics } from './quality/run-expectations.js';
 import { PlanHolder } from './quality/plan-holder.js';
 import { Pseudonymizer } from './core/pseudonymize.js';
@@ -16,7 +16,13 @@ import type { Config } from './config.js';
 import { computedTraitsFingerprint } from './core/computed-traits.js';
 import type { ProfileModel } from './core/profile.js';
 import type { IdentityRules } from './core/identity.js';
-import { eventEnricher, identityRules, profileModel } from './process/profile-model.js';
+import { eventEnricher, identityRules, itemTraits, profileModel } from './process/profile-model.js';
+import { SignalBuilder, halfLivesOf } from './personalize/signal-builder.js';
+import { ItemIndex } from './personalize/item-index.js';
+import { Decider } from './personalize/decider.js';
+import { itemsApi } from './serve/items-api.js';
+import { decideApi } from './serve/decide-api.js';
+import type { ItemStore } from './ports/item-store.js';
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
 import { Deliverer } from './destinations/deliverer.js';
@@ -63,6 +69,8 @@ export interface Mosaic {
   writeKey: string;
   /** Present when this process runs the scheduled jobs. */
   scheduler?: Scheduler;
+  /** Present when personalization is on: the catalog and signals, and (serve role) the index and decider. */
+  personalization?: { items: ItemStore; signals?: SignalBuilder; index?: ItemIndex; decider?: Decider };
   close(): Promise<void>;
 }
 
@@ -239,6 +247,41 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   // Deliveries run beside the processor (tests that drive the processor by hand drive them too).
   if (runProcessor) for (const d of deliverers) d.start();
 
+  // Personalization: item signals are built beside the processor; decisions are served with the APIs.
+  const pz = config.personalization;
+  const items: ItemStore | undefined = pz.enabled && (roles.process || roles.serve) ? await openItemStore(config) : undefined;
+  const signals = items && roles.process ? new SignalBuilder(log, items, pz, { metrics, logger, active: () => processor.leads() }) : undefined;
+  if (signals) {
+    await signals.init();
+    if (runProcessor) signals.start();
+  }
+  let itemIndex: ItemIndex | undefined;
+  let decider: Decider | undefined;
+  if (items && roles.serve) {
+    const embedder = openEmbedder(config);
+    const { index, metaFile } = await openItemVectorIndex(config, embedder);
+    itemIndex = ItemIndex.open(index, embedder, items, { metaFile, logger, metrics });
+    itemIndex.start();
+    decider = new Decider({
+      store,
+      items,
+      index: itemIndex,
+      rules,
+      model,
+      placements: pz.placements,
+      itemTraits: itemTraits(config),
+      recentItems: pz.recentItems,
+      halfLives: halfLivesOf(pz),
+      metrics,
+      ...(pseudonymizer ? { pseudonymizer } : {}),
+      expose: (e) =>
+        void appendEnvelopes(log, [JSON.stringify(e)]).catch((err: unknown) => {
+          metrics.exposuresFailed.inc();
+          logger.warn({ err }, 'experiments: an exposure event could not be appended');
+        }),
+    });
+  }
+
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Request lines at ingest rates cost more than they tell; errors are logged in the handler.
@@ -309,6 +352,11 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
+    if (items && decider) {
+      const d = decider;
+      await app.register(itemsApi, { items, control, envToken: config.apiToken, changed: (ids) => d.forgetItems(ids) });
+      await app.register(decideApi, { decider: d, control, envToken: config.apiToken });
+    }
   }
   await app.register(operations, {
     metricsText: async () => {
@@ -317,6 +365,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       metrics.processorLagEvents.set(lag.events);
       metrics.processorLagSeconds.set(lag.seconds);
       for (const d of deliverers) metrics.destinationLagEvents.set({ destination: d.def.name }, await d.lag());
+      if (signals) metrics.signalLagEvents.set(await signals.lag());
       if (expectationRuns) await exportExpectationMetrics(expectationRuns, metrics);
       if (quality) {
         metrics.quarantinePending.reset();
@@ -351,6 +400,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     created,
     writeKey,
     ...(scheduler ? { scheduler } : {}),
+    ...(items ? { personalization: { items, ...(signals ? { signals } : {}), ...(itemIndex ? { index: itemIndex } : {}), ...(decider ? { decider } : {}) } } : {}),
     async close() {
       closing = true;
       clearInterval(suppressionTimer);
@@ -360,6 +410,9 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       await jobRuns?.close();
       await offload?.stop(); // finishes its step; the next start copies the rest
       for (const d of deliverers) await d.stop(); // an unfinished delivery is sent again at the next start
+      await signals?.stop(); // its position is committed with each batch
+      await itemIndex?.stop(); // saves the index and its position
+      await items?.close();
       await log.close();
       await store.close();
       await cache?.close();

@@ -97,6 +97,65 @@ const ImportSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A blend: each source's weight (0 or absent: not used). */
+const StrategySchema = Type.Object(
+  {
+    cooccurrence: Type.Optional(Type.Number({ minimum: 0 })),
+    content: Type.Optional(Type.Number({ minimum: 0 })),
+    affinity: Type.Optional(Type.Number({ minimum: 0 })),
+    popular: Type.Optional(Type.Number({ minimum: 0 })),
+    trending: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+const PlacementSchema = Type.Object(
+  {
+    strategy: Type.Optional(StrategySchema),
+    /** Items per answer when the request sets no limit. */
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+    rules: Type.Object(
+      {
+        excludePurchased: Type.Boolean({ default: true }),
+        excludeViewed: Type.Boolean({ default: false }),
+        availableOnly: Type.Boolean({ default: true }),
+        /** At most this many items of one (first) category per answer; 0: no limit. */
+        maxPerCategory: Type.Integer({ minimum: 0, default: 0 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Rule-based content: members of an audience see these items first. */
+    content: Type.Array(
+      Type.Object({ audience: Type.String({ minLength: 1 }), items: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }), reason: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      { default: [] },
+    ),
+    /** Variants of the strategy, each shown to a share of profiles, bucketed by profile id. */
+    experiment: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }),
+          variants: Type.Array(
+            Type.Object({ name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }), weight: Type.Number({ exclusiveMinimum: 0 }), strategy: Type.Optional(StrategySchema) }, { additionalProperties: false }),
+            { minItems: 2 },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const DEFAULT_INTERACTIONS = [
+  { event: 'Product Viewed', item: 'properties.product_id', kind: 'view' },
+  { event: 'Product Clicked', item: 'properties.product_id', kind: 'view' },
+  { event: 'Product Added', item: 'properties.product_id', kind: 'cart' },
+  { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' },
+];
+
+/** One placement, blending every source: personalized where there is history, popular where there is none. */
+const DEFAULT_PLACEMENTS = { default: { strategy: { cooccurrence: 3, content: 1, affinity: 1, popular: 1 } } };
+
 const ConfigSchema = Type.Object(
   {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
@@ -397,6 +456,63 @@ const ConfigSchema = Type.Object(
       ),
       { default: [] },
     ),
+    /** Recommendations and decisions (see docs/personalization.md). */
+    personalization: Type.Object(
+      {
+        /** Build item signals from the log and serve POST /v1/decide. */
+        enabled: Type.Boolean({ default: true }),
+        /** Which events are interactions with an item, where the item id is, and what kind they are. Default: Segment's e-commerce spec. */
+        interactions: Type.Array(
+          Type.Object({ event: Type.String({ minLength: 1 }), item: Type.String({ minLength: 1 }), kind: literals(['view', 'cart', 'purchase'] as const) }, { additionalProperties: false }),
+          { default: DEFAULT_INTERACTIONS },
+        ),
+        /** What one interaction adds to an item's popularity, by kind. */
+        weights: Type.Object(
+          { view: Type.Number({ minimum: 0, default: 1 }), cart: Type.Number({ minimum: 0, default: 3 }), purchase: Type.Number({ minimum: 0, default: 5 }) },
+          { default: {}, additionalProperties: false },
+        ),
+        /** Half-lives of the signals: popularity, trending, and the two co-occurrences (viewed together, bought together). */
+        halfLifeDays: Type.Object(
+          {
+            popular: Type.Number({ exclusiveMinimum: 0, default: 7 }),
+            trending: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+            view: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+            purchase: Type.Number({ exclusiveMinimum: 0, default: 90 }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+        /** Two items one person viewed within this many hours are viewed together (bought together: any time). */
+        pairWindowHours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+        /** People whose recent items the signal builder remembers (least recently active forgotten first): bounds its memory. */
+        peopleInMemory: Type.Integer({ minimum: 100, default: 100_000 }),
+        /** Recent items kept per person, on the profile and in the signal builder. */
+        recentItems: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        /** How item text becomes vectors: the built-in hashing vectorizer, or any HTTP embedding endpoint. */
+        embedder: Type.Union(
+          [
+            Type.Object({ kind: Type.Literal('hashing'), dimensions: Type.Optional(Type.Integer({ minimum: 16, maximum: 4096 })) }, { additionalProperties: false }),
+            Type.Object(
+              {
+                kind: Type.Literal('http'),
+                url: Type.String({ pattern: '^https?://' }),
+                dimensions: Type.Integer({ minimum: 1, maximum: 8192 }),
+                /** Sent as they are (an Authorization header, say). */
+                headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+                /** Default 10 s. */
+                timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+                /** Texts per request; default 64. */
+                batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 2048 })),
+              },
+              { additionalProperties: false },
+            ),
+          ],
+          { default: { kind: 'hashing', dimensions: 256 } },
+        ),
+        /** Placements by name: what POST /v1/decide shows for each. */
+        placements: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }), PlacementSchema, { default: DEFAULT_PLACEMENTS }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** Your functions over each event, in order (see docs/transformations.md). */
     transformations: Type.Array(
       Type.Object(
@@ -602,6 +718,20 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
   }
   const twice = config.imports.find((d, i) => config.imports.findIndex((x) => x.name === d.name) !== i);
   if (twice) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: '/imports', rule: 'unique', message: `"${twice.name}" is declared twice` }] });
+  const audienceNames = new Set(config.audiences.map((a) => (a as { name: string }).name));
+  const experiments = new Set<string>();
+  for (const [name, pl] of Object.entries(config.personalization.placements)) {
+    const at = `/personalization/placements/${name}`;
+    for (const [i, c] of pl.content.entries()) {
+      if (!audienceNames.has(c.audience)) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `${at}/content/${i}/audience`, rule: 'audience', message: `no audience named "${c.audience}"` }] });
+    }
+    const ex = pl.experiment;
+    if (!ex) continue;
+    if (experiments.has(ex.name)) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `${at}/experiment/name`, rule: 'unique', message: `experiment "${ex.name}" is declared in two placements` }] });
+    experiments.add(ex.name);
+    const twice = ex.variants.find((v, i) => ex.variants.findIndex((x) => x.name === v.name) !== i);
+    if (twice) throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: [{ path: `${at}/experiment/variants`, rule: 'unique', message: `variant "${twice.name}" is declared twice` }] });
+  }
   // Semantic checks the schema cannot express.
   try {
     compileComputedTraits(config.computedTraits);

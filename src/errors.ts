@@ -95,6 +95,11 @@ export const ERROR_CATALOGUE = {
   MOSAIC_VAULT_DISABLED: { status: 404, message: 'The re-identification vault is not enabled (privacy.vault.enabled): no value can be revealed.' },
   MOSAIC_VAULT_NOT_FOUND: { status: 404, message: 'The vault holds no value for this token.' },
   MOSAIC_PRIVACY_BUDGET_SPENT: { status: 429, message: "This token's differential-privacy budget is spent: no more reports until it renews (Retry-After), or ask for a smaller epsilon." },
+  MOSAIC_ITEMS_INVALID: { status: 400, message: 'Some items are invalid; see details. None of the request was applied.' },
+  MOSAIC_ITEM_NOT_FOUND: { status: 404, message: 'No item with this id in the catalog.' },
+  MOSAIC_PLACEMENT_NOT_FOUND: { status: 404, message: 'No placement with this name: placements are declared under personalization.placements.' },
+  MOSAIC_PERSONALIZATION_DISABLED: { status: 404, message: 'Personalization is off (personalization.enabled: false).' },
+  MOSAIC_EMBEDDER_FAILED: { status: 502, message: 'The embedding endpoint failed; the items stay queued for the vector index and are retried.' },
   MOSAIC_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid; see details.' },
   MOSAIC_INTERNAL: { status: 500, message: 'Internal error. The request was not applied; retry it.' },
 } as const satisfies Record<string, { status: number; message: string }>;

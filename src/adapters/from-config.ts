@@ -1,3 +1,12 @@
+import { join } from 'node:path';
+import type { ItemStore } from '../ports/item-store.js';
+import type { Embedder } from '../ports/embedder.js';
+import type { VectorIndex } from '../ports/vector-index.js';
+import { PostgresItemStore } from './postgres/item-store.js';
+import { SqliteItemStore } from './sqlite/item-store.js';
+import { HashingEmbedder } from './hashing/embedder.js';
+import { HttpEmbedder } from './http/embedder.js';
+import { HnswVectorIndex } from './hnswlib/vector-index.js';
 import { ShreddingEventLog } from './shredding-event-log.js';
 import { SqliteSubjectKeys } from './sqlite/subject-keys.js';
 import { PostgresSubjectKeys } from './postgres/subject-keys.js';
@@ -121,4 +130,21 @@ export function openVault(config: Config): Vault | undefined {
 export async function openConsentLog(config: Config): Promise<ConsentLog> {
   if (config.store.url) return PostgresConsentLog.open({ url: config.store.url, schema: config.store.schema });
   return new SqliteConsentLog({ dir: config.dataDir });
+}
+
+/** The catalog and item signals: beside the profile store. */
+export async function openItemStore(config: Config): Promise<ItemStore> {
+  if (config.store.url) return PostgresItemStore.open({ url: config.store.url, schema: config.store.schema });
+  return new SqliteItemStore({ dir: config.dataDir });
+}
+
+export function openEmbedder(config: Config): Embedder {
+  const e = config.personalization.embedder;
+  return e.kind === 'http' ? new HttpEmbedder(e) : new HashingEmbedder(e.dimensions ?? 256);
+}
+
+/** The item vector index, kept in the data directory (each process that serves decisions keeps its own). */
+export async function openItemVectorIndex(config: Config, embedder: Embedder): Promise<{ index: VectorIndex; metaFile: string }> {
+  const file = join(config.dataDir, 'items.hnsw');
+  return { index: await HnswVectorIndex.open(embedder.dimensions, file), metaFile: `${file}.json` };
 }

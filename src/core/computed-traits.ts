@@ -80,7 +80,8 @@ export class ComputedTraitError extends Error {
   }
 }
 
-function getter(path: string): (e: Envelope) => unknown {
+/** Reads a dotted path from an event; a segment ending in `[]` fans out over a list (see ComputedTraitDef.property). */
+export function getter(path: string): (e: Envelope) => unknown {
   const fan = path.indexOf('[].');
   if (fan >= 0) {
     // "a.list[].id": the list, then each element's "id" (elements without one are left out).

@@ -204,6 +204,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly signalEvents = new Counter({
+    name: 'mosaic_personalization_interactions_total',
+    help: 'Item interactions the signal builder applied, by kind (view, cart, purchase)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly signalLagEvents = new Gauge({
+    name: 'mosaic_personalization_lag_events',
+    help: 'Log entries the item signal builder has not yet read',
+    registers: [this.registry],
+  });
+  readonly decisions = new Counter({
+    name: 'mosaic_decisions_total',
+    help: 'Decisions served, by placement, variant and whether they were personalized',
+    labelNames: ['placement', 'variant', 'personalized'] as const,
+    registers: [this.registry],
+  });
+  readonly decideSeconds = new Histogram({
+    name: 'mosaic_decide_seconds',
+    help: 'Time to compute a decision (profile read, candidates, ranking), excluding HTTP',
+    buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly exposuresFailed = new Counter({
+    name: 'mosaic_experiment_exposures_failed_total',
+    help: 'Experiment exposure events that could not be appended to the log',
+    registers: [this.registry],
+  });
+  readonly itemIndexSize = new Gauge({
+    name: 'mosaic_item_index_items',
+    help: 'Items in the vector index used for content similarity',
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mosaic_' });
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { compileAudiences, type AudienceDef } from '../core/audiences.js';
 import { compileComputedTraits } from '../core/computed-traits.js';
+import { recentItemTraits } from '../core/interactions.js';
 import { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { EventEnricher } from '../core/event-enricher.js';
@@ -24,11 +25,21 @@ export function eventEnricher(config: Config, logger?: Logger): EventEnricher {
   return new EventEnricher({ userAgent: config.enrich.userAgent, localTime: config.enrich.localTime, ...(geo ? { geo } : {}) });
 }
 
+/** The hidden traits through which profiles keep their recent items, for decisions (none when personalization is off). */
+export function itemTraits(config: Config): ReturnType<typeof recentItemTraits> {
+  const p = config.personalization;
+  return p.enabled ? recentItemTraits(p.interactions, p.recentItems) : [];
+}
+
 /** The reducer's model from the configuration; built once per thread (it holds functions). */
 export function profileModel(config: Config, enricher?: EventEnricher): ProfileModel {
   const audiences = compileAudiences(config.audiences as AudienceDef[], config.computedTraits.map((t) => t.name));
   return {
-    computedTraits: [...compileComputedTraits(config.computedTraits), ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true })],
+    computedTraits: [
+      ...compileComputedTraits(config.computedTraits),
+      ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true }),
+      ...compileComputedTraits(itemTraits(config), { hidden: true }),
+    ],
     audiences,
     recentEvents: config.profiles.recentEvents,
     consentDefault: config.privacy.consent.default,

@@ -1,0 +1,144 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { itemText } from '../core/items.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { Embedder } from '../ports/embedder.js';
+import type { ItemStore } from '../ports/item-store.js';
+import type { VectorIndex } from '../ports/vector-index.js';
+
+interface Meta {
+  embedder: string;
+  seq: number;
+  labels: [string, number][];
+}
+
+/**
+ * The catalog's items as vectors, for content similarity: follows the item store's changes
+ * (incrementally, by sequence number) and keeps the index and its position in files beside each
+ * other, so a restart continues where it stopped instead of embedding the catalog again.
+ */
+export class ItemIndex {
+  private readonly labels = new Map<string, number>();
+  private readonly ids = new Map<number, string>();
+  private seq = 0;
+  private dirty = false;
+  private lastSave = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly index: VectorIndex,
+    private readonly embedder: Embedder,
+    private readonly items: ItemStore,
+    private readonly opts: { metaFile?: string; logger?: Logger; metrics?: Metrics },
+  ) {}
+
+  /** `metaFile`: where the position and labels are kept (beside the index's own file); absent: in memory. */
+  static open(index: VectorIndex, embedder: Embedder, items: ItemStore, opts: { metaFile?: string; logger?: Logger; metrics?: Metrics } = {}): ItemIndex {
+    const ix = new ItemIndex(index, embedder, items, opts);
+    const meta = opts.metaFile && existsSync(opts.metaFile) ? (JSON.parse(readFileSync(opts.metaFile, 'utf8')) as Meta) : undefined;
+    if (meta && meta.embedder === embedder.id && index.size > 0) {
+      ix.seq = meta.seq;
+      for (const [id, label] of meta.labels) {
+        ix.labels.set(id, label);
+        ix.ids.set(label, id);
+      }
+      for (const label of index.labels()) if (!ix.ids.has(label)) index.remove(label);
+    } else {
+      if (meta) opts.logger?.info({ was: meta.embedder, now: embedder.id }, 'item index: the embedder changed; embedding the catalog again');
+      // Vectors of another embedder, or of an unknown position: start from an empty index.
+      for (const label of index.labels()) index.remove(label);
+    }
+    return ix;
+  }
+
+  get size(): number {
+    return this.labels.size;
+  }
+
+  /** Applies the catalog's changes since the last call; resolves with how many it applied. */
+  sync(batch = 500): Promise<number> {
+    const run = this.syncing.then(async () => {
+      let applied = 0;
+      for (;;) {
+        const changes = await this.items.changes(this.seq, batch);
+        if (!changes.length) break;
+        const upserts = changes.filter((c) => c.item);
+        const vectors = upserts.length ? await this.embedder.embed(upserts.map((c) => itemText(c.item!))) : [];
+        let v = 0;
+        for (const c of changes) {
+          if (c.item) {
+            this.index.upsert(c.label, vectors[v++]!);
+            if (this.index.has(c.label)) {
+              this.labels.set(c.id, c.label);
+              this.ids.set(c.label, c.id);
+              continue;
+            }
+          } else this.index.remove(c.label);
+          this.labels.delete(c.id);
+          this.ids.delete(c.label);
+        }
+        this.seq = changes[changes.length - 1]!.seq;
+        applied += changes.length;
+        this.dirty = true;
+        if (changes.length < batch) break;
+      }
+      this.opts.metrics?.itemIndexSize.set(this.labels.size);
+      return applied;
+    });
+    this.syncing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The item's vector, if it is indexed. */
+  vectorOf(id: string): Float32Array | undefined {
+    const label = this.labels.get(id);
+    return label === undefined ? undefined : this.index.vector(label);
+  }
+
+  /** Items most similar to `vector`, most similar first, without those in `exclude`. */
+  nearest(vector: Float32Array, k: number, exclude: ReadonlySet<string> = new Set()): { id: string; similarity: number }[] {
+    const accept = exclude.size ? (label: number) => !exclude.has(this.ids.get(label) ?? '') : undefined;
+    return this.index
+      .search(vector, k, accept)
+      .map((r) => ({ id: this.ids.get(r.label)!, similarity: r.similarity }))
+      .filter((r) => r.id !== undefined);
+  }
+
+  async embed(text: string): Promise<Float32Array> {
+    return (await this.embedder.embed([text]))[0]!;
+  }
+
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    await this.index.save();
+    if (this.opts.metaFile) {
+      const meta: Meta = { embedder: this.embedder.id, seq: this.seq, labels: [...this.labels] };
+      writeFileSync(`${this.opts.metaFile}.tmp`, JSON.stringify(meta));
+      renameSync(`${this.opts.metaFile}.tmp`, this.opts.metaFile);
+    }
+    this.lastSave = Date.now();
+  }
+
+  /** Follows the catalog every `intervalMs`; saves at most every `saveEveryMs`. */
+  start(intervalMs = 1000, saveEveryMs = 10_000): void {
+    const tick = async () => {
+      try {
+        await this.sync();
+        if (this.dirty && Date.now() - this.lastSave >= saveEveryMs) await this.save();
+      } catch (err) {
+        this.opts.logger?.warn({ err }, 'item index: could not follow the catalog; retrying');
+      }
+      if (this.timer) this.timer = setTimeout(() => void tick(), intervalMs).unref();
+    };
+    this.timer = setTimeout(() => void tick(), 0).unref();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.syncing;
+    await this.save();
+  }
+}

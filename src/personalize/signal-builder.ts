@@ -1,0 +1,191 @@
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { Envelope } from '../core/envelope.js';
+import { interactionReader, type InteractionDef, type InteractionKind } from '../core/interactions.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { EventLog } from '../ports/event-log.js';
+import type { HalfLives, ItemScoreDelta, ItemStore, PairDelta } from '../ports/item-store.js';
+
+export interface SignalSettings {
+  interactions: readonly InteractionDef[];
+  weights: Record<InteractionKind, number>;
+  halfLifeDays: { popular: number; trending: number; view: number; purchase: number };
+  pairWindowHours: number;
+  peopleInMemory: number;
+  recentItems: number;
+}
+
+interface Seen {
+  item: string;
+  at: number;
+  kind: InteractionKind;
+}
+
+const DAY = 86_400_000;
+
+export const halfLivesOf = (s: SignalSettings): HalfLives => ({
+  popular: s.halfLifeDays.popular * DAY,
+  trending: s.halfLifeDays.trending * DAY,
+  view: s.halfLifeDays.view * DAY,
+  purchase: s.halfLifeDays.purchase * DAY,
+});
+
+/**
+ * Turns the log's item interactions into item signals: popularity and trending (decayed sums
+ * of weighted interactions) and co-occurrence (items one person viewed close in time, or bought).
+ * A log consumer of its own, beside the processor: its position is committed with the signals
+ * it produced, so each entry counts once however often the builder stops and starts.
+ *
+ * Pairs need each person's recent items: kept in memory for the `peopleInMemory` most recently
+ * active people (invariant 6). After a restart, a person's next interactions pair with what they
+ * do from then on; popularity is exact either way.
+ */
+export class SignalBuilder {
+  private positions: number[] = [];
+  private readonly people: LRUCache<string, Seen[]>;
+  private readonly read: ReturnType<typeof interactionReader>;
+  private readonly halfLives: HalfLives;
+  /** For logs that let some repeats through (capabilities.dedup 'message'): messages seen lately. */
+  private readonly recentMessages: LRUCache<string, true> | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly items: ItemStore,
+    private readonly settings: SignalSettings,
+    private readonly opts: { metrics?: Metrics; logger?: Logger; batchEntries?: number; active?: () => boolean } = {},
+  ) {
+    this.people = new LRUCache({ max: settings.peopleInMemory });
+    this.read = interactionReader(settings.interactions);
+    this.halfLives = halfLivesOf(settings);
+    this.recentMessages = log.capabilities.dedup === 'message' ? new LRUCache({ max: 200_000 }) : undefined;
+  }
+
+  async init(): Promise<void> {
+    this.positions = (await this.items.signalPositions()) ?? [];
+  }
+
+  /** Applies the next batch of log entries; resolves with how many it read (0: caught up). */
+  async runOnce(): Promise<number> {
+    const ends = await this.log.endOffsets();
+    const max = this.opts.batchEntries ?? 5000;
+    const next = [...this.positions];
+    const scores: ItemScoreDelta[] = [];
+    const pairs: PairDelta[] = [];
+    let read = 0;
+    for (let p = 0; p < ends.length && read < max; p++) {
+      const from = next[p] ?? 1;
+      if (from >= (ends[p] ?? 1)) continue;
+      for (const entry of await this.log.read(p, from, max - read)) {
+        read++;
+        next[p] = entry.offset + 1;
+        this.apply(JSON.parse(entry.payload) as Envelope, scores, pairs);
+      }
+    }
+    for (let p = 0; p < ends.length; p++) next[p] ??= this.positions[p] ?? 1;
+    if (read === 0) return 0;
+    await this.items.applySignals({ scores, pairs, positions: next }, this.halfLives);
+    this.positions = next;
+    return read;
+  }
+
+  private apply(e: Envelope, scores: ItemScoreDelta[], pairs: PairDelta[]): void {
+    const hit = this.read(e);
+    if (!hit) return;
+    if (this.recentMessages) {
+      const key = `${e.sourceId}\u0000${e.messageId}`;
+      if (this.recentMessages.has(key)) return;
+      this.recentMessages.set(key, true);
+    }
+    const at = Date.parse(e.timestamp);
+    if (!Number.isFinite(at)) return;
+    const w = this.settings.weights[hit.kind];
+    this.opts.metrics?.signalEvents.inc({ kind: hit.kind });
+    if (w > 0) {
+      for (const item of hit.items) {
+        scores.push({ signal: 'popular', item, score: w, at }, { signal: 'trending', item, score: w, at });
+      }
+    }
+    const person = e.userId ?? e.anonymousId;
+    if (!person) return;
+    const before = this.people.get(person) ?? [];
+    const both = (a: string, b: string, kind: 'view' | 'purchase') => {
+      pairs.push({ kind, a, b, score: 1, at }, { kind, a: b, b: a, score: 1, at });
+    };
+    const windowMs = this.settings.pairWindowHours * 3_600_000;
+    if (hit.kind === 'purchase') {
+      // Bought together: in one order, or by one person at any time they are remembered.
+      for (let i = 0; i < hit.items.length; i++) for (let j = i + 1; j < hit.items.length; j++) both(hit.items[i]!, hit.items[j]!, 'purchase');
+      for (const s of before) if (s.kind === 'purchase') for (const item of hit.items) if (item !== s.item) both(item, s.item, 'purchase');
+    } else {
+      for (const s of before) {
+        if (s.kind === 'purchase' || Math.abs(at - s.at) > windowMs) continue;
+        for (const item of hit.items) if (item !== s.item) both(item, s.item, 'view');
+      }
+    }
+    // Remember the newest of each (item, purchase or not), newest first.
+    const bought = hit.kind === 'purchase';
+    const kept = before.filter((s) => !(hit.items.includes(s.item) && (s.kind === 'purchase') === bought));
+    this.people.set(person, [...hit.items.map((item) => ({ item, at, kind: hit.kind })), ...kept].slice(0, this.settings.recentItems));
+  }
+
+  /** Log entries not yet read (an estimate on a log with offset gaps). */
+  async lag(): Promise<number> {
+    const ends = await this.log.endOffsets();
+    const stride = this.log.capabilities.offsetStride;
+    return ends.reduce((a, end, p) => a + Math.ceil(Math.max(0, end - (this.positions[p] ?? 1)) / stride), 0);
+  }
+
+  /** Reads until caught up with the log as it was when called (tests, `mosaic` one-shot commands). */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (let n = await this.runOnce(); n > 0; n = await this.runOnce()) total += n;
+    return total;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const active = this.opts.active ?? (() => true);
+    let building = active();
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          if (!active()) {
+            building = false;
+            await this.sleep(1000);
+            continue;
+          }
+          if (!building) {
+            building = true;
+            await this.init(); // where the previous holder stopped
+          }
+          // Polled, not woken by each append: a batch per half second keeps commits few at any ingest rate.
+          if ((await this.runOnce()) < (this.opts.batchEntries ?? 5000)) await this.sleep(500);
+        } catch (err) {
+          this.opts.logger?.error({ err }, 'personalization: building item signals failed; retrying');
+          await this.sleep(1000);
+        }
+      }
+    })();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+}
