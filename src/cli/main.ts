@@ -4,6 +4,7 @@ import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { Command } from 'commander';
 import { adHocImport, namedImport, printImportHistory, runImportCli, type ImportCliOptions } from './import.js';
 import { loadConfig, type Config } from '../config.js';
+import { importItemsCli } from './items.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
@@ -81,6 +82,11 @@ for (const kind of ['csv', 'jsonl', 'postgres', 'http']) {
       await runImportCli(c, adHocImport(kind, from, o), o);
     });
 }
+imports
+  .command('items <file>')
+  .description('load catalog items (id, title, categories, tags, brand, price, available, text, attributes; other columns become attributes) from CSV or JSONL into the item store')
+  .option('--format <format>', 'csv or jsonl (default: from the file name)')
+  .action(async (file: string, o: { format?: string }) => importItemsCli(config(), file, o));
 importOptions(imports.command('run <name>').description('run an import defined in the configuration (imports:)')).action(async (name: string, o: ImportCliOptions) => {
   const c = config();
   await runImportCli(c, namedImport(c, name), o);

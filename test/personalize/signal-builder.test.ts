@@ -1,0 +1,74 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SqliteItemStore } from '../../src/adapters/sqlite/item-store.js';
+import { SignalBuilder } from '../../src/personalize/signal-builder.js';
+import { decayedAt } from '../../src/core/decay.js';
+import { appendEnvelopes } from '../../src/process/emit.js';
+import { SqliteEventLog } from '../../src/adapters/sqlite/event-log.js';
+import { tempDir } from '../helpers.js';
+
+const { dir, cleanup } = tempDir();
+after(cleanup);
+
+const SETTINGS = {
+  interactions: [
+    { event: 'Product Viewed', item: 'properties.product_id', kind: 'view' as const },
+    { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' as const },
+  ],
+  weights: { view: 1, cart: 3, purchase: 5 },
+  halfLifeDays: { popular: 7, trending: 1, view: 30, purchase: 90 },
+  pairWindowHours: 24,
+  peopleInMemory: 1000,
+  recentItems: 20,
+};
+const T = Date.parse('2026-11-20T00:00:00.000Z');
+let n = 0;
+const ev = (userId: string, event: string, properties: Record<string, unknown>, hours: number) => {
+  const timestamp = new Date(T + hours * 3_600_000).toISOString();
+  return JSON.stringify({ type: 'track', userId, event, properties, timestamp, receivedAt: timestamp, sourceId: 'src', messageId: `m${n++}` });
+};
+
+test('signals: popularity by weight, views paired within the window, purchases paired at any time; each entry counts once across restarts', async () => {
+  const log = await SqliteEventLog.open({ dir, partitions: 4, dedupWindowMs: 60_000, sync: 'normal', maxPendingEvents: 10_000, writer: 'inline' });
+  const items = new SqliteItemStore({ dir });
+  try {
+    await appendEnvelopes(log, [
+      ev('ann', 'Product Viewed', { product_id: 'a' }, 0),
+      ev('ann', 'Product Viewed', { product_id: 'b' }, 1), // a–b viewed together
+      ev('ann', 'Product Viewed', { product_id: 'c' }, 48), // two days later: not with a or b
+      ev('ann', 'Order Completed', { products: [{ product_id: 'x' }, { product_id: 'y' }] }, 49), // x–y bought together
+      ev('ann', 'Order Completed', { products: [{ product_id: 'z' }] }, 24 * 20), // z with x and y, weeks later
+      ev('bob', 'Product Viewed', { product_id: 'a' }, 0),
+      ev('bob', 'Signed Up', {}, 0),
+    ]);
+    const b = new SignalBuilder(log, items, SETTINGS);
+    await b.init();
+    assert.equal(await b.drain(), 7);
+    assert.equal(await b.lag(), 0);
+    const now = T + 24 * 20 * 3_600_000;
+    const pop = await items.topItems('popular', 10);
+    assert.deepEqual(pop.map((p) => p.item).slice(0, 1), ['z'], 'a purchase weighs 5 views (and z is the newest)');
+    const a = pop.find((p) => p.item === 'a')!;
+    assert.ok(Math.abs(decayedAt(a, T, 7 * 86_400_000) - 2) < 1e-9, 'a: two views');
+    const views = await items.neighbors(['a', 'b', 'c'], 'view', 10);
+    assert.deepEqual(views.get('a')!.map((p) => p.item), ['b']);
+    assert.deepEqual(views.get('b')!.map((p) => p.item), ['a']);
+    assert.deepEqual(views.get('c'), [], 'outside the 24 h window');
+    const bought = await items.neighbors(['x', 'z'], 'purchase', 10);
+    assert.deepEqual(bought.get('x')!.map((p) => p.item).sort(), ['y', 'z']);
+    assert.deepEqual(bought.get('z')!.map((p) => p.item).sort(), ['x', 'y']);
+    assert.ok(now > T);
+
+    // A new builder (a restart) continues where the last committed batch ended: nothing counts twice.
+    const again = new SignalBuilder(log, items, SETTINGS);
+    await again.init();
+    assert.equal(await again.drain(), 0);
+    await appendEnvelopes(log, [ev('cat', 'Product Viewed', { product_id: 'a' }, 0)]);
+    assert.equal(await again.drain(), 1);
+    const a2 = (await items.topItems('popular', 10)).find((p) => p.item === 'a')!;
+    assert.ok(Math.abs(decayedAt(a2, T, 7 * 86_400_000) - 3) < 1e-9, 'three views of a, each once');
+  } finally {
+    await log.close();
+    await items.close();
+  }
+});
