@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { HashingEmbedder } from '../../src/adapters/hashing/embedder.js';
 import { HttpEmbedder } from '../../src/adapters/http/embedder.js';
 import { hashingVector } from '../../src/core/hashing-vectorizer.js';
-import { MosaicError } from '../../src/errors.js';
+import type { MosaicError } from '../../src/errors.js';
 import { embedderConformance } from '../conformance/embedder.suite.js';
 
 embedderConformance('hashing embedder', async () => new HashingEmbedder(128));
