@@ -20,6 +20,7 @@ import { eventEnricher, identityRules, itemTraits, profileModel } from './proces
 import { SignalBuilder, halfLivesOf } from './personalize/signal-builder.js';
 import { ItemIndex } from './personalize/item-index.js';
 import { Decider } from './personalize/decider.js';
+import { Recommender } from './personalize/recommender.js';
 import { itemsApi } from './serve/items-api.js';
 import { decideApi } from './serve/decide-api.js';
 import type { ItemStore } from './ports/item-store.js';
@@ -257,21 +258,21 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   }
   let itemIndex: ItemIndex | undefined;
   let decider: Decider | undefined;
+  let recommender: Recommender | undefined;
   if (items && roles.serve) {
     const embedder = openEmbedder(config);
     const { index, metaFile } = await openItemVectorIndex(config, embedder);
     itemIndex = ItemIndex.open(index, embedder, items, { metaFile, logger, metrics });
     itemIndex.start();
+    recommender = new Recommender({ items, index: itemIndex, halfLives: halfLivesOf(pz) });
     decider = new Decider({
       store,
-      items,
-      index: itemIndex,
+      recommender,
       rules,
       model,
       placements: pz.placements,
       itemTraits: itemTraits(config),
       recentItems: pz.recentItems,
-      halfLives: halfLivesOf(pz),
       metrics,
       ...(pseudonymizer ? { pseudonymizer } : {}),
       expose: (e) =>
@@ -352,10 +353,10 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
-    if (items && decider) {
-      const d = decider;
-      await app.register(itemsApi, { items, control, envToken: config.apiToken, changed: (ids) => d.forgetItems(ids) });
-      await app.register(decideApi, { decider: d, control, envToken: config.apiToken });
+    if (items && decider && recommender) {
+      const r = recommender;
+      await app.register(itemsApi, { items, control, envToken: config.apiToken, changed: (ids) => r.forgetItems(ids) });
+      await app.register(decideApi, { decider, control, envToken: config.apiToken });
     }
   }
   await app.register(operations, {
