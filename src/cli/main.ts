@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { adHocImport, namedImport, printImportHistory, runImportCli, type ImportCliOptions } from './import.js';
 import { loadConfig, type Config } from '../config.js';
 import { importItemsCli } from './items.js';
+import { evaluateRecsCli, experimentList, experimentReportCli } from './personalize.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
@@ -355,6 +356,36 @@ token
   .command('revoke <id>')
   .description('refuse a token from the next request on')
   .action(async (id: string) => tokenRevoke(config(), id));
+
+const experiment = program.command('experiment').description('experiments on placements: variants, exposures, conversion (see docs/personalization.md)');
+experiment
+  .command('list')
+  .description('configured experiments with their variants, traffic shares and strategies')
+  .option('--json', 'as JSON')
+  .action((o: { json?: boolean }) => experimentList(config(), o));
+experiment
+  .command('report <name>')
+  .description('conversion by variant from the lake (people exposed, then converting), with a two-proportion z-test against the control')
+  .requiredOption('--conversion <event>', 'the event that counts as a conversion (e.g. "Order Completed")')
+  .option('--since <when>', 'only exposures from this time: a duration before now (30d) or a date')
+  .option('--json', 'as JSON')
+  .action(async (name: string, o: { conversion: string; since?: string; json?: boolean }) => experimentReportCli(config(), name, o));
+
+program
+  .command('evaluate')
+  .description('offline evaluation')
+  .command('recs')
+  .description('HR@k and NDCG@k of every strategy (single sources, each placement, each variant) on a leave-last-out split of the interactions in the lake')
+  .option('--synthetic', 'on a generated shop instead of the lake (deterministic: same seed, same data)')
+  .option('--users <n>', 'people in the generated shop', Number)
+  .option('--seed <n>', 'the generated shop\'s seed', Number)
+  .option('--since <when>', 'only interactions from this time (30d, or a date)')
+  .option('--k <n>', 'list length (default 10)', Number)
+  .option('--max-people <n>', 'evaluate at most this many people', Number)
+  .option('--json', 'as JSON')
+  .action(async (o: { synthetic?: boolean; users?: number; seed?: number; since?: string; k?: number; maxPeople?: number; json?: boolean }) => {
+    await evaluateRecsCli(config(), o);
+  });
 
 program
   .command('replay')

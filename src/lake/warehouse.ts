@@ -20,6 +20,10 @@ CREATE VIEW fact_events AS
   FROM events e
   LEFT JOIN identities u ON u.type = 'user_id' AND u.id = e.user_id
   LEFT JOIN identities a ON a.type = 'anonymous_id' AND a.id = e.anonymous_id AND u.profile_id IS NULL;
+CREATE VIEW experiment_exposures AS
+  SELECT properties->>'experiment_id' AS experiment, properties->>'variant_name' AS variant, properties->>'placement' AS placement,
+         properties->>'profile_id' AS profile_id, user_id, anonymous_id, coalesce(user_id, anonymous_id) AS person, "timestamp" AS exposed_at
+  FROM events WHERE type = 'track' AND event = 'Experiment Viewed' AND source_id = 'mosaic:experiments';
 CREATE VIEW dim_date AS
   SELECT d::DATE AS date_key, year(d) AS year, quarter(d) AS quarter, month(d) AS month, day(d) AS day,
          isodow(d) AS iso_day_of_week, strftime(d, '%Y-%m') AS year_month, isodow(d) >= 6 AS weekend

@@ -31,6 +31,58 @@ export const halfLivesOf = (s: SignalSettings): HalfLives => ({
 });
 
 /**
+ * What each interaction adds to the item signals: popularity and trending for its items, and
+ * pairs with what the same person did before (viewed within the window; bought at any time they
+ * are remembered). Remembers the `peopleInMemory` most recently active people (invariant 6).
+ */
+export class SignalAccumulator {
+  private readonly people: LRUCache<string, Seen[]>;
+  private readonly read: ReturnType<typeof interactionReader>;
+
+  constructor(private readonly settings: SignalSettings) {
+    this.people = new LRUCache({ max: settings.peopleInMemory });
+    this.read = interactionReader(settings.interactions);
+  }
+
+  /** Adds the event's deltas to `scores` and `pairs`; returns its interaction kind, if it is one. */
+  add(e: Envelope, scores: ItemScoreDelta[], pairs: PairDelta[]): InteractionKind | undefined {
+    const hit = this.read(e);
+    if (!hit) return undefined;
+    const at = Date.parse(e.timestamp);
+    if (!Number.isFinite(at)) return undefined;
+    const w = this.settings.weights[hit.kind];
+    if (w > 0) {
+      for (const item of hit.items) {
+        scores.push({ signal: 'popular', item, score: w, at }, { signal: 'trending', item, score: w, at });
+      }
+    }
+    const person = e.userId ?? e.anonymousId;
+    if (!person) return hit.kind;
+    const before = this.people.get(person) ?? [];
+    const both = (a: string, b: string, kind: 'view' | 'purchase') => {
+      pairs.push({ kind, a, b, score: 1, at }, { kind, a: b, b: a, score: 1, at });
+    };
+    const windowMs = this.settings.pairWindowHours * 3_600_000;
+    if (hit.kind === 'purchase') {
+      // Bought together: in one order, or by one person at any time they are remembered.
+      for (let i = 0; i < hit.items.length; i++) for (let j = i + 1; j < hit.items.length; j++) both(hit.items[i]!, hit.items[j]!, 'purchase');
+      for (const s of before) if (s.kind === 'purchase') for (const item of hit.items) if (item !== s.item) both(item, s.item, 'purchase');
+    } else {
+      for (const s of before) {
+        if (s.kind === 'purchase' || Math.abs(at - s.at) > windowMs) continue;
+        for (const item of hit.items) if (item !== s.item) both(item, s.item, 'view');
+      }
+    }
+    // Remember the newest of each (item, purchase or not), newest first.
+    const bought = hit.kind === 'purchase';
+    const kept = before.filter((s) => !(hit.items.includes(s.item) && (s.kind === 'purchase') === bought));
+    this.people.set(person, [...hit.items.map((item) => ({ item, at, kind: hit.kind })), ...kept].slice(0, this.settings.recentItems));
+    return hit.kind;
+  }
+
+}
+
+/**
  * Turns the log's item interactions into item signals: popularity and trending (decayed sums
  * of weighted interactions) and co-occurrence (items one person viewed close in time, or bought).
  * A log consumer of its own, beside the processor: its position is committed with the signals
@@ -42,8 +94,7 @@ export const halfLivesOf = (s: SignalSettings): HalfLives => ({
  */
 export class SignalBuilder {
   private positions: number[] = [];
-  private readonly people: LRUCache<string, Seen[]>;
-  private readonly read: ReturnType<typeof interactionReader>;
+  private readonly accumulator: SignalAccumulator;
   private readonly halfLives: HalfLives;
   /** For logs that let some repeats through (capabilities.dedup 'message'): messages seen lately. */
   private readonly recentMessages: LRUCache<string, true> | undefined;
@@ -57,8 +108,7 @@ export class SignalBuilder {
     private readonly settings: SignalSettings,
     private readonly opts: { metrics?: Metrics; logger?: Logger; batchEntries?: number; active?: () => boolean } = {},
   ) {
-    this.people = new LRUCache({ max: settings.peopleInMemory });
-    this.read = interactionReader(settings.interactions);
+    this.accumulator = new SignalAccumulator(settings);
     this.halfLives = halfLivesOf(settings);
     this.recentMessages = log.capabilities.dedup === 'message' ? new LRUCache({ max: 200_000 }) : undefined;
   }
@@ -92,43 +142,13 @@ export class SignalBuilder {
   }
 
   private apply(e: Envelope, scores: ItemScoreDelta[], pairs: PairDelta[]): void {
-    const hit = this.read(e);
-    if (!hit) return;
     if (this.recentMessages) {
       const key = `${e.sourceId}\u0000${e.messageId}`;
       if (this.recentMessages.has(key)) return;
       this.recentMessages.set(key, true);
     }
-    const at = Date.parse(e.timestamp);
-    if (!Number.isFinite(at)) return;
-    const w = this.settings.weights[hit.kind];
-    this.opts.metrics?.signalEvents.inc({ kind: hit.kind });
-    if (w > 0) {
-      for (const item of hit.items) {
-        scores.push({ signal: 'popular', item, score: w, at }, { signal: 'trending', item, score: w, at });
-      }
-    }
-    const person = e.userId ?? e.anonymousId;
-    if (!person) return;
-    const before = this.people.get(person) ?? [];
-    const both = (a: string, b: string, kind: 'view' | 'purchase') => {
-      pairs.push({ kind, a, b, score: 1, at }, { kind, a: b, b: a, score: 1, at });
-    };
-    const windowMs = this.settings.pairWindowHours * 3_600_000;
-    if (hit.kind === 'purchase') {
-      // Bought together: in one order, or by one person at any time they are remembered.
-      for (let i = 0; i < hit.items.length; i++) for (let j = i + 1; j < hit.items.length; j++) both(hit.items[i]!, hit.items[j]!, 'purchase');
-      for (const s of before) if (s.kind === 'purchase') for (const item of hit.items) if (item !== s.item) both(item, s.item, 'purchase');
-    } else {
-      for (const s of before) {
-        if (s.kind === 'purchase' || Math.abs(at - s.at) > windowMs) continue;
-        for (const item of hit.items) if (item !== s.item) both(item, s.item, 'view');
-      }
-    }
-    // Remember the newest of each (item, purchase or not), newest first.
-    const bought = hit.kind === 'purchase';
-    const kept = before.filter((s) => !(hit.items.includes(s.item) && (s.kind === 'purchase') === bought));
-    this.people.set(person, [...hit.items.map((item) => ({ item, at, kind: hit.kind })), ...kept].slice(0, this.settings.recentItems));
+    const kind = this.accumulator.add(e, scores, pairs);
+    if (kind) this.opts.metrics?.signalEvents.inc({ kind });
   }
 
   /** Log entries not yet read (an estimate on a log with offset gaps). */

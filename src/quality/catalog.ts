@@ -184,6 +184,7 @@ export async function buildCatalog(deps: CatalogDeps): Promise<Dataset[]> {
       ['fact_events', 'star schema: one row per event with its profile and date', ['lake:events', 'lake:identities']],
       ['dim_users', 'star schema: one row per profile with its user id', ['lake:profiles', 'lake:identities']],
       ['dim_date', 'star schema: one row per day the events span', ['lake:events']],
+      ['experiment_exposures', 'one row per experiment exposure (Experiment Viewed from POST /v1/decide): experiment, variant, person', ['lake:events']],
     ];
     for (const [view, description, from] of views) {
       add({ id: `warehouse:${view}`, kind: 'warehouse', description, location: `DuckDB view ${view}`, engine: 'DuckDB', schema: { columns: await describe(w, view) }, retention: 'a view: as its inputs', lineage: { from, by: 'warehouse (mosaic sql, POST /v1/sql)' } });

@@ -59,7 +59,7 @@ test('warehouse: before any offload or snapshot every view exists, with its colu
   const { dir, cleanup } = tempDir();
   const w = await Warehouse.open(dir);
   try {
-    for (const view of ['events', 'profiles', 'identities', 'sessions', 'audience_memberships', 'fact_events', 'dim_users', 'dim_date']) {
+    for (const view of ['events', 'profiles', 'identities', 'sessions', 'audience_memberships', 'fact_events', 'dim_users', 'dim_date', 'experiment_exposures']) {
       const r = await w.query(`SELECT * FROM ${view}`);
       assert.equal(r.rows.length, 0, view);
       assert.ok(r.columns.length >= 3, `${view} has its columns`);

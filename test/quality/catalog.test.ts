@@ -39,7 +39,7 @@ test('the catalog is read from the running system: every dataset with schema, ro
     assert.equal(res.statusCode, 200);
     const datasets = res.json().datasets as Dataset[];
     const by = Object.fromEntries(datasets.map((d) => [d.id, d]));
-    for (const id of ['source:default', 'source:held', 'log:events', 'lake:events', 'lake:profiles', 'lake:identities', 'lake:sessions', 'lake:audience_memberships', 'warehouse:events', 'warehouse:fact_events', 'warehouse:dim_users', 'warehouse:dim_date', 'store:profiles', 'store:audience_members', 'import:crm', 'feature:rfm', 'feature:clusters', 'quarantine:events', 'registry:schemas']) {
+    for (const id of ['source:default', 'source:held', 'log:events', 'lake:events', 'lake:profiles', 'lake:identities', 'lake:sessions', 'lake:audience_memberships', 'warehouse:events', 'warehouse:fact_events', 'warehouse:dim_users', 'warehouse:dim_date', 'warehouse:experiment_exposures', 'store:profiles', 'store:audience_members', 'import:crm', 'feature:rfm', 'feature:clusters', 'quarantine:events', 'registry:schemas']) {
       assert.ok(by[id], `${id} is in the catalog`);
     }
     assert.equal(by['log:events']!.rows, 30);
