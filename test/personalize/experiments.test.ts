@@ -48,7 +48,7 @@ test('experiments end to end: exposures in the lake, conversion by variant in SQ
     // Conversions after the exposure: every cooc person, every third control person; one before any exposure (not counted).
     await new Promise((r) => setTimeout(r, 50));
     const later = new Date(Date.now() + 1000).toISOString();
-    const orders = [...variantOf].filter(([u, v], i) => v === 'cooc' || i % 3 === 0).map(([u]) => ({ type: 'track', userId: u, event: 'Order Completed', properties: { products: [{ product_id: 'p1' }] }, timestamp: later }));
+    const orders = [...variantOf].filter(([, v], i) => v === 'cooc' || i % 3 === 0).map(([u]) => ({ type: 'track', userId: u, event: 'Order Completed', properties: { products: [{ product_id: 'p1' }] }, timestamp: later }));
     orders.push({ type: 'track', userId: 'u0', event: 'Order Completed', properties: { products: [{ product_id: 'p2' }] }, timestamp: new Date(t).toISOString() });
     assert.equal((await m.app.inject({ method: 'POST', url: '/v1/batch', payload: { batch: orders }, headers })).statusCode, 200);
     // Exposures are appended in the background: wait until all 200 are in the log, then copy the log to the lake.
