@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --quick] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake] [-- --plan] [-- --duplicates] [-- --privacy [--typical | --vault | --shred]]
+ * npm run bench [-- --json] [-- --quick] [-- --decide] [-- --freshness <events/s>] [-- --backend nats,postgres,redis] [-- --lake] [-- --plan] [-- --duplicates] [-- --privacy [--typical | --vault | --shred]]
  *
  * Measures Mosaic on this machine in one run, next to the limits it is compared with:
  * a bare node:http server under the same load generator, and raw batched SQLite inserts.
@@ -763,10 +763,96 @@ async function lakeOnly(): Promise<void> {
   );
 }
 
+/**
+ * `--decide`: the decision API on the embedded default. A generated shop (2,000 items, 10,000
+ * people, ~130k interactions) is sent through the tracking API and processed; then POST
+ * /v1/decide for the default blend (co-occurrence, content, affinity, popularity) at 1,000
+ * requests/s (paced, open loop) and at the most the server answers (32 connections), 4 in 5
+ * for known people, 1 in 5 for unknown visitors. Then the offline metrics of each strategy.
+ */
+async function decideOnly(): Promise<void> {
+  const { syntheticShop } = await import('../src/personalize/synthetic.js');
+  const { evaluateRecommendations, BASELINES } = await import('../src/personalize/evaluate.js');
+  const { HashingEmbedder } = await import('../src/adapters/hashing/embedder.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  const base = `http://127.0.0.1:${port}`;
+  const users = QUICK ? 2000 : 10_000;
+  const shop = syntheticShop({ users, itemsPerCategory: 250, seed: 1, start: Date.now() - 30 * 86_400_000 });
+  const configFile = join(dir, 'decide.yaml');
+  // The lake copy runs every 5 s, so it has caught up before the measurement instead of starting in it.
+  writeFileSync(configFile, 'lake: { offloadIntervalSeconds: 5 }\npersonalization:\n  placements:\n    home: { strategy: { cooccurrence: 3, content: 1, affinity: 1, popular: 1 } }\n    popular: { strategy: { popular: 1 } }\n');
+  const server = start(join(dir, 'data'), port, { MOSAIC_CONFIG: configFile });
+  const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  try {
+    await waitFor(async () => (await fetch(`${base}/health`)).ok, 20_000, 'mosaic to start');
+    say(`decide: loading ${shop.items.length} items and ${shop.events.length} interactions of ${users} people…`);
+    for (let i = 0; i < shop.items.length; i += 1000) {
+      const r = await fetch(`${base}/v1/items`, { method: 'PUT', headers: admin, body: JSON.stringify({ items: shop.items.slice(i, i + 1000) }) });
+      if (!r.ok) throw new Error(`items: ${r.status} ${await r.text()}`);
+    }
+    const auth = { authorization: 'Basic ' + Buffer.from(`${WRITE_KEY}:`).toString('base64'), 'content-type': 'application/json' };
+    for (let i = 0; i < shop.events.length; i += 500) {
+      const batch = shop.events.slice(i, i + 500).map(({ type, event, userId, messageId, timestamp, properties }) => ({ type, event, userId, messageId, timestamp, properties }));
+      const r = await fetch(`${base}/v1/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ batch }) });
+      if (!r.ok) throw new Error(`batch: ${r.status} ${await r.text()}`);
+    }
+    const gauge = async (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? NaN);
+    await waitFor(async () => (await health(base)).processor.lagEvents === 0 && (await gauge('mosaic_personalization_lag_events')) === 0 && (await gauge('mosaic_item_index_items')) === shop.items.length, 600_000, 'profiles, signals and the item index to catch up');
+    await new Promise((r) => setTimeout(r, 6000));
+    await waitFor(async () => (await gauge('mosaic_lake_offload_lag_events')) === 0, 600_000, 'the lake copy to catch up');
+
+    let i = 0;
+    const body = () => {
+      const n = i++;
+      return JSON.stringify(n % 5 === 4 ? { anonymousId: `visitor-${n}`, placement: 'home' } : { userId: `user-${(n * 7919) % users}`, placement: 'home' });
+    };
+    say('decide: warming up…');
+    await pacedLoad({ url: base, method: 'POST', path: () => '/v1/decide', body, headers: admin, rate: 500, seconds: 3 });
+    const rows: string[] = [];
+    const before = await histogram(base, 'mosaic_decide_seconds');
+    say('decide: 1,000 requests/s…');
+    const paced = await pacedLoad({ url: base, method: 'POST', path: () => '/v1/decide', body, headers: admin, rate: 1000, seconds: SECONDS * 2 });
+    const after = await histogram(base, 'mosaic_decide_seconds');
+    const bad = Object.entries(paced.statusCodes).filter(([c]) => c !== '200');
+    if (bad.length || paced.errors) say(`  non-200 answers: ${JSON.stringify(paced.statusCodes)}, errors ${paced.errors}`);
+    say('decide: as fast as it answers (32 connections)…');
+    const flat = await load({ url: `${base}/v1/decide`, seconds: SECONDS, body, headers: admin });
+    // The same requests for popular items only: the floor set by HTTP, the profile read and the answer.
+    const popular = await load({ url: `${base}/v1/decide`, seconds: SECONDS, body: () => body().replace('"placement":"home"', '"placement":"popular"'), headers: admin });
+    const n = (x: number, d = 1) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+    rows.push('| load | answered | p50 | p99 | server p50 / p99 (decision only) |', '| --- | --- | --- | --- | --- |');
+    rows.push(`| paced 1,000 req/s, ${SECONDS * 2} s | ${n(paced.requestsPerSecond, 0)} req/s | ${n(paced.latency.p50, 2)} ms | ${n(paced.latency.p99, 2)} ms | ${n(quantile(before, after, 0.5) * 1000, 2)} / ${n(quantile(before, after, 0.99) * 1000, 2)} ms |`);
+    rows.push(`| flat out, 32 connections, ${SECONDS} s | ${n(flat.requestsPerSecond, 0)} req/s | ${n(flat.latency.p50, 2)} ms | ${n(flat.latency.p99, 2)} ms | |`);
+    rows.push(`| flat out, popular items only (the floor) | ${n(popular.requestsPerSecond, 0)} req/s | ${n(popular.latency.p50, 2)} ms | ${n(popular.latency.p99, 2)} ms | |`);
+
+    say('offline: leave-last-out on a generated shop (1,000 people)…');
+    const ev = syntheticShop({ users: 1000, seed: 42 });
+    const settings = {
+      interactions: [{ event: 'Product Viewed', item: 'properties.product_id', kind: 'view' as const }, { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' as const }],
+      weights: { view: 1, cart: 3, purchase: 5 },
+      halfLifeDays: { popular: 7, trending: 1, view: 30, purchase: 90 },
+      pairWindowHours: 24,
+      peopleInMemory: 100_000,
+      recentItems: 20,
+    };
+    const e = await evaluateRecommendations(ev.events, ev.items, settings, { ...BASELINES, 'default blend': { cooccurrence: 3, content: 1, affinity: 1, popular: 1 } }, { embedder: new HashingEmbedder(256) });
+    const pop = e.results.find((r) => r.name === 'popular')!;
+    rows.push('', `| strategy (${e.people} people, leave-last-out) | HR@10 | NDCG@10 | NDCG vs popular |`, '| --- | --- | --- | --- |');
+    for (const r of [...e.results].sort((a, b) => b.ndcg - a.ndcg)) rows.push(`| ${r.name} | ${n(r.hitRate, 3)} | ${n(r.ndcg, 3)} | ${n(r.ndcg / pop.ndcg, 2)}× |`);
+    if (JSON_OUT) process.stdout.write(JSON.stringify({ paced, flat, serverP50: quantile(before, after, 0.5), serverP99: quantile(before, after, 0.99), offline: e }) + '\n');
+    else process.stdout.write(rows.join('\n') + '\n');
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const freshnessRate = process.argv.indexOf('--freshness');
 const backend = process.argv.indexOf('--backend');
 if (backend >= 0 && process.argv[backend + 1] !== 'nats,postgres,redis') throw new Error('--backend takes nats,postgres,redis (the engines are tested together)');
-(args.has('--privacy') ? privacyOnly() : args.has('--duplicates') ? Promise.resolve(duplicatesOnly()) : args.has('--plan') ? planOnly() : args.has('--lake') ? lakeOnly() : backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
+(args.has('--decide') ? decideOnly() : args.has('--privacy') ? privacyOnly() : args.has('--duplicates') ? Promise.resolve(duplicatesOnly()) : args.has('--plan') ? planOnly() : args.has('--lake') ? lakeOnly() : backend >= 0 ? backendBench() : freshnessRate >= 0 ? freshnessOnly(Number(process.argv[freshnessRate + 1]) || 10_000) : main()).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

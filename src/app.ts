@@ -262,9 +262,9 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   if (items && roles.serve) {
     const embedder = openEmbedder(config);
     const { index, metaFile } = await openItemVectorIndex(config, embedder);
-    itemIndex = ItemIndex.open(index, embedder, items, { metaFile, logger, metrics });
-    itemIndex.start();
+    itemIndex = ItemIndex.open(index, embedder, items, { metaFile, logger, metrics, onChange: (ids) => recommender?.forgetItems(ids) });
     recommender = new Recommender({ items, index: itemIndex, halfLives: halfLivesOf(pz) });
+    itemIndex.start();
     decider = new Decider({
       store,
       recommender,

@@ -28,27 +28,34 @@ export interface Ranked {
  * so the same inputs always give the same order.
  */
 export function blend(sources: Partial<Record<Source, readonly Candidate[]>>, strategy: Strategy): Ranked[] {
-  const total = new Map<string, { score: number; best: number; source: Source; because?: string }>();
+  const total = new Map<string, Ranked & { best: number }>();
   for (const source of SOURCES) {
     const w = strategy[source] ?? 0;
     const list = sources[source];
     if (!w || !list?.length) continue;
-    const top = Math.max(...list.map((c) => c.score));
+    let top = 0;
+    for (const c of list) if (c.score > top) top = c.score;
     if (!(top > 0)) continue;
+    const k = w / top;
     for (const c of list) {
       if (!(c.score > 0)) continue;
-      const part = (w * c.score) / top;
+      const part = k * c.score;
       const t = total.get(c.item);
-      if (!t) total.set(c.item, { score: part, best: part, source, ...(c.because !== undefined ? { because: c.because } : {}) });
+      if (!t) total.set(c.item, { item: c.item, score: part, best: part, source, ...(c.because !== undefined ? { because: c.because } : {}) });
       else {
         t.score += part;
-        if (part > t.best) Object.assign(t, { best: part, source, because: c.because });
+        if (part > t.best) {
+          t.best = part;
+          t.source = source;
+          if (c.because !== undefined) t.because = c.because;
+          else delete t.because;
+        }
       }
     }
   }
-  return [...total]
-    .map(([item, t]) => ({ item, score: t.score, source: t.source, ...(t.because !== undefined ? { because: t.because } : {}) }))
-    .sort((a, b) => b.score - a.score || (a.item < b.item ? -1 : 1));
+  const out: Ranked[] = [];
+  for (const { best: _best, ...r } of total.values()) out.push(r);
+  return out.sort((a, b) => b.score - a.score || (a.item < b.item ? -1 : 1));
 }
 
 export interface Rules {
@@ -122,8 +129,10 @@ export function hasAffinity(a: Affinity): boolean {
   return a.categories.size + a.brands.size + a.bands.size > 0;
 }
 
-/** How well an item matches a person's tastes (0..1), and the category behind it. */
-export function affinityScore(item: Item, a: Affinity): { score: number; because?: string } {
+const bands = new WeakMap<Item, string | undefined>();
+
+/** How well an item matches a person's tastes (0..1), and the category (or brand) behind it. */
+export function affinityScore(item: Item, a: Affinity): Candidate {
   let best = 0;
   let because: string | undefined;
   for (const c of item.categories) {
@@ -131,10 +140,17 @@ export function affinityScore(item: Item, a: Affinity): { score: number; because
     if (share > best) [best, because] = [share, c];
   }
   const brand = item.brand ? (a.brands.get(item.brand) ?? 0) : 0;
-  const band = a.bands.get(priceBand(item.price) ?? '') ?? 0;
-  const score = 0.6 * best + 0.25 * brand + 0.15 * band;
+  let band = 0;
+  if (a.bands.size && item.price !== undefined) {
+    // Catalog items are cached objects: their band is worked out once.
+    let b = bands.get(item);
+    if (b === undefined && !bands.has(item)) bands.set(item, (b = priceBand(item.price)));
+    band = b === undefined ? 0 : (a.bands.get(b) ?? 0);
+  }
   if (brand > best && item.brand) because = item.brand;
-  return { score, ...(because !== undefined ? { because } : {}) };
+  const out: Candidate = { item: item.id, score: 0.6 * best + 0.25 * brand + 0.15 * band };
+  if (because !== undefined) out.because = because;
+  return out;
 }
 
 /**

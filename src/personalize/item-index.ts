@@ -3,12 +3,13 @@ import type { Logger } from 'pino';
 import { itemText } from '../core/items.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Embedder } from '../ports/embedder.js';
-import type { ItemStore } from '../ports/item-store.js';
+import type { ChangeCursor, ItemStore } from '../ports/item-store.js';
 import type { VectorIndex } from '../ports/vector-index.js';
 
 interface Meta {
   embedder: string;
   seq: number;
+  label: number;
   labels: [string, number][];
 }
 
@@ -20,7 +21,7 @@ interface Meta {
 export class ItemIndex {
   private readonly labels = new Map<string, number>();
   private readonly ids = new Map<number, string>();
-  private seq = 0;
+  private cursor: ChangeCursor = { seq: 0, label: 0 };
   private dirty = false;
   private lastSave = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -30,15 +31,16 @@ export class ItemIndex {
     private readonly index: VectorIndex,
     private readonly embedder: Embedder,
     private readonly items: ItemStore,
-    private readonly opts: { metaFile?: string; logger?: Logger; metrics?: Metrics },
+    private readonly opts: { metaFile?: string; logger?: Logger; metrics?: Metrics; onChange?: (ids: string[]) => void },
   ) {}
 
   /** `metaFile`: where the position and labels are kept (beside the index's own file); absent: in memory. */
-  static open(index: VectorIndex, embedder: Embedder, items: ItemStore, opts: { metaFile?: string; logger?: Logger; metrics?: Metrics } = {}): ItemIndex {
+  /** `onChange`: told the ids of the items each sync saw change (a cache of catalog items forgets them). */
+  static open(index: VectorIndex, embedder: Embedder, items: ItemStore, opts: { metaFile?: string; logger?: Logger; metrics?: Metrics; onChange?: (ids: string[]) => void } = {}): ItemIndex {
     const ix = new ItemIndex(index, embedder, items, opts);
     const meta = opts.metaFile && existsSync(opts.metaFile) ? (JSON.parse(readFileSync(opts.metaFile, 'utf8')) as Meta) : undefined;
     if (meta && meta.embedder === embedder.id && index.size > 0) {
-      ix.seq = meta.seq;
+      ix.cursor = { seq: meta.seq, label: meta.label };
       for (const [id, label] of meta.labels) {
         ix.labels.set(id, label);
         ix.ids.set(label, id);
@@ -47,7 +49,7 @@ export class ItemIndex {
     } else {
       if (meta) opts.logger?.info({ was: meta.embedder, now: embedder.id }, 'item index: the embedder changed; embedding the catalog again');
       // Vectors of another embedder, or of an unknown position: start from an empty index.
-      for (const label of index.labels()) index.remove(label);
+      index.clear();
     }
     return ix;
   }
@@ -61,7 +63,7 @@ export class ItemIndex {
     const run = this.syncing.then(async () => {
       let applied = 0;
       for (;;) {
-        const changes = await this.items.changes(this.seq, batch);
+        const changes = await this.items.changes(this.cursor, batch);
         if (!changes.length) break;
         const upserts = changes.filter((c) => c.item);
         const vectors = upserts.length ? await this.embedder.embed(upserts.map((c) => itemText(c.item!))) : [];
@@ -78,7 +80,9 @@ export class ItemIndex {
           this.labels.delete(c.id);
           this.ids.delete(c.label);
         }
-        this.seq = changes[changes.length - 1]!.seq;
+        this.opts.onChange?.(changes.map((c) => c.id));
+        const last = changes[changes.length - 1]!;
+        this.cursor = { seq: last.seq, label: last.label };
         applied += changes.length;
         this.dirty = true;
         if (changes.length < batch) break;
@@ -98,11 +102,15 @@ export class ItemIndex {
 
   /** Items most similar to `vector`, most similar first, without those in `exclude`. */
   nearest(vector: Float32Array, k: number, exclude: ReadonlySet<string> = new Set()): { id: string; similarity: number }[] {
-    const accept = exclude.size ? (label: number) => !exclude.has(this.ids.get(label) ?? '') : undefined;
-    return this.index
-      .search(vector, k, accept)
-      .map((r) => ({ id: this.ids.get(r.label)!, similarity: r.similarity }))
-      .filter((r) => r.id !== undefined);
+    // Asking for more and dropping the excluded ones costs less than a filter hnswlib calls back per node.
+    const out: { id: string; similarity: number }[] = [];
+    for (const r of this.index.search(vector, k + exclude.size)) {
+      const id = this.ids.get(r.label);
+      if (id === undefined || exclude.has(id)) continue;
+      out.push({ id, similarity: r.similarity });
+      if (out.length >= k) break;
+    }
+    return out;
   }
 
   async embed(text: string): Promise<Float32Array> {
@@ -114,7 +122,7 @@ export class ItemIndex {
     this.dirty = false;
     await this.index.save();
     if (this.opts.metaFile) {
-      const meta: Meta = { embedder: this.embedder.id, seq: this.seq, labels: [...this.labels] };
+      const meta: Meta = { embedder: this.embedder.id, seq: this.cursor.seq, label: this.cursor.label, labels: [...this.labels] };
       writeFileSync(`${this.opts.metaFile}.tmp`, JSON.stringify(meta));
       renameSync(`${this.opts.metaFile}.tmp`, this.opts.metaFile);
     }

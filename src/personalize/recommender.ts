@@ -1,14 +1,17 @@
 import { LRUCache } from 'lru-cache';
 import { decayedAt } from '../core/decay.js';
-import { cosine, normalize } from '../core/hashing-vectorizer.js';
 import type { RecentItems } from '../core/interactions.js';
 import type { Item } from '../core/items.js';
 import { affinityOf, affinityScore, applyRules, blend, hasAffinity, type Candidate, type Ranked, type Rules, type Source, type Strategy } from '../core/recommend.js';
 import type { HalfLives, ItemSignal, ItemStore, PairKind, ScoredItem } from '../ports/item-store.js';
 import type { ItemIndex } from './item-index.js';
 
-const TOP_N = 300;
-const NEIGHBORS = 50;
+/** Popular and trending candidates per decision; also the pool affinity ranks. */
+const TOP_N = 100;
+/** Partners per seed item, by co-occurrence and by content: enough for answers of up to 100 items from a few seeds. */
+const NEIGHBORS = 20;
+/** Of the other sources' candidates, the best this many also go to affinity's pool. */
+const AFFINITY_FROM_EACH = 30;
 const FALLBACK: Strategy = { popular: 1 };
 
 export interface RecommendInput {
@@ -32,11 +35,14 @@ export interface RecommendInput {
 export class Recommender {
   private readonly itemCache: LRUCache<string, Item | false>;
   private readonly pairCache: LRUCache<string, ScoredItem[]>;
-  private readonly tops = new Map<ItemSignal, { at: number; list: Promise<ScoredItem[]> }>();
+  private readonly similarCache = new LRUCache<string, { id: string; similarity: number }[]>({ max: 20_000, ttl: 60_000 });
+  private readonly tops = new Map<ItemSignal, { at: number; list: Promise<Candidate[]> }>();
 
   constructor(private readonly deps: { items: ItemStore; index?: ItemIndex; halfLives: HalfLives; cacheMs?: number; now?: () => number }) {
     const ttl = deps.cacheMs ?? 5000;
-    this.itemCache = new LRUCache({ max: 100_000, ttl });
+    // Catalog items are forgotten when they change (forgetItems, from the item index that follows
+    // the catalog); no age limit, which would cost a clock read on each of a decision's many gets.
+    this.itemCache = new LRUCache({ max: 100_000 });
     this.pairCache = new LRUCache({ max: 50_000, ttl });
   }
 
@@ -54,17 +60,41 @@ export class Recommender {
       ranked = [...ranked, ...blend({ popular: await this.decayedTop('popular') }, FALLBACK).map((r) => ({ ...r, score: 0 }))];
     }
     const all: Ranked[] = [...(input.pinned ?? []).map((item) => ({ item, score: 1, source: 'popular' as const })), ...ranked];
-    const catalog = await this.itemsOf(all.map((r) => r.item));
-    const chosen = applyRules(all, catalog, input.rules, input.limit);
+    // Catalog entries for the best-ranked first: most answers fill up from the top few.
+    let n = Math.max(20, input.limit * 3);
+    const catalog = await this.itemsOf(all.slice(0, n).map((r) => r.item));
+    let chosen = applyRules(all.slice(0, n), catalog, input.rules, input.limit);
+    while (chosen.length < input.limit && n < all.length) {
+      n *= 4;
+      for (const [id, item] of await this.itemsOf(all.slice(0, n).map((r) => r.item))) catalog.set(id, item);
+      chosen = applyRules(all.slice(0, n), catalog, input.rules, input.limit);
+    }
     const missing = chosen.map((r) => r.because).filter((x): x is string => x !== undefined && !catalog.has(x));
     for (const [id, item] of await this.itemsOf(missing)) catalog.set(id, item);
     return { chosen, catalog };
   }
 
-  private async decayedTop(signal: ItemSignal): Promise<Candidate[]> {
-    const now = this.now();
+  /** A signal's top items with their scores decayed to now, read (and decayed) at most every 2 s. */
+  private decayedTop(signal: ItemSignal): Promise<Candidate[]> {
+    const cached = this.tops.get(signal);
+    if (cached && this.now() - cached.at < 2000 && cached.at <= this.now()) return cached.list;
+    const at = this.now();
     const h = this.deps.halfLives[signal];
-    return (await this.top(signal)).map((t) => ({ item: t.item, score: decayedAt(t, now, h) }));
+    const list = this.deps.items.topItems(signal, TOP_N).then((top) => top.map((t) => ({ item: t.item, score: decayedAt(t, at, h) })));
+    this.tops.set(signal, { at, list });
+    list.catch(() => this.tops.delete(signal));
+    return list;
+  }
+
+  /** An item's nearest items by content, cached (the index changes slowly; a minute of staleness is fine). */
+  private similarTo(id: string): { id: string; similarity: number }[] {
+    let hit = this.similarCache.get(id);
+    if (!hit) {
+      const v = this.deps.index?.vectorOf(id);
+      hit = v ? this.deps.index!.nearest(v, NEIGHBORS, new Set([id])) : [];
+      this.similarCache.set(id, hit);
+    }
+    return hit;
   }
 
   private async candidates(strategy: Strategy, recent: RecentItems, current: string | undefined): Promise<Partial<Record<Source, Candidate[]>>> {
@@ -97,25 +127,25 @@ export class Recommender {
 
     // Content neighbours are also where affinity finds items nobody interacted with yet.
     if ((want('content') || want('affinity')) && this.deps.index) {
+      // Item-to-item: each seed's nearest items (cached per item: popular seeds are shared by many
+      // people), summed by the seed's weight; the reason is the seed that gave the most.
       const seeds = [...new Set([...viewedSeeds, ...recent.purchased.slice(0, 3)])];
-      const vectors = seeds.map((id) => [id, this.deps.index!.vectorOf(id)] as const).filter((x): x is readonly [string, Float32Array] => x[1] !== undefined);
-      if (vectors.length) {
-        const query = new Float32Array(this.deps.index.vectorOf(vectors[0]![0])!.length);
-        vectors.forEach(([, v], i) => v.forEach((x, d) => (query[d]! += x * weight(i))));
-        normalize(query);
-        content = this.deps.index.nearest(query, NEIGHBORS, new Set(seeds)).map((r) => {
-          // Because of the seed it is most like.
-          let best = vectors[0]![0];
-          let bestSim = -Infinity;
-          const v = this.deps.index!.vectorOf(r.id);
-          for (const [id, sv] of vectors) {
-            const sim = v ? cosine(v, sv) : 0;
-            if (sim > bestSim) [best, bestSim] = [id, sim];
+      const scores = new Map<string, Candidate & { best: number }>();
+      seeds.forEach((seed, i) => {
+        for (const n of this.similarTo(seed)) {
+          if (n.similarity <= 0) continue;
+          const part = weight(i) * n.similarity;
+          const c = scores.get(n.id);
+          if (!c) scores.set(n.id, { item: n.id, score: part, best: part, because: seed });
+          else {
+            c.score += part;
+            if (part > c.best) [c.best, c.because] = [part, seed];
           }
-          return { item: r.id, score: Math.max(0, r.similarity), because: best };
-        });
-        if (want('content')) out.content = content;
-      }
+        }
+      });
+      for (const seed of seeds) scores.delete(seed);
+      content = [...scores.values()];
+      if (want('content')) out.content = content;
     }
 
     for (const s of ['popular', 'trending'] as const) if (want(s)) out[s] = await this.decayedTop(s);
@@ -125,23 +155,16 @@ export class Recommender {
       const known = await this.itemsOf(history.map((h) => h.id));
       const taste = affinityOf(history.filter((h) => known.has(h.id)).map((h) => ({ item: known.get(h.id)!, purchased: h.purchased, rank: h.rank })));
       if (hasAffinity(taste)) {
-        const pool = new Set<string>([...(await this.top('popular')).map((t) => t.item), ...(await this.top('trending')).map((t) => t.item)]);
-        for (const list of [...Object.values(out), content]) for (const c of list) pool.add(c.item);
+        const pool = new Set<string>((await this.decayedTop('popular')).map((t) => t.item));
+        for (const list of [...Object.values(out), content]) {
+          const best = list.length > AFFINITY_FROM_EACH ? [...list].sort((a, b) => b.score - a.score).slice(0, AFFINITY_FROM_EACH) : list;
+          for (const c of best) pool.add(c.item);
+        }
         const items = await this.itemsOf([...pool]);
-        out.affinity = [...items.values()].map((item) => ({ item: item.id, ...affinityScore(item, taste) }));
+        out.affinity = [...items.values()].map((item) => affinityScore(item, taste));
       }
     }
     return out;
-  }
-
-  /** A signal's top items, read at most every 2 s. */
-  private top(signal: ItemSignal): Promise<ScoredItem[]> {
-    const cached = this.tops.get(signal);
-    if (cached && Date.now() - cached.at < 2000) return cached.list;
-    const list = this.deps.items.topItems(signal, TOP_N);
-    this.tops.set(signal, { at: Date.now(), list });
-    list.catch(() => this.tops.delete(signal));
-    return list;
   }
 
   private async neighbors(seeds: string[], kind: PairKind): Promise<Map<string, ScoredItem[]>> {

@@ -35,6 +35,11 @@ export interface ItemChange {
   item?: Item;
 }
 
+export interface ChangeCursor {
+  seq: number;
+  label: number;
+}
+
 /**
  * The catalog and what people do with its items (popularity, co-occurrence), with the position
  * in the log the signals were built up to: signals and position are committed together, so a
@@ -49,8 +54,11 @@ export interface ItemStore {
   /** Items in id order after `after` (a cursor). */
   listItems(after: string | undefined, limit: number): Promise<Item[]>;
   countItems(): Promise<number>;
-  /** Upserts and deletes after `afterSeq`, in order: how a vector index follows the catalog. */
-  changes(afterSeq: number, limit: number): Promise<ItemChange[]>;
+  /**
+   * Upserts and deletes after the cursor (the last change read: its seq and label), in order: how
+   * a vector index follows the catalog. One call's changes share a seq, so the cursor needs both.
+   */
+  changes(after: ChangeCursor, limit: number): Promise<ItemChange[]>;
 
   /** Adds the increments (decayed by `halfLives`) and saves the consumer's positions, in one transaction. */
   applySignals(batch: { scores: readonly ItemScoreDelta[]; pairs: readonly PairDelta[]; positions: readonly number[] }, halfLives: HalfLives): Promise<void>;

@@ -7,6 +7,8 @@ export interface VectorIndex {
   /** Adds or replaces the vector of a label (one that was removed comes back). */
   upsert(label: number, vector: Float32Array): void;
   remove(label: number): void;
+  /** Empties the index (vectors of another embedder). */
+  clear(): void;
   has(label: number): boolean;
   /** The stored vector (normalized), if the label is present. */
   vector(label: number): Float32Array | undefined;

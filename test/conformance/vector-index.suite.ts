@@ -32,10 +32,21 @@ export function vectorIndexConformance(name: string, make: (file: string) => Pro
     assert.equal(ix.size, 3 + 2990);
     const vec = ix.vector(3)!;
     assert.ok(Math.abs(vec[0]! - vec[1]!) < 1e-6, 'the stored vector keeps its direction');
+    // A removed label's slot is not given to a new label: the removed one can still come back.
+    ix.remove(20);
+    ix.upsert(5000, v(0.2, 0.3, 0.9));
+    ix.upsert(20, v(0.3, 0.2, 0.9));
+    assert.ok(ix.has(20) && ix.has(5000));
+    assert.equal(ix.search(v(0.3, 0.2, 0.9), 1)[0]!.label, 20);
     ix.remove(11);
     await ix.save();
     const again = await make(file);
     assert.equal(again.search(v(0, 1, 0), 1)[0]!.label, 2);
     assert.ok(again.labels().includes(2));
+    again.clear();
+    assert.equal(again.size, 0);
+    assert.deepEqual(again.search(v(0, 1, 0), 3), []);
+    again.upsert(7, v(0, 1, 0));
+    assert.equal(again.search(v(0, 1, 0), 3)[0]!.label, 7);
   });
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Item } from '../../core/items.js';
-import type { HalfLives, ItemChange, ItemSignal, ItemScoreDelta, ItemStore, PairDelta, PairKind, ScoredItem } from '../../ports/item-store.js';
+import type { ChangeCursor, HalfLives, ItemChange, ItemSignal, ItemScoreDelta, ItemStore, PairDelta, PairKind, ScoredItem } from '../../ports/item-store.js';
 import { fromItemDoc, itemDoc, sumByKey } from '../item-rows.js';
 import { openMigratedPool } from './pool.js';
 import { withTransaction } from './transaction.js';
@@ -68,8 +68,8 @@ export class PostgresItemStore implements ItemStore {
     return Number(rows[0]!.n);
   }
 
-  async changes(afterSeq: number, limit: number): Promise<ItemChange[]> {
-    const { rows } = await this.pool.query<{ seq: string; label: string; id: string; doc: string | null }>('SELECT seq, label, id, doc FROM items WHERE seq > $1 ORDER BY seq, label LIMIT $2', [afterSeq, limit]);
+  async changes(after: ChangeCursor, limit: number): Promise<ItemChange[]> {
+    const { rows } = await this.pool.query<{ seq: string; label: string; id: string; doc: string | null }>('SELECT seq, label, id, doc FROM items WHERE (seq, label) > ($1, $2) ORDER BY seq, label LIMIT $3', [after.seq, after.label, limit]);
     return rows.map((r) => ({ seq: Number(r.seq), label: Number(r.label), id: r.id, ...(r.doc !== null ? { item: fromItemDoc(r.doc) } : {}) }));
   }
 

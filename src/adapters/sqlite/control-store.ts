@@ -147,8 +147,12 @@ export class ControlStore implements Credentials {
    * bytes) at every request, not cached: a token created or revoked by `mosaic token` in
    * another process counts at once.
    */
+  private tokenByHash: ReturnType<SqliteDb["prepare"]> | undefined;
+
   verifyToken(token: string, extra?: string): TokenHolder | undefined {
-    const row = this.db.prepare('SELECT id, scopes FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL').get(sha256(token)) as { id: string; scopes: string } | undefined;
+    // Prepared once: every API request asks.
+    this.tokenByHash ??= this.db.prepare('SELECT id, scopes FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL');
+    const row = this.tokenByHash.get(sha256(token)) as { id: string; scopes: string } | undefined;
     if (row) return { id: row.id, scopes: scopesOf(row.scopes) };
     if (extra !== undefined) {
       const a = Buffer.from(sha256(token));

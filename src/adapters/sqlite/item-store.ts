@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Item } from '../../core/items.js';
-import type { HalfLives, ItemChange, ItemSignal, ItemScoreDelta, ItemStore, PairDelta, PairKind, ScoredItem } from '../../ports/item-store.js';
+import type { ChangeCursor, HalfLives, ItemChange, ItemSignal, ItemScoreDelta, ItemStore, PairDelta, PairKind, ScoredItem } from '../../ports/item-store.js';
 import { fromItemDoc, itemDoc, sumByKey } from '../item-rows.js';
 import { migrate, openSqlite, type SqliteDb } from './open.js';
 
@@ -42,7 +42,7 @@ export class SqliteItemStore implements ItemStore {
       get: db.prepare('SELECT doc FROM items WHERE id = ? AND doc IS NOT NULL').pluck(),
       list: db.prepare('SELECT doc FROM items WHERE doc IS NOT NULL AND id > ? ORDER BY id LIMIT ?').pluck(),
       count: db.prepare('SELECT count(*) FROM items WHERE doc IS NOT NULL').pluck(),
-      changes: db.prepare('SELECT seq, label, id, doc FROM items WHERE seq > ? ORDER BY seq, label LIMIT ?'),
+      changes: db.prepare('SELECT seq, label, id, doc FROM items WHERE (seq, label) > (?, ?) ORDER BY seq, label LIMIT ?'),
       score: db.prepare(`INSERT INTO item_scores (signal, item, score, at, rank) VALUES (@signal, @item, @score, @at, log2(@score) + @at / @h) ${UPSERT_DECAYED('signal, item')}`),
       pair: db.prepare(`INSERT INTO item_pairs (kind, a, b, score, at, rank) VALUES (@kind, @a, @b, @score, @at, log2(@score) + @at / @h) ${UPSERT_DECAYED('kind, a, b')}`),
       savePositions: db.prepare('INSERT INTO signal_positions (id, positions) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET positions = excluded.positions'),
@@ -93,8 +93,8 @@ export class SqliteItemStore implements ItemStore {
     return this.stmts.count.get() as number;
   }
 
-  async changes(afterSeq: number, limit: number): Promise<ItemChange[]> {
-    return (this.stmts.changes.all(afterSeq, limit) as { seq: number; label: number; id: string; doc: string | null }[]).map((r) => ({
+  async changes(after: ChangeCursor, limit: number): Promise<ItemChange[]> {
+    return (this.stmts.changes.all(after.seq, after.label, limit) as { seq: number; label: number; id: string; doc: string | null }[]).map((r) => ({
       seq: r.seq,
       label: r.label,
       id: r.id,

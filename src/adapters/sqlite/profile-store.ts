@@ -193,15 +193,18 @@ export class SqliteProfileStore implements ProfileStore {
    */
   readonly readProfile = async (key: IdentityKey): Promise<{ cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined> => this.readProfileTx(key);
 
+  private readTx: ((key: IdentityKey) => { cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined) | undefined;
+
+  // The transaction function is made once: every profile read and decision runs it.
   private readonly readProfileTx = (key: IdentityKey): { cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined =>
-    this.db.transaction(() => {
-      const text = this.stmts.findCluster!.get(key) as string | undefined;
+    (this.readTx ??= this.db.transaction((k: IdentityKey) => {
+      const text = this.stmts.findCluster!.get(k) as string | undefined;
       if (text === undefined) return undefined;
       const cluster = JSON.parse(text) as Cluster;
       const parts = (this.stmts.parts!.all(JSON.stringify(cluster.members)) as [number, string][]).map(([, doc]) => JSON.parse(doc) as ProfileDoc);
       const audiences = (this.stmts.memberships!.all(JSON.stringify([cluster.id])) as [string, string][]).map(([, a]) => a).sort();
       return { cluster, parts, audiences };
-    })();
+    }))(key);
 
   async memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
