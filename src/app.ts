@@ -23,6 +23,7 @@ import { Decider } from './personalize/decider.js';
 import { Recommender } from './personalize/recommender.js';
 import { itemsApi } from './serve/items-api.js';
 import { decideApi } from './serve/decide-api.js';
+import { modelApi } from './serve/model-api.js';
 import type { ItemStore } from './ports/item-store.js';
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
@@ -353,6 +354,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
+    await app.register(modelApi, { config, log, control, envToken: config.apiToken });
     if (items && decider && recommender) {
       const r = recommender;
       await app.register(itemsApi, { items, control, envToken: config.apiToken, changed: (ids) => r.forgetItems(ids) });

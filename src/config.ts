@@ -290,6 +290,16 @@ const ConfigSchema = Type.Object(
           },
           { default: {}, additionalProperties: false },
         ),
+        /** Scores learned from the warehouse (`mosaic model train`): who is about to leave, who is about to buy. */
+        models: Type.Object(
+          {
+            /** Churned: no event at all within the horizon after the cut-off. */
+            churn: Type.Object({ horizonDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }) }, { default: {}, additionalProperties: false }),
+            /** Converted: the event (default RFM's purchase event) within the horizon after the cut-off. */
+            propensity: Type.Object({ horizonDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }), event: Type.Optional(Type.String({ minLength: 1 })) }, { default: {}, additionalProperties: false }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         /** Behavioural segments (the purchase event and amount are RFM's). */
         clusters: Type.Object(
           {
@@ -320,6 +330,8 @@ const ConfigSchema = Type.Object(
             Type.Object({ kind: Type.Literal('snapshot') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('rfm') }, { additionalProperties: false }),
             Type.Object({ kind: Type.Literal('clusters') }, { additionalProperties: false }),
+            /** Retrains a model and writes its scores to the profiles (`<model>_score`). */
+            Type.Object({ kind: Type.Literal('model'), model: literals(['churn', 'propensity'] as const) }, { additionalProperties: false }),
             /** Finds near-duplicate profiles in the snapshot; merges them when quality.duplicates.merge is enabled. */
             Type.Object({ kind: Type.Literal('duplicates') }, { additionalProperties: false }),
             /** Runs expectation suites (all under quality.expectations, or those named); fails when one does not pass. */

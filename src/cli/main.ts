@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { adHocImport, namedImport, printImportHistory, runImportCli, type ImportCliOptions } from './import.js';
 import { loadConfig, type Config } from '../config.js';
 import { importItemsCli } from './items.js';
-import { evaluateRecsCli, experimentList, experimentReportCli } from './personalize.js';
+import { evaluateRecsCli, experimentList, experimentReportCli, modelTrainCli } from './personalize.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
@@ -370,6 +370,19 @@ experiment
   .option('--since <when>', 'only exposures from this time: a duration before now (30d) or a date')
   .option('--json', 'as JSON')
   .action(async (name: string, o: { conversion: string; since?: string; json?: boolean }) => experimentReportCli(config(), name, o));
+
+program
+  .command('model')
+  .description('propensity models trained on the warehouse (see docs/personalization.md)')
+  .command('train <model>')
+  .description('train churn or propensity on the warehouse, report AUC on a held-out 20%, write <model>_score to every profile (through the running Mosaic)')
+  .option('--horizon <days>', 'the outcome window after the cut-off (default batchFeatures.models.<model>.horizonDays)', Number)
+  .option('--event <name>', 'propensity: the event to predict (default batchFeatures.models.propensity.event, else RFM\'s purchase event)')
+  .option('--no-write', 'report the AUC only; write no score')
+  .option('--json', 'as JSON')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (name: string, o: { horizon?: number; event?: string; write: boolean; json?: boolean; url?: string; token?: string }) => modelTrainCli(config(), name, o));
 
 program
   .command('evaluate')

@@ -12,6 +12,8 @@ import { BASELINES, evaluateRecommendations, type Evaluation } from '../personal
 import { experimentReport, type ExperimentReport } from '../personalize/experiment-report.js';
 import { syntheticShop } from '../personalize/synthetic.js';
 import { parseWhen } from '../quality/profiling.js';
+import { MODELS, type ModelReport } from '../lake/models.js';
+import { adminRequest } from './quality.js';
 
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
 
@@ -146,4 +148,21 @@ export async function evaluateRecsCli(config: Config, o: { synthetic?: boolean; 
   }).finally(() => started && bar?.stop());
   print(o.json ? JSON.stringify(result, null, 2) : describeEvaluation(result, source));
   return result;
+}
+
+export function describeModel(r: ModelReport & { written: number }): string {
+  const lines = [
+    `model ${r.model}: trained on ${r.trainRows} profiles (features before ${r.cutoff}, outcome within ${r.horizonDays} days after; ${(100 * r.positiveRate).toFixed(1)}% ${r.model === 'churn' ? 'churned' : 'converted'})`,
+    `  AUC on ${r.testRows} held-out profiles: ${r.auc === undefined ? 'n/a (one outcome only among them)' : r.auc.toFixed(3)}`,
+    `  weights (standardized): ${Object.entries(r.weights).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${v.toFixed(2)}`).join(', ')}`,
+    r.written ? `  ${r.written} profiles scored: trait ${r.model}_score` : `  ${r.scored} profiles scored; none written (--no-write)`,
+  ];
+  return lines.join('\n');
+}
+
+/** `mosaic model train churn|propensity`: asks the running Mosaic (the log's writer) to train and write the scores. */
+export async function modelTrainCli(config: Config, name: string, o: { horizon?: number; event?: string; write: boolean; json?: boolean; url?: string; token?: string }): Promise<void> {
+  if (!(MODELS as readonly string[]).includes(name)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `No model "${name}": ${MODELS.join(' or ')}.` });
+  const r = (await adminRequest(config, o, 'POST', `/v1/models/${name}/train`, { ...(o.horizon ? { horizonDays: o.horizon } : {}), ...(o.event ? { event: o.event } : {}), write: o.write })) as unknown as ModelReport & { written: number };
+  print(o.json ? JSON.stringify(r, null, 2) : describeModel(r));
 }

@@ -7,6 +7,7 @@ import { snapshotProfiles } from '../lake/snapshot.js';
 import { computeRfm, rfmIdentifies } from '../lake/rfm.js';
 import { clusterIdentifies, clusterProfiles } from '../lake/clusters.js';
 import { appendEnvelopes } from '../process/emit.js';
+import { trainAndScore } from '../personalize/train.js';
 import { openExpectationRuns } from '../adapters/from-config.js';
 import { configuredSuites, runExpectations } from '../quality/run-expectations.js';
 import { duplicatesInLake, mergeEvents } from '../quality/duplicates.js';
@@ -73,6 +74,12 @@ export function jobAction(def: ScheduleDef, ctx: JobContext): JobAction {
         const c = await clusterProfiles(lakeDir, { ...ctx.config.batchFeatures.clusters, ...ctx.config.batchFeatures.rfm });
         await appendEnvelopes(ctx.log, clusterIdentifies(c));
         return { rows: c.profiles.length, message: `${c.algorithm}: ${c.k} clusters, silhouette ${c.silhouette.toFixed(3)}` };
+      };
+    case 'model':
+      return async () => {
+        if (!ctx.log) throw new Error('a model writes its scores back through the event log: run it inside mosaic up or mosaic scheduler');
+        const r = await trainAndScore(ctx.config, job.model, ctx.log);
+        return { rows: r.written, message: `${job.model}: AUC ${r.auc === undefined ? 'n/a' : r.auc.toFixed(3)} on ${r.testRows} held-out profiles; ${r.written} profiles scored` };
       };
     case 'expectations':
       // Reads the lake only (the warehouse is read-only): no turn to take with the offload.
