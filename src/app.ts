@@ -21,6 +21,7 @@ import { SignalBuilder, halfLivesOf } from './personalize/signal-builder.js';
 import { ItemIndex } from './personalize/item-index.js';
 import { Decider } from './personalize/decider.js';
 import { Recommender } from './personalize/recommender.js';
+import { TextDeriver } from './personalize/text-signals.js';
 import { itemsApi } from './serve/items-api.js';
 import { decideApi } from './serve/decide-api.js';
 import { modelApi } from './serve/model-api.js';
@@ -334,6 +335,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     ...(consentLog ? { consentLog } : {}),
     suppression: { list: suppression, rules },
     ...(vaultWriter ? { vault: vaultWriter } : {}),
+    ...(config.personalization.text.sources.length ? { text: new TextDeriver(config.personalization.text) } : {}),
   });
   if (roles.serve) {
     await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });

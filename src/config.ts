@@ -10,6 +10,7 @@ import { MESSAGE_TYPES } from './core/envelope.js';
 import { COMPATIBILITIES } from './core/schema-diff.js';
 import { DEFAULT_IDENTIFIER_TYPES, IdentityRules, IdentityRulesError, NORMALIZERS } from './core/identity.js';
 import { MosaicError } from './errors.js';
+import { TEXT_VALUES } from './core/text-state.js';
 import { loadSuites } from './quality/expectations.js';
 
 /** An enum schema: Ajv then reports one readable error with the allowed values, not one per literal. */
@@ -520,6 +521,22 @@ const ConfigSchema = Type.Object(
           ],
           { default: { kind: 'hashing', dimensions: 256 } },
         ),
+        /** Text people write (reviews, tickets, chat) turned into signals on their profile (see docs/personalization.md). */
+        text: Type.Object(
+          {
+            /** Which events carry text, and where. */
+            sources: Type.Array(Type.Object({ event: Type.String({ minLength: 1 }), path: Type.String({ pattern: '^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)+$' }) }, { additionalProperties: false }), { default: [] }),
+            /** Intent labels: the first rule with a phrase the text contains (case-insensitive) names it. */
+            intents: Type.Array(Type.Object({ label: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }), phrases: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }) }, { additionalProperties: false }), { default: [] }),
+            /** drop: the text is removed at the collector once its signals are derived (only they are stored); keep: stored as sent (or pseudonymized by privacy.pseudonymize). */
+            raw: literals(['drop', 'keep'] as const, 'drop'),
+            /** The profile's text embedding: newer texts weigh more, halving every this many days. */
+            halfLifeDays: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+            /** Size of the text vectors (the built-in hashing vectorizer). */
+            dimensions: Type.Integer({ minimum: 16, maximum: 4096, default: 256 }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         /** Placements by name: what POST /v1/decide shows for each. */
         placements: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }), PlacementSchema, { default: DEFAULT_PLACEMENTS }),
       },
@@ -625,6 +642,11 @@ function invalid(errors: typeof validate.errors, prefix = ''): MosaicError {
 export function importDefinition(raw: unknown, where: string): Config['imports'][number] {
   if (!validateImport(raw)) throw invalid(validateImport.errors, where);
   return raw;
+}
+
+/** What audience rules may read as `computed`: the declared computed traits, and the text signals when text is configured. */
+export function ruleValueNames(config: Config): string[] {
+  return [...config.computedTraits.map((t) => t.name), ...(config.personalization.text.sources.length ? TEXT_VALUES : [])];
 }
 
 /** Environment variables that override the file. Numbers are parsed here, not by the schema. */
@@ -752,7 +774,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; overrides?: Record<s
     throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: err.problems.map((p) => ({ path: p.path, rule: 'computedTrait', message: p.message })) });
   }
   try {
-    compileAudiences(config.audiences as AudienceDef[], config.computedTraits.map((t) => t.name));
+    compileAudiences(config.audiences as AudienceDef[], ruleValueNames(config));
   } catch (err) {
     if (!(err instanceof AudienceError)) throw err;
     throw new MosaicError('MOSAIC_CONFIG_INVALID', { details: err.problems.map((p) => ({ path: p.path, rule: 'audience', message: p.message })) });

@@ -18,6 +18,7 @@ import type { IdentityRules } from '../core/identity.js';
 import type { SuppressionList } from '../privacy/suppression.js';
 import { writeKeyOf } from './auth.js';
 import { validateMessage } from './validate-message.js';
+import type { TextDeriver } from '../personalize/text-signals.js';
 
 export interface CollectorOptions {
   log: EventLog;
@@ -37,6 +38,8 @@ export interface CollectorOptions {
   suppression?: { list: SuppressionList; rules: IdentityRules };
   /** Where pseudonymized values are kept encrypted for an audited reveal; absent: nowhere. */
   vault?: VaultWriter;
+  /** Text people write turned into signals (and dropped, if so configured) before anything is stored. */
+  text?: TextDeriver;
 }
 
 /** Single-message endpoints: Segment's long paths and analytics.js's one-letter ones. */
@@ -164,6 +167,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
           if (msg.type === undefined) msg.type = type;
           // Held as sent, except what must never be stored raw.
           if (vaulted) tokens = [];
+          opts.text?.apply(msg as unknown as Envelope);
           opts.pseudonymizer?.apply(msg, onToken);
           if (suppressed(msg)) {
             metrics.eventsSuppressed.inc({ stage: 'collector' });
@@ -195,6 +199,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
       // RudderStack tags kept violations the same way (context.violationErrors).
       if (check) env.context = { ...env.context, violations: check.violations };
       if (vaulted) tokens = []; // no allocation per event unless the vault is on
+      opts.text?.apply(env);
       opts.pseudonymizer?.apply(env, onToken);
       if (suppressed(env)) {
         metrics.eventsSuppressed.inc({ stage: 'collector' });

@@ -3,6 +3,7 @@ import type { AudienceView, CompiledAudience } from './audiences.js';
 import { categoryPreferences } from './consent.js';
 import type { Envelope } from './envelope.js';
 import type { Enriched, EventEnricher } from './event-enricher.js';
+import { applyText, mergeText, publicText, textSignalsOf, type PublicText, type TextState } from './text-state.js';
 import { applySession, emptySessions, mergeSessions, summarizeSessions, type SessionConfig, type SessionsState, type SessionsSummary } from './sessions.js';
 
 /** What the reducer computes beyond identities, traits and counts; from the configuration. */
@@ -17,6 +18,8 @@ export interface ProfileModel {
   enricher?: EventEnricher;
   /** What a purpose without any consent recorded counts as (default: granted). */
   consentDefault?: 'granted' | 'denied';
+  /** Text signals (context.textSignals) fold into the profile, the embedding decaying with this half-life. */
+  text?: { halfLifeMs: number };
 }
 
 /** A log reference by event time: [event time ms, partition, offset]. */
@@ -73,6 +76,8 @@ export interface ProfileDoc {
   enriched?: Record<string, TraitEntry>;
   /** Consent per purpose (true/false), the latest by event time: from context.consent.categoryPreferences. */
   consent?: Record<string, TraitEntry>;
+  /** What the person wrote, as signals (sentiment, intents, a text embedding); never the text. */
+  text?: TextState;
 }
 
 /** What the profile API returns. */
@@ -91,6 +96,8 @@ export interface PublicProfile {
   context: Record<string, unknown>;
   /** Consent per purpose as last given, with when (absent purposes: none recorded). */
   consent: Record<string, { granted: boolean; at: string }>;
+  /** Signals from what the person wrote (absent: nothing written). */
+  text?: PublicText;
 }
 
 export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now = Date.now()): PublicProfile {
@@ -110,6 +117,7 @@ export function toPublicProfile(doc: ProfileDoc, model: ProfileModel = {}, now =
     sessions: summarizeSessions(doc.sessions),
     context: Object.fromEntries(Object.keys(doc.enriched ?? {}).sort().map((k) => [k, doc.enriched![k]!.v])),
     consent: Object.fromEntries(Object.keys(doc.consent ?? {}).sort().map((k) => [k, { granted: doc.consent![k]!.v === true, at: new Date(doc.consent![k]!.t).toISOString() }])),
+    ...(doc.text?.n ? { text: publicText(doc.text)! } : {}),
   };
 }
 
@@ -195,6 +203,10 @@ export function applyEvent(doc: ProfileDoc, e: Envelope, model: ProfileModel = {
   if (e.enriched) setTraits((doc.enriched ??= {}), PROFILE_CONTEXT(e.enriched), t, e.messageId);
   if (model.computedTraits?.length) applyComputed((doc.computed ??= {}), model.computedTraits, e, t);
   if (model.sessions) applySession((doc.sessions ??= emptySessions()), e, t, model.sessions);
+  if (model.text) {
+    const signals = textSignalsOf(e);
+    if (signals) doc.text = applyText(doc.text, signals, t, e.messageId, model.text.halfLifeMs);
+  }
 }
 
 /** Merges `b`'s aggregates into `a` (in place). Exact: every event lives in exactly one of them. */
@@ -210,6 +222,7 @@ export function mergeInto(a: ProfileDoc, b: ProfileDoc, model: ProfileModel = {}
   if (b.computed) mergeComputed((a.computed ??= {}), b.computed, model.computedTraits ?? []);
   if (b.sessions && model.sessions) mergeSessions((a.sessions ??= emptySessions()), b.sessions, model.sessions);
   if (b.recent && model.recentEvents) for (const r of b.recent) noteRecent(a, r, model.recentEvents);
+  if (b.text && model.text) a.text = mergeText(a.text, b.text, model.text.halfLifeMs);
 }
 
 /** A profile as the API shows it: its cluster's identities and the sum of its members' parts. */
@@ -225,5 +238,11 @@ export function assembleProfile(cluster: Cluster, parts: Iterable<ProfileDoc>, m
 export function audienceView(doc: ProfileDoc, model: ProfileModel, now: number): AudienceView {
   const traits: Record<string, unknown> = {};
   for (const [k, entry] of Object.entries(doc.traits)) traits[k] = entry.v;
-  return { traits, computed: computedValues(doc.computed, model.computedTraits ?? [], now, true) };
+  const computed = computedValues(doc.computed, model.computedTraits ?? [], now, true);
+  // Text signals are readable by rules as computed values (TEXT_VALUES).
+  if (model.text && doc.text?.n) {
+    const t = publicText(doc.text)!;
+    Object.assign(computed, { text_sentiment: t.sentiment, text_intent: t.lastIntent, text_count: t.texts });
+  }
+  return { traits, computed };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../config.js';
+import { ruleValueNames, type Config } from '../config.js';
 import { compileAudiences, type AudienceDef } from '../core/audiences.js';
 import { compileComputedTraits } from '../core/computed-traits.js';
 import { recentItemTraits } from '../core/interactions.js';
@@ -33,7 +33,7 @@ export function itemTraits(config: Config): ReturnType<typeof recentItemTraits> 
 
 /** The reducer's model from the configuration; built once per thread (it holds functions). */
 export function profileModel(config: Config, enricher?: EventEnricher): ProfileModel {
-  const audiences = compileAudiences(config.audiences as AudienceDef[], config.computedTraits.map((t) => t.name));
+  const audiences = compileAudiences(config.audiences as AudienceDef[], ruleValueNames(config));
   return {
     computedTraits: [
       ...compileComputedTraits(config.computedTraits),
@@ -42,6 +42,7 @@ export function profileModel(config: Config, enricher?: EventEnricher): ProfileM
     ],
     audiences,
     recentEvents: config.profiles.recentEvents,
+    ...(config.personalization.text.sources.length ? { text: { halfLifeMs: config.personalization.text.halfLifeDays * 86_400_000 } } : {}),
     consentDefault: config.privacy.consent.default,
     ...(enricher ? { enricher } : {}),
     sessions: {
