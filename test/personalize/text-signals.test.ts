@@ -25,10 +25,8 @@ test('text signals: sentiment, the first matching intent, a sparse vector; a pro
   ] as const;
   let one: TextState | undefined;
   for (const [s, t, m] of texts) one = applyText(one, s, t, m, h);
-  let split: TextState | undefined;
-  let rest: TextState | undefined;
-  split = applyText(split, texts[2][0], texts[2][1], texts[2][2], h);
-  rest = applyText(rest, texts[1][0], texts[1][1], texts[1][2], h);
+  const split = applyText(undefined, texts[2][0], texts[2][1], texts[2][2], h);
+  let rest = applyText(undefined, texts[1][0], texts[1][1], texts[1][2], h);
   rest = applyText(rest, texts[0][0], texts[0][1], texts[0][2], h);
   const merged = mergeText(split, rest, h);
   assert.equal(merged.n, 3);
