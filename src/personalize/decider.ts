@@ -103,7 +103,7 @@ export class Decider {
       const v = variantOf(placement.experiment.variants, bucketOf(placement.experiment.name, unit));
       variant = { experiment: placement.experiment.name, name: v.name };
       strategy = v.strategy ?? strategy;
-      if (person) this.exposure(person, req.placement, variant);
+      this.exposure(person, req, variant);
     }
 
     const recent: RecentItems = personalized ? recentItemsOf(computedValues(person.doc.computed, this.deps.model.computedTraits ?? [], Date.now(), true), this.deps.itemTraits, this.deps.recentItems) : { viewed: [], purchased: [], carted: [] };
@@ -180,22 +180,30 @@ export class Decider {
     return { profileId: cluster.id, doc, audiences };
   }
 
-  private exposure(person: Person, placement: string, variant: { experiment: string; name: string }): void {
+  /**
+   * The exposure as the person's event: by their user id (else anonymous id) as the profile holds
+   * them, or, for someone not known yet, as the request named them (a first visit is the commonest
+   * exposure). Nobody addressable (an unknown email): no exposure.
+   */
+  private exposure(person: Person | undefined, req: DecideRequest, variant: { experiment: string; name: string }): void {
     if (!this.deps.expose) return;
-    const userId = person.doc.identities.find((k) => k.startsWith('user_id:'))?.slice('user_id:'.length);
-    const anonymousId = userId === undefined ? (person.doc.identities.find((k) => k.startsWith('anonymous_id:'))?.slice('anonymous_id:'.length) ?? person.profileId) : undefined;
+    const idOf = (type: string) => person?.doc.identities.find((k) => k.startsWith(`${type}:`))?.slice(type.length + 1);
+    const userId = person ? idOf('user_id') : req.userId;
+    const anonymousId = userId === undefined ? (person ? (idOf('anonymous_id') ?? person.profileId) : req.anonymousId) : undefined;
+    if (userId === undefined && anonymousId === undefined) return;
+    const unit = person?.profileId ?? `${userId !== undefined ? 'user_id' : 'anonymous_id'}:${userId ?? anonymousId}`;
     const now = new Date();
     const day = now.toISOString().slice(0, 10);
     this.deps.expose({
       type: 'track',
       event: 'Experiment Viewed',
       // One exposure per person, experiment and day: the log's dedup keeps the first.
-      messageId: `exp-${variant.experiment}-${person.profileId}-${day}`,
+      messageId: `exp-${variant.experiment}-${unit}-${day}`,
       ...(userId !== undefined ? { userId } : { anonymousId: anonymousId! }),
       timestamp: now.toISOString(),
       receivedAt: now.toISOString(),
       sourceId: EXPERIMENT_SOURCE_ID,
-      properties: { experiment_id: variant.experiment, experiment_name: variant.experiment, variant_name: variant.name, placement, profile_id: person.profileId },
+      properties: { experiment_id: variant.experiment, experiment_name: variant.experiment, variant_name: variant.name, placement: req.placement, ...(person ? { profile_id: person.profileId } : {}) },
       context: { library: { name: 'mosaic', version: '1' } },
     } as Envelope);
   }

@@ -83,7 +83,7 @@ export async function evaluateRecommendations(
       const scores: ItemScoreDelta[] = [];
       const pairs: PairDelta[] = [];
       for (const e of training.slice(i, i + 5000)) acc.add(e, scores, pairs);
-      await store.applySignals({ scores, pairs, positions: [] }, halfLives);
+      await store.applySignals({ scores, pairs, ...(i > 0 ? { from: [] } : {}), positions: [] }, halfLives);
     }
     const index = ItemIndex.open(await HnswVectorIndex.open(opts.embedder.dimensions), opts.embedder, store);
     await index.sync();

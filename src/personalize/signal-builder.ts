@@ -4,7 +4,7 @@ import type { Envelope } from '../core/envelope.js';
 import { interactionReader, type InteractionDef, type InteractionKind } from '../core/interactions.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog } from '../ports/event-log.js';
-import type { HalfLives, ItemScoreDelta, ItemStore, PairDelta } from '../ports/item-store.js';
+import { SignalPositionsMoved, type HalfLives, type ItemScoreDelta, type ItemStore, type PairDelta } from '../ports/item-store.js';
 
 export interface SignalSettings {
   interactions: readonly InteractionDef[];
@@ -94,6 +94,8 @@ export class SignalAccumulator {
  */
 export class SignalBuilder {
   private positions: number[] = [];
+  /** As stored (undefined: never built): what a batch's commit expects to find. */
+  private stored: number[] | undefined;
   private readonly accumulator: SignalAccumulator;
   private readonly halfLives: HalfLives;
   /** For logs that let some repeats through (capabilities.dedup 'message'): messages seen lately. */
@@ -114,7 +116,8 @@ export class SignalBuilder {
   }
 
   async init(): Promise<void> {
-    this.positions = (await this.items.signalPositions()) ?? [];
+    this.stored = await this.items.signalPositions();
+    this.positions = this.stored ?? [];
   }
 
   /** Applies the next batch of log entries; resolves with how many it read (0: caught up). */
@@ -136,8 +139,16 @@ export class SignalBuilder {
     }
     for (let p = 0; p < ends.length; p++) next[p] ??= this.positions[p] ?? 1;
     if (read === 0) return 0;
-    await this.items.applySignals({ scores, pairs, positions: next }, this.halfLives);
-    this.positions = next;
+    try {
+      await this.items.applySignals({ scores, pairs, ...(this.stored ? { from: this.stored } : {}), positions: next }, this.halfLives);
+    } catch (err) {
+      if (!(err instanceof SignalPositionsMoved)) throw err;
+      // Another builder (a processor that took over partition 0) committed first: start from where it is.
+      this.opts.logger?.info('personalization: another builder moved the item signals on; continuing from its position');
+      await this.init();
+      return read;
+    }
+    this.positions = this.stored = next;
     return read;
   }
 

@@ -60,8 +60,13 @@ export interface ItemStore {
    */
   changes(after: ChangeCursor, limit: number): Promise<ItemChange[]>;
 
-  /** Adds the increments (decayed by `halfLives`) and saves the consumer's positions, in one transaction. */
-  applySignals(batch: { scores: readonly ItemScoreDelta[]; pairs: readonly PairDelta[]; positions: readonly number[] }, halfLives: HalfLives): Promise<void>;
+  /**
+   * Adds the increments (decayed by `halfLives`) and saves the consumer's positions, in one
+   * transaction, if the stored positions are still `from` (undefined: none stored yet). Else
+   * nothing is applied and it rejects with SignalPositionsMoved: another builder (a processor that
+   * took over) got there first, and this one must read the positions again.
+   */
+  applySignals(batch: { scores: readonly ItemScoreDelta[]; pairs: readonly PairDelta[]; from?: readonly number[]; positions: readonly number[] }, halfLives: HalfLives): Promise<void>;
   /** Where the signals were built up to (undefined: never built). */
   signalPositions(): Promise<number[] | undefined>;
   /** The highest-scored items of a signal, as stored (decay them to now with decayedAt). */
@@ -71,4 +76,12 @@ export interface ItemStore {
   /** Forgets every signal and position (a rebuild from the log). */
   resetSignals(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** applySignals found other positions than the ones the batch was read from. */
+export class SignalPositionsMoved extends Error {
+  constructor() {
+    super('the item signals were built past these positions by another builder');
+    this.name = 'SignalPositionsMoved';
+  }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addDecayed, decayedAt } from '../../src/core/decay.js';
 import type { Item } from '../../src/core/items.js';
-import type { HalfLives, ItemStore } from '../../src/ports/item-store.js';
+import { SignalPositionsMoved, type HalfLives, type ItemStore } from '../../src/ports/item-store.js';
 
 const item = (id: string, over: Partial<Item> = {}): Item => ({ id, categories: ['shoes'], tags: [], available: true, attributes: {}, ...over });
 const DAY = 86_400_000;
@@ -82,7 +82,11 @@ export function itemStoreConformance(name: string, make: () => Promise<ItemStore
         },
         H,
       );
-      await s.applySignals({ scores: [{ signal: 'popular', item: 'x', score: 1, at: T0 - 14 * DAY }, { signal: 'popular', item: 'z', score: 1, at: T0 - 7 * DAY }], pairs: [], positions: [9, 7] }, H);
+      const second = { scores: [{ signal: 'popular' as const, item: 'x', score: 1, at: T0 - 14 * DAY }, { signal: 'popular' as const, item: 'z', score: 1, at: T0 - 7 * DAY }], pairs: [] };
+      // Read from positions another builder has since moved past: nothing is applied.
+      await assert.rejects(s.applySignals({ ...second, positions: [9, 7] }, H), SignalPositionsMoved, 'from nowhere, but positions are stored');
+      await assert.rejects(s.applySignals({ ...second, from: [1, 1], positions: [9, 7] }, H), SignalPositionsMoved);
+      await s.applySignals({ ...second, from: [5, 7], positions: [9, 7] }, H);
       assert.deepEqual(await s.signalPositions(), [9, 7]);
 
       const top = await s.topItems('popular', 10);

@@ -191,6 +191,23 @@ test('experiments: a profile always gets the same variant, and its exposure is a
   assert.equal(exposures.length, 1, 'six decisions, one exposure');
   assert.equal(exposures[0]!.userId, 'u1');
   assert.deepEqual(exposures[0]!.properties, { experiment_id: 'home_recs', experiment_name: 'home_recs', variant_name: first.variant.name, placement: 'exp', profile_id: first.profileId });
+
+  // A first visit, before any profile: bucketed by the identity given, exposed under it.
+  const visitor = (await decide({ anonymousId: 'first-visit', placement: 'exp' })).json();
+  assert.equal(visitor.personalized, false);
+  assert.ok(['control', 'cooc'].includes(visitor.variant.name));
+  let theirs: { anonymousId?: string; properties: Record<string, unknown> } | undefined;
+  for (let tries = 0; tries < 50 && !theirs; tries++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const ends = await m.log.endOffsets();
+    for (let p = 0; p < ends.length && !theirs; p++) {
+      for (const e of await m.log.read(p, 1, 10_000)) {
+        const ev = JSON.parse(e.payload);
+        if (ev.event === 'Experiment Viewed' && ev.anonymousId === 'first-visit') theirs = ev;
+      }
+    }
+  }
+  assert.deepEqual(theirs?.properties, { experiment_id: 'home_recs', experiment_name: 'home_recs', variant_name: visitor.variant.name, placement: 'exp' });
 });
 
 test('errors: an unknown placement, a missing identity type, a token without the decide scope', async () => {

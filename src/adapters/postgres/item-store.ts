@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Item } from '../../core/items.js';
-import type { ChangeCursor, HalfLives, ItemChange, ItemSignal, ItemScoreDelta, ItemStore, PairDelta, PairKind, ScoredItem } from '../../ports/item-store.js';
+import { SignalPositionsMoved, type ChangeCursor, type HalfLives, type ItemChange, type ItemSignal, type ItemScoreDelta, type ItemStore, type PairDelta, type PairKind, type ScoredItem } from '../../ports/item-store.js';
 import { fromItemDoc, itemDoc, sumByKey } from '../item-rows.js';
 import { openMigratedPool } from './pool.js';
 import { withTransaction } from './transaction.js';
@@ -73,13 +73,16 @@ export class PostgresItemStore implements ItemStore {
     return rows.map((r) => ({ seq: Number(r.seq), label: Number(r.label), id: r.id, ...(r.doc !== null ? { item: fromItemDoc(r.doc) } : {}) }));
   }
 
-  async applySignals(batch: { scores: readonly ItemScoreDelta[]; pairs: readonly PairDelta[]; positions: readonly number[] }, halfLives: HalfLives): Promise<void> {
+  async applySignals(batch: { scores: readonly ItemScoreDelta[]; pairs: readonly PairDelta[]; from?: readonly number[]; positions: readonly number[] }, halfLives: HalfLives): Promise<void> {
     // Rows in key order: two writers updating overlapping rows in different orders could deadlock.
     const scores = sumByKey(batch.scores, (s) => `${s.signal}\u0000${s.item}`, (s) => halfLives[s.signal]).sort((x, y) => (x.signal + x.item < y.signal + y.item ? -1 : 1));
     const pairs = sumByKey(batch.pairs, (p) => `${p.kind}\u0000${p.a}\u0000${p.b}`, (p) => halfLives[p.kind]).sort((x, y) => (`${x.kind}\u0000${x.a}\u0000${x.b}` < `${y.kind}\u0000${y.a}\u0000${y.b}` ? -1 : 1));
     const client = await this.pool.connect();
     try {
       await withTransaction(client, async () => {
+        // The positions row first, locked: a second builder waits here, then finds it moved.
+        const { rows: held } = await client.query<{ positions: string }>('SELECT positions FROM signal_positions WHERE id = 1 FOR UPDATE');
+        if ((held[0]?.positions ?? undefined) !== (batch.from === undefined ? undefined : JSON.stringify(batch.from))) throw new SignalPositionsMoved();
         for (const signal of new Set(scores.map((s) => s.signal))) {
           const rows = scores.filter((s) => s.signal === signal);
           await client.query(

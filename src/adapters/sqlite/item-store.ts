@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Item } from '../../core/items.js';
-import type { ChangeCursor, HalfLives, ItemChange, ItemSignal, ItemScoreDelta, ItemStore, PairDelta, PairKind, ScoredItem } from '../../ports/item-store.js';
+import { SignalPositionsMoved, type ChangeCursor, type HalfLives, type ItemChange, type ItemSignal, type ItemScoreDelta, type ItemStore, type PairDelta, type PairKind, type ScoredItem } from '../../ports/item-store.js';
 import { fromItemDoc, itemDoc, sumByKey } from '../item-rows.js';
 import { migrate, openSqlite, type SqliteDb } from './open.js';
 
@@ -61,7 +61,9 @@ export class SqliteItemStore implements ItemStore {
       for (const id of ids) n += this.stmts.remove.run(seq, id).changes;
       return n;
     });
-    this.signalsTx = db.transaction((scores: readonly ItemScoreDelta[], pairs: readonly PairDelta[], positions: readonly number[], h: HalfLives) => {
+    this.signalsTx = db.transaction((scores: readonly ItemScoreDelta[], pairs: readonly PairDelta[], from: readonly number[] | undefined, positions: readonly number[], h: HalfLives) => {
+      const stored = this.stmts.positions.get() as string | undefined;
+      if (stored !== (from === undefined ? undefined : JSON.stringify(from))) throw new SignalPositionsMoved();
       for (const s of scores) this.stmts.score.run({ signal: s.signal, item: s.item, score: s.score, at: s.at, h: h[s.signal] });
       for (const p of pairs) this.stmts.pair.run({ kind: p.kind, a: p.a, b: p.b, score: p.score, at: p.at, h: h[p.kind] });
       this.stmts.savePositions.run(JSON.stringify(positions));
@@ -102,10 +104,10 @@ export class SqliteItemStore implements ItemStore {
     }));
   }
 
-  async applySignals(batch: { scores: readonly ItemScoreDelta[]; pairs: readonly PairDelta[]; positions: readonly number[] }, halfLives: HalfLives): Promise<void> {
+  async applySignals(batch: { scores: readonly ItemScoreDelta[]; pairs: readonly PairDelta[]; from?: readonly number[]; positions: readonly number[] }, halfLives: HalfLives): Promise<void> {
     const scores = sumByKey(batch.scores, (s) => `${s.signal}\u0000${s.item}`, (s) => halfLives[s.signal]);
     const pairs = sumByKey(batch.pairs, (p) => `${p.kind}\u0000${p.a}\u0000${p.b}`, (p) => halfLives[p.kind]);
-    this.signalsTx.immediate(scores, pairs, batch.positions, halfLives);
+    this.signalsTx.immediate(scores, pairs, batch.from, batch.positions, halfLives);
   }
 
   async signalPositions(): Promise<number[] | undefined> {
