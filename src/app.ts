@@ -353,7 +353,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       control,
       envToken: config.apiToken,
       ...(pseudonymizer ? { pseudonymizer } : {}),
-      deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
+      deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(signals ? { forgetPeople: (ids: string[]) => signals.forget(ids) } : {}), ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
     await app.register(modelApi, { config, log, control, envToken: config.apiToken });

@@ -44,6 +44,11 @@ export class SignalAccumulator {
     this.read = interactionReader(settings.interactions);
   }
 
+  /** Forgets what these people did (an erasure): their next interactions pair with nothing before. */
+  forget(people: readonly string[]): void {
+    for (const p of people) this.people.delete(p);
+  }
+
   /** Adds the event's deltas to `scores` and `pairs`; returns its interaction kind, if it is one. */
   add(e: Envelope, scores: ItemScoreDelta[], pairs: PairDelta[]): InteractionKind | undefined {
     const hit = this.read(e);
@@ -160,6 +165,11 @@ export class SignalBuilder {
     }
     const kind = this.accumulator.add(e, scores, pairs);
     if (kind) this.opts.metrics?.signalEvents.inc({ kind });
+  }
+
+  /** An erasure: the recent items it remembers of these people (by user id and anonymous id) go. */
+  forget(people: readonly string[]): void {
+    this.accumulator.forget(people);
   }
 
   /** Log entries not yet read (an estimate on a log with offset gaps). */

@@ -39,6 +39,8 @@ export interface PrivacyDeps {
   /** The re-identification vault, and the collector's memory of what it holds. */
   vault?: Vault;
   vaultWriter?: VaultWriter;
+  /** In-memory state keyed by a person's raw ids (the item signal builder's recent items), told to forget them. */
+  forgetPeople?: (ids: string[]) => void;
   logger?: Logger;
 }
 
@@ -118,6 +120,7 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
   const consentEntriesRedacted = deps.consentLog ? await deps.consentLog.redact(subjects) : 0;
   const auditEntriesRedacted = deps.control.redactAudit(subjects, `erased:${requestId}`);
   await deps.cache?.invalidate(person.keys);
+  deps.forgetPeople?.(person.keys.map(splitKey).filter((k) => k.type === 'user_id' || k.type === 'anonymous_id').map((k) => k.id));
   const storeScrubbed = await store.scrub();
 
   onStep?.('vault');

@@ -67,6 +67,15 @@ test('signals: popularity by weight, views paired within the window, purchases p
     assert.equal(await again.drain(), 1);
     const a2 = (await items.topItems('popular', 10)).find((p) => p.item === 'a')!;
     assert.ok(Math.abs(decayedAt(a2, T, 7 * 86_400_000) - 3) < 1e-9, 'three views of a, each once');
+
+    // An erasure: what the builder remembers of the person goes; their next view pairs with nothing before.
+    again.forget(['cat']);
+    await appendEnvelopes(log, [ev('cat', 'Product Viewed', { product_id: 'q' }, 1)]);
+    await again.drain();
+    assert.deepEqual((await items.neighbors(['q'], 'view', 10)).get('q'), []);
+    await appendEnvelopes(log, [ev('cat', 'Product Viewed', { product_id: 'r' }, 2)]);
+    await again.drain();
+    assert.deepEqual((await items.neighbors(['r'], 'view', 10)).get('r')!.map((p) => p.item), ['q'], 'from then on it remembers again');
   } finally {
     await log.close();
     await items.close();
