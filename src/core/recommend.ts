@@ -28,7 +28,8 @@ export interface Ranked {
  * so the same inputs always give the same order.
  */
 export function blend(sources: Partial<Record<Source, readonly Candidate[]>>, strategy: Strategy): Ranked[] {
-  const total = new Map<string, Ranked & { best: number }>();
+  // One mutable record per item: a decision blends hundreds of candidates, so no copies per part.
+  const total = new Map<string, { item: string; score: number; best: number; source: Source; because: string | undefined }>();
   for (const source of SOURCES) {
     const w = strategy[source] ?? 0;
     const list = sources[source];
@@ -41,20 +42,19 @@ export function blend(sources: Partial<Record<Source, readonly Candidate[]>>, st
       if (!(c.score > 0)) continue;
       const part = k * c.score;
       const t = total.get(c.item);
-      if (!t) total.set(c.item, { item: c.item, score: part, best: part, source, ...(c.because !== undefined ? { because: c.because } : {}) });
+      if (!t) total.set(c.item, { item: c.item, score: part, best: part, source, because: c.because });
       else {
         t.score += part;
         if (part > t.best) {
           t.best = part;
           t.source = source;
-          if (c.because !== undefined) t.because = c.because;
-          else delete t.because;
+          t.because = c.because;
         }
       }
     }
   }
   const out: Ranked[] = [];
-  for (const { best: _best, ...r } of total.values()) out.push(r);
+  for (const t of total.values()) out.push(t.because === undefined ? { item: t.item, score: t.score, source: t.source } : { item: t.item, score: t.score, source: t.source, because: t.because });
   return out.sort((a, b) => b.score - a.score || (a.item < b.item ? -1 : 1));
 }
 

@@ -3,15 +3,15 @@ import { decayedAt } from '../core/decay.js';
 import type { RecentItems } from '../core/interactions.js';
 import type { Item } from '../core/items.js';
 import { affinityOf, affinityScore, applyRules, blend, hasAffinity, type Candidate, type Ranked, type Rules, type Source, type Strategy } from '../core/recommend.js';
-import type { HalfLives, ItemSignal, ItemStore, PairKind, ScoredItem } from '../ports/item-store.js';
+import type { HalfLives, ItemSignal, ItemStore, PairKind } from '../ports/item-store.js';
 import type { ItemIndex } from './item-index.js';
 
 /** Popular and trending candidates per decision; also the pool affinity ranks. */
-const TOP_N = 100;
+const TOP_N = 60;
 /** Partners per seed item, by co-occurrence and by content: enough for answers of up to 100 items from a few seeds. */
-const NEIGHBORS = 20;
+const NEIGHBORS = 15;
 /** Of the other sources' candidates, the best this many also go to affinity's pool. */
-const AFFINITY_FROM_EACH = 30;
+const AFFINITY_FROM_EACH = 20;
 const FALLBACK: Strategy = { popular: 1 };
 
 export interface RecommendInput {
@@ -34,7 +34,7 @@ export interface RecommendInput {
  */
 export class Recommender {
   private readonly itemCache: LRUCache<string, Item | false>;
-  private readonly pairCache: LRUCache<string, ScoredItem[]>;
+  private readonly pairCache: LRUCache<string, Candidate[]>;
   private readonly similarCache = new LRUCache<string, { id: string; similarity: number }[]>({ max: 20_000, ttl: 60_000 });
   private readonly tops = new Map<ItemSignal, { at: number; list: Promise<Candidate[]> }>();
 
@@ -109,11 +109,10 @@ export class Recommender {
     if (want('cooccurrence') && viewedSeeds.length + boughtSeeds.length > 0) {
       const scores = new Map<string, Candidate>();
       const add = async (seeds: string[], kind: PairKind) => {
-        const now = this.now();
         const lists = await this.neighbors(seeds, kind);
         seeds.forEach((seed, i) => {
           for (const n of lists.get(seed) ?? []) {
-            const s = weight(i) * decayedAt(n, now, this.deps.halfLives[kind]);
+            const s = weight(i) * n.score;
             const c = scores.get(n.item);
             if (!c) scores.set(n.item, { item: n.item, score: s, because: seed });
             else c.score += s;
@@ -167,8 +166,9 @@ export class Recommender {
     return out;
   }
 
-  private async neighbors(seeds: string[], kind: PairKind): Promise<Map<string, ScoredItem[]>> {
-    const out = new Map<string, ScoredItem[]>();
+  /** Each seed's partners, their scores decayed to when they were read (cached for seconds: the drift is nil). */
+  private async neighbors(seeds: string[], kind: PairKind): Promise<Map<string, Candidate[]>> {
+    const out = new Map<string, Candidate[]>();
     const missing: string[] = [];
     for (const s of new Set(seeds)) {
       const hit = this.pairCache.get(`${kind}\u0000${s}`);
@@ -176,9 +176,12 @@ export class Recommender {
       else missing.push(s);
     }
     if (missing.length) {
+      const now = this.now();
+      const h = this.deps.halfLives[kind];
       for (const [s, list] of await this.deps.items.neighbors(missing, kind, NEIGHBORS)) {
-        this.pairCache.set(`${kind}\u0000${s}`, list);
-        out.set(s, list);
+        const decayed = list.map((n) => ({ item: n.item, score: decayedAt(n, now, h) }));
+        this.pairCache.set(`${kind}\u0000${s}`, decayed);
+        out.set(s, decayed);
       }
     }
     return out;
