@@ -91,10 +91,13 @@ export class Offloader {
   private async runOnce(onProgress?: (p: OffloadProgress) => void): Promise<number> {
     const { lakeDir, metrics, logger } = this.opts;
     const manifest = readManifest(lakeDir);
-    const removed = removeUncommitted(lakeDir, manifest);
-    if (removed) logger?.warn({ removed }, 'lake: removed files of an offload that did not finish; copying them again');
     const logEnds = await this.log.endOffsets();
     const ends = this.opts.admission ? await this.opts.admission.readable(logEnds) : logEnds;
+    // Nothing new: no walk of the lake's folders, no DuckDB (this runs on a timer beside the APIs).
+    // Files a crashed run left are not in the manifest, so no reader sees them; the next copy removes them.
+    if (ends.every((end, p) => (manifest.next[p] ?? FIRST_OFFSET) >= end)) return 0;
+    const removed = removeUncommitted(lakeDir, manifest);
+    if (removed) logger?.warn({ removed }, 'lake: removed files of an offload that did not finish; copying them again');
     const duck = await openDuckDb();
     let read = 0;
     let copied = 0;
