@@ -79,3 +79,42 @@ test('processor.storeSync accepts normal and off, and names the allowed values o
     cleanup();
   }
 });
+
+test('personalization settings: placements, experiments, text; each mistake named by its path; config check prints them', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const cli = join(import.meta.dirname, '../src/cli/main.js');
+  const { dir, cleanup } = tempDir();
+  const load = (personalization: unknown, extra: Record<string, unknown> = {}) => loadConfig({ env: {}, cwd: dir, overrides: { personalization, ...extra } });
+  const pathOf = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as MosaicError).details.map((d) => d.path ?? "");
+    }
+    return [];
+  };
+  try {
+    const c = load({ placements: { home: { experiment: { name: 'e1', variants: [{ name: 'a', weight: 1 }, { name: 'b', weight: 2, strategy: { popular: 1 } }] } } } });
+    assert.deepEqual(c.personalization.placements.home!.rules, { excludePurchased: true, excludeViewed: false, availableOnly: true, maxPerCategory: 0 }, 'defaults inside a placement');
+    assert.equal(c.personalization.placements.home!.limit, 10);
+    assert.deepEqual(Object.keys(load({}).personalization.placements), ['default']);
+    assert.deepEqual(pathOf(() => load({ placements: { home: { content: [{ audience: 'nobody', items: ['x'] }] } } })), ['/personalization/placements/home/content/0/audience']);
+    assert.deepEqual(pathOf(() => load({ placements: { a: { experiment: { name: 'e', variants: [{ name: 'x', weight: 1 }, { name: 'x', weight: 1 }] } } } })), ['/personalization/placements/a/experiment/variants']);
+    assert.deepEqual(pathOf(() => load({ placements: { a: { experiment: { name: 'e', variants: [{ name: 'x', weight: 1 }, { name: 'y', weight: 1 }] } }, b: { experiment: { name: 'e', variants: [{ name: 'x', weight: 1 }, { name: 'y', weight: 1 }] } } } })), ['/personalization/placements/b/experiment/name']);
+    assert.ok(pathOf(() => load({ placements: { a: { strategy: { magic: 1 } } } })).some((p) => p.startsWith('/personalization/placements/a/strategy')));
+    assert.ok(pathOf(() => load({ embedder: { kind: 'http', dimensions: 8 } })).some((p) => p.startsWith('/personalization/embedder')), 'an HTTP embedder needs its url');
+    // Text signals are rule values only when text is configured.
+    const rule = { audiences: [{ name: 'unhappy', rule: { computed: 'text_sentiment', op: 'lt', value: 0 } }] };
+    assert.deepEqual(pathOf(() => load({}, rule)), ['/audiences/0/rule/computed']);
+    assert.equal(load({ text: { sources: [{ event: 'Review Submitted', path: 'properties.body' }] } }, rule).audiences.length, 1);
+
+    writeFileSync(join(dir, 'p.yaml'), 'personalization:\n  placements:\n    home: { strategy: { cooccurrence: 2, popular: 1 }, experiment: { name: e1, variants: [{ name: a, weight: 1 }, { name: b, weight: 1 }] } }\n  text: { sources: [{ event: Review Submitted, path: properties.body }] }\n');
+    const ok = spawnSync(process.execPath, [cli, '--config', join(dir, 'p.yaml'), 'config', 'check'], { encoding: 'utf8', env: { ...process.env, MOSAIC_DATA_DIR: dir } });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /personalization: on; interactions "Product Viewed" \(view\).*embedder hashing \(256 dims\)/);
+    assert.match(ok.stdout, /placement home: \{"cooccurrence":2,"popular":1\}, experiment e1 \(a ×1, b ×1\)/);
+    assert.match(ok.stdout, /text signals: "Review Submitted" properties\.body \(raw text dropped\)/);
+  } finally {
+    cleanup();
+  }
+});

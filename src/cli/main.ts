@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { adHocImport, namedImport, printImportHistory, runImportCli, type ImportCliOptions } from './import.js';
 import { loadConfig, type Config } from '../config.js';
 import { importItemsCli } from './items.js';
+import { DEFAULT_STRATEGY } from '../personalize/decider.js';
 import { evaluateRecsCli, experimentList, experimentReportCli, modelTrainCli } from './personalize.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
@@ -160,6 +161,11 @@ program
       `  enrichment: user agent ${c.enrich.userAgent ? 'on' : 'off'}, local time ${c.enrich.localTime ? 'on' : 'off'}, geo ${c.enrich.geo.enabled ? (c.enrich.geo.database ?? 'on (if a database is installed)') : 'off'}`,
       `  transformations: ${c.transformations.map((t) => `${t.name} (${t.file}, ${t.timeoutMs} ms)`).join(', ') || 'none'}`,
       `  destinations: ${c.destinations.map((d) => `${d.name} → ${d.url}`).join(', ') || 'none'}`,
+      `  personalization: ${c.personalization.enabled ? `on; interactions ${c.personalization.interactions.map((i) => `"${i.event}" (${i.kind})`).join(', ')}; embedder ${c.personalization.embedder.kind === 'http' ? `${c.personalization.embedder.url} (${c.personalization.embedder.dimensions} dims)` : `hashing (${c.personalization.embedder.dimensions ?? 256} dims)`}` : 'off'}`,
+      ...(c.personalization.enabled
+        ? Object.entries(c.personalization.placements).map(([name, p]) => `    placement ${name}: ${JSON.stringify(p.strategy ?? DEFAULT_STRATEGY)}${p.content.length ? `, content for ${p.content.map((x) => x.audience).join(', ')}` : ''}${p.experiment ? `, experiment ${p.experiment.name} (${p.experiment.variants.map((v) => `${v.name} ×${v.weight}`).join(', ')})` : ''}`)
+        : []),
+      `  text signals: ${c.personalization.text.sources.map((t) => `"${t.event}" ${t.path}`).join(', ') || 'none'}${c.personalization.text.sources.length ? ` (raw text ${c.personalization.text.raw === 'drop' ? 'dropped' : 'kept'})` : ''}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   });
