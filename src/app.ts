@@ -22,6 +22,10 @@ import { ItemIndex } from './personalize/item-index.js';
 import { Decider } from './personalize/decider.js';
 import { Recommender } from './personalize/recommender.js';
 import { TextDeriver } from './personalize/text-signals.js';
+import { ProfileIndex } from './personalize/profile-index.js';
+import { HnswVectorIndex } from './adapters/hnswlib/vector-index.js';
+import type { IdentityKey } from './core/identity.js';
+import { join } from 'node:path';
 import { itemsApi } from './serve/items-api.js';
 import { decideApi } from './serve/decide-api.js';
 import { modelApi } from './serve/model-api.js';
@@ -73,7 +77,7 @@ export interface Mosaic {
   /** Present when this process runs the scheduled jobs. */
   scheduler?: Scheduler;
   /** Present when personalization is on: the catalog and signals, and (serve role) the index and decider. */
-  personalization?: { items: ItemStore; signals?: SignalBuilder; index?: ItemIndex; decider?: Decider };
+  personalization?: { items: ItemStore; signals?: SignalBuilder; index?: ItemIndex; decider?: Decider; profiles?: ProfileIndex };
   close(): Promise<void>;
 }
 
@@ -261,6 +265,13 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   let itemIndex: ItemIndex | undefined;
   let decider: Decider | undefined;
   let recommender: Recommender | undefined;
+  // People by what they wrote: an ANN index of profile text embeddings, in each serving process.
+  let profileIndex: ProfileIndex | undefined;
+  if (roles.serve && pz.enabled && pz.text.sources.length) {
+    const file = join(config.dataDir, 'profiles-text.hnsw');
+    profileIndex = new ProfileIndex(log, store, rules, model, await HnswVectorIndex.open(pz.text.dimensions, file), { metaFile: `${file}.json`, logger });
+    profileIndex.start();
+  }
   if (items && roles.serve) {
     const embedder = openEmbedder(config);
     const { index, metaFile } = await openItemVectorIndex(config, embedder);
@@ -338,7 +349,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     ...(config.personalization.text.sources.length ? { text: new TextDeriver(config.personalization.text) } : {}),
   });
   if (roles.serve) {
-    await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}) });
+    await app.register(profileApi, { store, control, envToken: config.apiToken, rules, model, log, ...(cache ? { cache } : {}), ...(pseudonymizer ? { pseudonymizer } : {}), ...(profileIndex ? { similar: profileIndex } : {}) });
     await app.register(deadLetterApi, { store, control, envToken: config.apiToken });
     await app.register(tokenApi, { control, envToken: config.apiToken });
     await app.register(reportApi, { store, control, envToken: config.apiToken, lakeDir: config.lake.dir!, audiences: config.audiences.map((a) => a.name), settings: config.privacy.reports });
@@ -353,7 +364,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       control,
       envToken: config.apiToken,
       ...(pseudonymizer ? { pseudonymizer } : {}),
-      deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(signals ? { forgetPeople: (ids: string[]) => signals.forget(ids) } : {}), ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
+      deps: { log, store, rules, model, control, processor, dataDir: config.dataDir, suppression, logger, ...(signals ? { forgetPeople: (ids: string[]) => signals.forget(ids) } : {}), ...(profileIndex ? { forgetKeys: (keys: IdentityKey[]) => profileIndex.forget(keys) } : {}), ...(vault ? { vault, vaultWriter } : {}), ...(quality ? { quarantine: quality.quarantine } : {}), ...(consentLog ? { consentLog } : {}), ...(cache ? { cache } : {}), ...(config.lake.dir ? { lakeDir: config.lake.dir } : {}) },
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
     await app.register(modelApi, { config, log, control, envToken: config.apiToken });
@@ -405,7 +416,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     created,
     writeKey,
     ...(scheduler ? { scheduler } : {}),
-    ...(items ? { personalization: { items, ...(signals ? { signals } : {}), ...(itemIndex ? { index: itemIndex } : {}), ...(decider ? { decider } : {}) } } : {}),
+    ...(items ? { personalization: { items, ...(signals ? { signals } : {}), ...(itemIndex ? { index: itemIndex } : {}), ...(decider ? { decider } : {}), ...(profileIndex ? { profiles: profileIndex } : {}) } } : {}),
     async close() {
       closing = true;
       clearInterval(suppressionTimer);
@@ -417,6 +428,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       for (const d of deliverers) await d.stop(); // an unfinished delivery is sent again at the next start
       await signals?.stop(); // its position is committed with each batch
       await itemIndex?.stop(); // saves the index and its position
+      await profileIndex?.stop();
       await items?.close();
       await log.close();
       await store.close();

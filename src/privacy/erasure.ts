@@ -41,6 +41,8 @@ export interface PrivacyDeps {
   vaultWriter?: VaultWriter;
   /** In-memory state keyed by a person's raw ids (the item signal builder's recent items), told to forget them. */
   forgetPeople?: (ids: string[]) => void;
+  /** In-memory indexes keyed by identity (the profile text index), told to forget these. */
+  forgetKeys?: (keys: IdentityKey[]) => void;
   logger?: Logger;
 }
 
@@ -120,6 +122,7 @@ export async function erasePerson(deps: PrivacyDeps, node: SubjectNode, requestI
   const consentEntriesRedacted = deps.consentLog ? await deps.consentLog.redact(subjects) : 0;
   const auditEntriesRedacted = deps.control.redactAudit(subjects, `erased:${requestId}`);
   await deps.cache?.invalidate(person.keys);
+  deps.forgetKeys?.([...person.keys]);
   deps.forgetPeople?.(person.keys.map(splitKey).filter((k) => k.type === 'user_id' || k.type === 'anonymous_id').map((k) => k.id));
   const storeScrubbed = await store.scrub();
 

@@ -10,6 +10,8 @@ import type { EventLog } from '../ports/event-log.js';
 import type { ProfileCache } from '../ports/profile-cache.js';
 import { basicUser, bearer } from '../collect/auth.js';
 import type { Cluster } from '../core/identity-graph.js';
+import { textEmbedding } from '../core/text-state.js';
+import type { ProfileIndex } from '../personalize/profile-index.js';
 
 export interface ProfileApiOptions {
   store: ProfileStore;
@@ -26,6 +28,8 @@ export interface ProfileApiOptions {
   cache?: ProfileCache;
   /** The collector's pseudonymization: lookups by a raw identifier go through its tokens. */
   pseudonymizer?: Pseudonymizer;
+  /** People by what they wrote (personalization.text); absent: GET …/similar says how to turn it on. */
+  similar?: ProfileIndex;
 }
 
 const EventsQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 } }, additionalProperties: false } as const;
@@ -148,6 +152,19 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
       })),
     };
   });
+
+  // People whose writing is most like this person's: nearest text embeddings in the ANN index.
+  app.get<{ Params: { ref: string }; Querystring: { limit: number } }>(
+    '/v1/profiles/:ref/similar',
+    { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 } }, additionalProperties: false } } },
+    async (req) => {
+      if (!opts.similar) throw new MosaicError('MOSAIC_PERSONALIZATION_DISABLED', { message: 'Similar profiles are found by what people write: declare personalization.text.sources in mosaic.yaml.' });
+      const cluster = await findCluster(req, req.params.ref, 'profile.similar');
+      const doc = await assemble(cluster);
+      const vector = textEmbedding(doc.text);
+      return { id: cluster.id, texts: doc.text?.n ?? 0, similar: vector ? await opts.similar.similar(cluster.id, vector, req.query.limit) : [] };
+    },
+  );
 
   // Segment Profile API shape, so its clients work unchanged.
   app.get<{ Params: { space: string; ref: string } }>('/v1/spaces/:space/collections/users/profiles/:ref/traits', async (req) => {

@@ -78,6 +78,38 @@ test('text end to end: signals on the profile and in audiences, the raw text nev
       }
     }
     assert.equal(seen, 3);
+
+    // Similar people, by what they wrote: dan writes like ann, eve like bob.
+    const more = [
+      { type: 'track', userId: 'dan', event: 'Review Submitted', properties: { body: 'It arrived broken and support never answered. Awful.' }, timestamp: '2026-11-03T10:00:00.000Z' },
+      { type: 'track', userId: 'eve', event: 'Review Submitted', properties: { body: 'Very comfortable boots, wonderful, I love them.' }, timestamp: '2026-11-03T10:00:00.000Z' },
+    ];
+    assert.equal((await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch: more } })).statusCode, 200);
+    await m.processor.drain();
+    const index = m.personalization!.profiles!;
+    await index.sync();
+    assert.equal(index.size, 4, 'ann, bob, dan, eve: the four who wrote');
+    const similar = async (id: string) => (await m.app.inject({ method: 'GET', url: `/v1/profiles/user_id:${id}/similar?limit=3`, headers: { authorization: `Bearer ${API_TOKEN}` } })).json();
+    const dan = await get('dan');
+    const eve = await get('eve');
+    const forAnn = await similar('ann');
+    assert.equal(forAnn.id, ann.id);
+    assert.equal(forAnn.texts, 2);
+    assert.equal(forAnn.similar[0].profileId, dan.id, JSON.stringify(forAnn));
+    assert.ok(!forAnn.similar.some((s: { profileId: string }) => s.profileId === ann.id), 'not oneself');
+    assert.equal((await similar('bob')).similar[0].profileId, eve.id);
+    assert.deepEqual((await similar('cy')).similar, [], 'nothing written: nobody is similar');
+    // An erased person is no one's neighbour any more.
+    const erased = await m.app.inject({ method: 'POST', url: '/v1/privacy/erasures', headers: { authorization: `Bearer ${API_TOKEN}` }, payload: { subject: 'user_id:dan' } });
+    assert.equal(erased.statusCode, 202, erased.body);
+    let status = 'received';
+    for (let i = 0; i < 200 && !['completed', 'failed'].includes(status); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = (await m.app.inject({ method: 'GET', url: `/v1/privacy/requests/${erased.json().request.id}`, headers: { authorization: `Bearer ${API_TOKEN}` } })).json().request.status;
+    }
+    assert.equal(status, 'completed');
+    assert.ok(!(await similar('ann')).similar.some((s: { profileId: string }) => s.profileId === dan.id));
+    assert.equal(index.size, 3);
   } finally {
     await m.cleanup();
   }
