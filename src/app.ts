@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { itemsApi } from './serve/items-api.js';
 import { decideApi } from './serve/decide-api.js';
 import { modelApi } from './serve/model-api.js';
+import { textApi } from './serve/text-api.js';
 import type { ItemStore } from './ports/item-store.js';
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
@@ -368,6 +369,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
     await app.register(modelApi, { config, log, control, envToken: config.apiToken });
+    if (profileIndex) await app.register(textApi, { profiles: profileIndex, control, envToken: config.apiToken });
     if (items && decider && recommender) {
       const r = recommender;
       await app.register(itemsApi, { items, control, envToken: config.apiToken, changed: (ids) => r.forgetItems(ids) });

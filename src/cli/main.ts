@@ -6,7 +6,7 @@ import { adHocImport, namedImport, printImportHistory, runImportCli, type Import
 import { loadConfig, type Config } from '../config.js';
 import { importItemsCli } from './items.js';
 import { DEFAULT_STRATEGY } from '../personalize/decider.js';
-import { evaluateRecsCli, experimentList, experimentReportCli, modelTrainCli } from './personalize.js';
+import { evaluateRecsCli, experimentList, experimentReportCli, modelTrainCli, textTopicsCli } from './personalize.js';
 import { MosaicError } from '../errors.js';
 import { runUp } from './up.js';
 import { jobHistory, listJobs, runJob } from './jobs.js';
@@ -389,6 +389,17 @@ program
   .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
   .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
   .action(async (name: string, o: { horizon?: number; event?: string; write: boolean; json?: boolean; url?: string; token?: string }) => modelTrainCli(config(), name, o));
+
+program
+  .command('text')
+  .description('signals from the text people write (personalization.text)')
+  .command('topics')
+  .description('fit topics (k-means) over every profile\'s text embedding; each profile then shows its topic')
+  .option('--k <n>', 'how many topics', Number, 8)
+  .option('--json', 'as JSON')
+  .option('--url <url>', 'the running Mosaic (default http://127.0.0.1:<port>)')
+  .option('--token <token>', 'the admin API token (default: MOSAIC_API_TOKEN)')
+  .action(async (o: { k: number; json?: boolean; url?: string; token?: string }) => textTopicsCli(config(), o));
 
 program
   .command('evaluate')

@@ -166,3 +166,12 @@ export async function modelTrainCli(config: Config, name: string, o: { horizon?:
   const r = (await adminRequest(config, o, 'POST', `/v1/models/${name}/train`, { ...(o.horizon ? { horizonDays: o.horizon } : {}), ...(o.event ? { event: o.event } : {}), write: o.write })) as unknown as ModelReport & { written: number };
   print(o.json ? JSON.stringify(r, null, 2) : describeModel(r));
 }
+
+/** `mosaic text topics`: fits topics over everyone's text embeddings (through the running Mosaic, which holds the index). */
+export async function textTopicsCli(config: Config, o: { k: number; json?: boolean; url?: string; token?: string }): Promise<void> {
+  const r = (await adminRequest(config, o, 'POST', '/v1/text/topics', { k: o.k })) as unknown as { topics: { id: string; profiles: number }[]; profiles: number };
+  if (o.json) return print(JSON.stringify(r, null, 2));
+  print(`${r.topics.length} topics over ${r.profiles} profiles' text:`);
+  for (const t of r.topics) print(`  ${t.id.padEnd(5)} ${String(t.profiles).padStart(8)} profiles`);
+  print('Each profile shows its topic in GET /v1/profiles/{ref}/similar.');
+}

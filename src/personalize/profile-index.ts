@@ -5,8 +5,12 @@ import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import { assembleProfile, type ProfileModel } from '../core/profile.js';
 import { textEmbedding, textSignalsOf } from '../core/text-state.js';
 import type { EventLog } from '../ports/event-log.js';
+import { MosaicError } from '../errors.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import type { VectorIndex } from '../ports/vector-index.js';
+import { kmeans } from 'ml-kmeans';
+
+const TOPICS_KEY = 'text.topics';
 
 interface Meta {
   positions: number[];
@@ -153,6 +157,47 @@ export class ProfileIndex {
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /**
+   * Topics: k-means (ml-kmeans, k-means++ seeded) over the indexed profile embeddings, kept in the
+   * store's meta (so every process assigns the same ones). A profile's topic is its embedding's
+   * nearest centroid (topicOf). Resolves with each topic's size.
+   */
+  async fitTopics(k: number): Promise<{ topics: { id: string; profiles: number }[]; profiles: number }> {
+    const labels = [...this.keys.keys()];
+    const points = labels.map((l) => this.index.vector(l)).filter((v): v is Float32Array => v !== undefined).map((v) => Array.from(v));
+    if (points.length < k) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `${points.length} profiles have written text; ${k} topics need at least ${k}.` });
+    const r = kmeans(points, k, { seed: 42, initialization: 'kmeans++' });
+    const sizes = new Array<number>(k).fill(0);
+    for (const c of r.clusters) sizes[c]!++;
+    await this.store.setMeta(TOPICS_KEY, JSON.stringify(r.centroids));
+    this.topics = { at: Date.now(), centroids: r.centroids };
+    return { topics: sizes.map((n, i) => ({ id: `t${i}`, profiles: n })), profiles: points.length };
+  }
+
+  private topics: { at: number; centroids: number[][] } | undefined;
+
+  /** The nearest topic to an embedding (undefined before topics are fitted); centroids are re-read every minute. */
+  async topicOf(vector: Float32Array): Promise<string | undefined> {
+    if (!this.topics || Date.now() - this.topics.at > 60_000) {
+      const raw = await this.store.getMeta(TOPICS_KEY);
+      this.topics = { at: Date.now(), centroids: raw ? (JSON.parse(raw) as number[][]) : [] };
+    }
+    let best: number | undefined;
+    let bestSim = -Infinity;
+    this.topics.centroids.forEach((c, i) => {
+      if (c.length !== vector.length) return;
+      let dot = 0;
+      let norm = 0;
+      for (let d = 0; d < c.length; d++) {
+        dot += c[d]! * vector[d]!;
+        norm += c[d]! * c[d]!;
+      }
+      const sim = norm ? dot / Math.sqrt(norm) : 0;
+      if (sim > bestSim) [best, bestSim] = [i, sim];
+    });
+    return best === undefined ? undefined : `t${best}`;
   }
 
   async save(): Promise<void> {

@@ -162,7 +162,7 @@ export const profileApi: FastifyPluginAsync<ProfileApiOptions> = async (app: Fas
       const cluster = await findCluster(req, req.params.ref, 'profile.similar');
       const doc = await assemble(cluster);
       const vector = textEmbedding(doc.text);
-      return { id: cluster.id, texts: doc.text?.n ?? 0, similar: vector ? await opts.similar.similar(cluster.id, vector, req.query.limit) : [] };
+      return { id: cluster.id, texts: doc.text?.n ?? 0, ...(vector ? { topic: (await opts.similar.topicOf(vector)) ?? null } : {}), similar: vector ? await opts.similar.similar(cluster.id, vector, req.query.limit) : [] };
     },
   );
 

@@ -99,6 +99,18 @@ test('text end to end: signals on the profile and in audiences, the raw text nev
     assert.ok(!forAnn.similar.some((s: { profileId: string }) => s.profileId === ann.id), 'not oneself');
     assert.equal((await similar('bob')).similar[0].profileId, eve.id);
     assert.deepEqual((await similar('cy')).similar, [], 'nothing written: nobody is similar');
+    // Topics: two kinds of writing, two topics; each profile shows its own.
+    assert.equal(forAnn.topic, null, 'no topic before they are fitted');
+    const fitted = await m.app.inject({ method: 'POST', url: '/v1/text/topics', headers: { authorization: `Bearer ${API_TOKEN}` }, payload: { k: 2 } });
+    assert.equal(fitted.statusCode, 200, fitted.body);
+    assert.deepEqual(fitted.json().topics.map((t: { profiles: number }) => t.profiles).sort(), [2, 2]);
+    const topic = async (id: string) => (await similar(id)).topic as string;
+    assert.equal(await topic('ann'), await topic('dan'));
+    assert.equal(await topic('bob'), await topic('eve'));
+    assert.notEqual(await topic('ann'), await topic('bob'));
+    const tooMany = await m.app.inject({ method: 'POST', url: '/v1/text/topics', headers: { authorization: `Bearer ${API_TOKEN}` }, payload: { k: 9 } });
+    assert.equal(tooMany.statusCode, 400);
+    assert.match(tooMany.json().error.message, /4 profiles have written text; 9 topics need at least 9/);
     // An erased person is no one's neighbour any more.
     const erased = await m.app.inject({ method: 'POST', url: '/v1/privacy/erasures', headers: { authorization: `Bearer ${API_TOKEN}` }, payload: { subject: 'user_id:dan' } });
     assert.equal(erased.statusCode, 202, erased.body);
