@@ -771,7 +771,7 @@ async function lakeOnly(): Promise<void> {
  * for known people, 1 in 5 for unknown visitors. Then the offline metrics of each strategy.
  */
 async function decideOnly(): Promise<void> {
-  const { syntheticShop } = await import('../src/personalize/synthetic.js');
+  const { syntheticShop, SHOP_SIGNAL_SETTINGS } = await import('../src/personalize/synthetic.js');
   const { evaluateRecommendations, BASELINES } = await import('../src/personalize/evaluate.js');
   const { HashingEmbedder } = await import('../src/adapters/hashing/embedder.js');
   const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
@@ -828,15 +828,7 @@ async function decideOnly(): Promise<void> {
 
     say('offline: leave-last-out on a generated shop (1,000 people)…');
     const ev = syntheticShop({ users: 1000, seed: 42 });
-    const settings = {
-      interactions: [{ event: 'Product Viewed', item: 'properties.product_id', kind: 'view' as const }, { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' as const }],
-      weights: { view: 1, cart: 3, purchase: 5 },
-      halfLifeDays: { popular: 7, trending: 1, view: 30, purchase: 90 },
-      pairWindowHours: 24,
-      peopleInMemory: 100_000,
-      recentItems: 20,
-    };
-    const e = await evaluateRecommendations(ev.events, ev.items, settings, { ...BASELINES, 'default blend': { cooccurrence: 3, content: 1, affinity: 1, popular: 1 } }, { embedder: new HashingEmbedder(256) });
+    const e = await evaluateRecommendations(ev.events, ev.items, SHOP_SIGNAL_SETTINGS, { ...BASELINES, 'default blend': { cooccurrence: 3, content: 1, affinity: 1, popular: 1 } }, { embedder: new HashingEmbedder(256) });
     const pop = e.results.find((r) => r.name === 'popular')!;
     rows.push('', `| strategy (${e.people} people, leave-last-out) | HR@10 | NDCG@10 | NDCG vs popular |`, '| --- | --- | --- | --- |');
     for (const r of [...e.results].sort((a, b) => b.ndcg - a.ndcg)) rows.push(`| ${r.name} | ${n(r.hitRate, 3)} | ${n(r.ndcg, 3)} | ${n(r.ndcg / pop.ndcg, 2)}× |`);

@@ -258,7 +258,11 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   // Personalization: item signals are built beside the processor; decisions are served with the APIs.
   const pz = config.personalization;
   const items: ItemStore | undefined = pz.enabled && (roles.process || roles.serve) ? await openItemStore(config) : undefined;
-  const signals = items && roles.process ? new SignalBuilder(log, items, pz, { metrics, logger, active: () => processor.leads() }) : undefined;
+  // Readers of their own on JetStream (a partition's reader follows one position), so they do not
+  // make the processor's or each other's consumer start over at every read.
+  const ownReader = async () => (backends(config).log === 'nats' ? openEventLog(config, 'reader') : log);
+  const signalLog = items && roles.process ? await ownReader() : undefined;
+  const signals = items && signalLog ? new SignalBuilder(signalLog, items, pz, { metrics, logger, active: () => processor.leads() }) : undefined;
   if (signals) {
     await signals.init();
     if (runProcessor) signals.start();
@@ -268,9 +272,11 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   let recommender: Recommender | undefined;
   // People by what they wrote: an ANN index of profile text embeddings, in each serving process.
   let profileIndex: ProfileIndex | undefined;
+  let profileLog: EventLog | undefined;
   if (roles.serve && pz.enabled && pz.text.sources.length) {
     const file = join(config.dataDir, 'profiles-text.hnsw');
-    profileIndex = new ProfileIndex(log, store, rules, model, await HnswVectorIndex.open(pz.text.dimensions, file), { metaFile: `${file}.json`, logger });
+    profileLog = await ownReader();
+    profileIndex = new ProfileIndex(profileLog, store, rules, model, await HnswVectorIndex.open(pz.text.dimensions, file), { metaFile: `${file}.json`, logger });
     profileIndex.start();
   }
   if (items && roles.serve) {
@@ -432,6 +438,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       await itemIndex?.stop(); // saves the index and its position
       await profileIndex?.stop();
       await items?.close();
+      for (const l of [signalLog, profileLog]) if (l && l !== log) await l.close();
       await log.close();
       await store.close();
       await cache?.close();

@@ -10,7 +10,7 @@ import { sqlString } from '../adapters/duckdb/duckdb.js';
 import { DEFAULT_STRATEGY } from '../personalize/decider.js';
 import { BASELINES, evaluateRecommendations, type Evaluation } from '../personalize/evaluate.js';
 import { experimentReport, type ExperimentReport } from '../personalize/experiment-report.js';
-import { syntheticShop } from '../personalize/synthetic.js';
+import { SHOP_SIGNAL_SETTINGS, syntheticShop } from '../personalize/synthetic.js';
 import { parseWhen } from '../quality/profiling.js';
 import { MODELS, type ModelReport } from '../lake/models.js';
 import { adminRequest } from './quality.js';
@@ -132,7 +132,7 @@ export async function evaluateRecsCli(config: Config, o: { synthetic?: boolean; 
   }
   const bar = o.json ? undefined : new cliProgress.SingleBar({ format: 'evaluate [{bar}] {percentage}% | {value}/{total} people', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
   let started = false;
-  const settings = o.synthetic ? { ...pz, interactions: [{ event: 'Product Viewed', item: 'properties.product_id', kind: 'view' as const }, { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' as const }] } : pz;
+  const settings = o.synthetic ? SHOP_SIGNAL_SETTINGS : pz;
   const result = await evaluateRecommendations(events, items, settings, strategiesOf(config), {
     embedder: openEmbedder(config),
     ...(o.k ? { k: o.k } : {}),

@@ -1,3 +1,5 @@
+import { fnv1a } from './minhash.js';
+
 /**
  * Feature hashing ("the hashing trick") over words and word pairs: nothing to train or download,
  * the same text always gives the same vector, and similar texts share features. Term counts are
@@ -13,16 +15,6 @@ const STOP = new Set(
 /** Lower-cased words of letters and digits (any script), stop words out. */
 export function tokens(text: string): string[] {
   return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((t) => t.length > 1 && !STOP.has(t));
-}
-
-/** FNV-1a, 32 bits. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 export function hashingVector(text: string, dimensions: number): Float32Array {

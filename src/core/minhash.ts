@@ -4,8 +4,8 @@
  * above a threshold become candidates without comparing every pair. Pure and deterministic.
  */
 
-/** FNV-1a, 32 bits: the shingle's base hash. */
-function fnv1a(s: string): number {
+/** FNV-1a, 32 bits: the shingle's base hash (and the hashing vectorizer's, and bucketing's). */
+export function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

@@ -1,4 +1,5 @@
 import { priceBand, type Item } from './items.js';
+import { fnv1a } from './minhash.js';
 
 /** Where a candidate comes from. */
 export const SOURCES = ['cooccurrence', 'content', 'affinity', 'popular', 'trending'] as const;
@@ -159,12 +160,7 @@ export function affinityScore(item: Item, a: Affinity): Candidate {
  */
 export function bucketOf(experiment: string, profileId: string): number {
   // FNV-1a over "experiment/profile", then a 32-bit avalanche (murmur3's finalizer): even spread.
-  let h = 0x811c9dc5;
-  const s = `${experiment}/${profileId}`;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  let h = fnv1a(`${experiment}/${profileId}`);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -1,6 +1,7 @@
 import LogisticRegression from 'ml-logistic-regression';
 import { Matrix } from 'ml-matrix';
 import { sqlString } from '../adapters/duckdb/duckdb.js';
+import { fnv1a } from '../core/minhash.js';
 import { auc } from '../core/stats.js';
 import { MosaicError } from '../errors.js';
 import { Warehouse } from './warehouse.js';
@@ -55,11 +56,7 @@ const features = (asOf: string, o: ModelOptions) => `
 const MAX_TRAIN_ROWS = 50_000;
 
 /** A profile id's place in [0, 1): the same every run. */
-const hashUnit = (profileId: string) => {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < profileId.length; i++) h = Math.imul(h ^ profileId.charCodeAt(i), 0x01000193);
-  return (h >>> 0) / 2 ** 32;
-};
+const hashUnit = (profileId: string) => fnv1a(profileId) / 2 ** 32;
 /** 80/20 by a hash of the profile id (a different hash than the sample's): the same split every run. */
 const isTest = (profileId: string) => hashUnit(`test/${profileId}`) < 0.2;
 

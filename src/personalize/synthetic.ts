@@ -1,17 +1,6 @@
 import type { Envelope } from '../core/envelope.js';
+import { mulberry32 } from '../core/minhash.js';
 import type { Item } from '../core/items.js';
-
-/** mulberry32: a small seeded PRNG, so the same seed gives the same data on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CATEGORIES: { name: string; words: string[]; brands: string[]; price: number }[] = [
   { name: 'running', words: ['running', 'shoe', 'road', 'cushioned', 'marathon', 'light', 'tempo'], brands: ['Fleet', 'Stride', 'Pace'], price: 110 },
@@ -23,6 +12,19 @@ const CATEGORIES: { name: string; words: string[]; brands: string[]; price: numb
   { name: 'camping', words: ['camping', 'tent', 'sleeping', 'bag', 'stove', 'lantern', 'outdoor'], brands: ['Camp', 'Ember', 'Pine'], price: 120 },
   { name: 'fishing', words: ['fishing', 'rod', 'reel', 'lure', 'line', 'tackle', 'bait'], brands: ['Cast', 'Hook', 'Reel'], price: 70 },
 ];
+
+/** Signal settings for the generated shop's events (Segment's e-commerce names): the defaults, written out. */
+export const SHOP_SIGNAL_SETTINGS = {
+  interactions: [
+    { event: 'Product Viewed', item: 'properties.product_id', kind: 'view' as const },
+    { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' as const },
+  ],
+  weights: { view: 1, cart: 3, purchase: 5 },
+  halfLifeDays: { popular: 7, trending: 1, view: 30, purchase: 90 },
+  pairWindowHours: 24,
+  peopleInMemory: 100_000,
+  recentItems: 20,
+};
 
 export interface SyntheticShop {
   items: Item[];
@@ -39,7 +41,7 @@ export interface SyntheticShop {
  * popular share right.
  */
 export function syntheticShop(opts: { seed?: number; users?: number; itemsPerCategory?: number; eventsPerUser?: number; start?: number } = {}): SyntheticShop {
-  const rand = prng(opts.seed ?? 42);
+  const rand = mulberry32(opts.seed ?? 42); // seeded: the same data on every machine
   const perCategory = opts.itemsPerCategory ?? 25;
   const users = opts.users ?? 1000;
   const eventsPerUser = opts.eventsPerUser ?? 12;

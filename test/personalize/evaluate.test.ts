@@ -2,19 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HashingEmbedder } from '../../src/adapters/hashing/embedder.js';
 import { BASELINES, evaluateRecommendations } from '../../src/personalize/evaluate.js';
-import { syntheticShop } from '../../src/personalize/synthetic.js';
+import { SHOP_SIGNAL_SETTINGS, syntheticShop } from '../../src/personalize/synthetic.js';
 
-const SETTINGS = {
-  interactions: [
-    { event: 'Product Viewed', item: 'properties.product_id', kind: 'view' as const },
-    { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' as const },
-  ],
-  weights: { view: 1, cart: 3, purchase: 5 },
-  halfLifeDays: { popular: 7, trending: 1, view: 30, purchase: 90 },
-  pairWindowHours: 24,
-  peopleInMemory: 100_000,
-  recentItems: 20,
-};
+const SETTINGS = SHOP_SIGNAL_SETTINGS;
 
 test('the generated shop is the same for the same seed, and another for another', () => {
   const a = syntheticShop({ users: 50, seed: 7 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { Offloader } from '../../src/lake/offload.js';
 import { snapshotProfiles } from '../../src/lake/snapshot.js';
-import { prng } from '../../src/personalize/synthetic.js';
+import { mulberry32 } from '../../src/core/minhash.js';
 import { profileModel } from '../../src/process/profile-model.js';
 import { API_TOKEN, WRITE_KEY, basic, runCli, startMosaic } from '../helpers.js';
 
@@ -18,7 +18,7 @@ test('models: churn and propensity trained on the warehouse, AUC on held-out pro
   try {
     // 300 people over 120 days. Loyal ones (60%) come back every few days and buy now and then;
     // the others fade: fewer and fewer visits, the last of them well before the end.
-    const rand = prng(11);
+    const rand = mulberry32(11);
     const start = Date.now() - 120 * DAY;
     const batch: object[] = [];
     const loyal = new Set<string>();

@@ -6,21 +6,12 @@ import { decayedAt } from '../../src/core/decay.js';
 import { appendEnvelopes } from '../../src/process/emit.js';
 import { SqliteEventLog } from '../../src/adapters/sqlite/event-log.js';
 import { tempDir } from '../helpers.js';
+import { SHOP_SIGNAL_SETTINGS } from '../../src/personalize/synthetic.js';
 
 const { dir, cleanup } = tempDir();
 after(cleanup);
 
-const SETTINGS = {
-  interactions: [
-    { event: 'Product Viewed', item: 'properties.product_id', kind: 'view' as const },
-    { event: 'Order Completed', item: 'properties.products[].product_id', kind: 'purchase' as const },
-  ],
-  weights: { view: 1, cart: 3, purchase: 5 },
-  halfLifeDays: { popular: 7, trending: 1, view: 30, purchase: 90 },
-  pairWindowHours: 24,
-  peopleInMemory: 1000,
-  recentItems: 20,
-};
+const SETTINGS = SHOP_SIGNAL_SETTINGS;
 const T = Date.parse('2026-11-20T00:00:00.000Z');
 let n = 0;
 const ev = (userId: string, event: string, properties: Record<string, unknown>, hours: number) => {

@@ -36,7 +36,17 @@ export class PartitionReader {
     private readonly onArrival: () => void = () => undefined,
   ) {}
 
-  async read(from: number, max: number): Promise<LogEntry[]> {
+  /** Reads run one at a time: two readers of a partition at different offsets (a processor and a
+   * destination in one process) would otherwise drop entries from under each other's wait. */
+  private turn: Promise<unknown> = Promise.resolve();
+
+  read(from: number, max: number): Promise<LogEntry[]> {
+    const run = this.turn.then(() => this.readNow(from, max));
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readNow(from: number, max: number): Promise<LogEntry[]> {
     if (!this.messages || from < this.position) await this.restart(from);
     if (this.failure) {
       const err = this.failure;
