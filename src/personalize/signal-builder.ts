@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
 import { interactionReader, type InteractionDef, type InteractionKind } from '../core/interactions.js';
@@ -107,7 +108,8 @@ export class SignalBuilder {
   private readonly recentMessages: LRUCache<string, true> | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  /** Ends the loop's waits at once when stopping. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly log: EventLog,
@@ -214,19 +216,12 @@ export class SignalBuilder {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wake = done;
-    });
+    return delay(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.stopping.abort();
     await this.loop;
   }
 }
