@@ -1,11 +1,10 @@
 import type { ComputedTraitDef } from '../core/computed-traits.js';
-import { computedValues } from '../core/computed-traits.js';
+import { computedValues, type CompiledTrait } from '../core/computed-traits.js';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityRules } from '../core/identity.js';
-import type { Cluster } from '../core/identity-graph.js';
 import { recentItemsOf, type InteractionKind, type RecentItems } from '../core/interactions.js';
 import type { Item } from '../core/items.js';
-import { assembleProfile, consents, type ProfileDoc, type ProfileModel } from '../core/profile.js';
+import { consents, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import type { Pseudonymizer } from '../core/pseudonymize.js';
 import { bucketOf, variantOf, type Ranked, type Rules, type Source, type Strategy } from '../core/recommend.js';
 import { MosaicError } from '../errors.js';
@@ -13,6 +12,7 @@ import type { Metrics } from '../observe/metrics.js';
 import type { ProfileStore } from '../ports/profile-store.js';
 import { resolveSubject } from '../privacy/subject.js';
 import type { Recommender } from './recommender.js';
+import { readAssembled } from './read-profile.js';
 
 export interface Placement {
   strategy?: Strategy;
@@ -80,7 +80,13 @@ interface Person {
  * and, mostly, cached reads.
  */
 export class Decider {
-  constructor(private readonly deps: DeciderDeps) {}
+  /** Of the model's computed traits, those holding recent items: the only ones a decision reads. */
+  private readonly itemTraitsCompiled: CompiledTrait[];
+
+  constructor(private readonly deps: DeciderDeps) {
+    const names = new Set(deps.itemTraits.map((t) => t.name));
+    this.itemTraitsCompiled = (deps.model.computedTraits ?? []).filter((t) => names.has(t.def.name));
+  }
 
   placementNames(): string[] {
     return Object.keys(this.deps.placements);
@@ -106,7 +112,7 @@ export class Decider {
       this.exposure(person, req, variant);
     }
 
-    const recent: RecentItems = personalized ? recentItemsOf(computedValues(person.doc.computed, this.deps.model.computedTraits ?? [], Date.now(), true), this.deps.itemTraits, this.deps.recentItems) : { viewed: [], purchased: [], carted: [] };
+    const recent: RecentItems = personalized ? recentItemsOf(computedValues(person.doc.computed, this.itemTraitsCompiled, Date.now(), true), this.deps.itemTraits, this.deps.recentItems) : { viewed: [], purchased: [], carted: [] };
     // Without consent nothing of the person's history is used: what remains is popularity, and
     // what goes with the item on the page (context the request gives, not a profile).
     const exclude = new Set<string>(req.filters?.exclude ?? []);
@@ -163,21 +169,8 @@ export class Decider {
     const { store, rules, model } = this.deps;
     const node = await resolveSubject(ref, rules, store, this.deps.pseudonymizer);
     if (node.key === undefined) return undefined;
-    let cluster: Cluster | undefined;
-    let parts: ProfileDoc[];
-    let audiences: string[];
-    if (store.readProfile) {
-      const found = await store.readProfile(node.key);
-      if (!found) return undefined;
-      ({ cluster, parts, audiences } = found);
-    } else {
-      cluster = await store.findCluster(node.key);
-      if (!cluster) return undefined;
-      parts = [...(await store.getParts(cluster.members)).values()];
-      audiences = [...((await store.memberships([cluster.id])).get(cluster.id) ?? [])];
-    }
-    const doc = assembleProfile(cluster, parts.sort((a, b) => (a.id < b.id ? -1 : 1)), model);
-    return { profileId: cluster.id, doc, audiences };
+    const found = await readAssembled(store, node.key, model);
+    return found && { profileId: found.doc.id, ...found };
   }
 
   /**

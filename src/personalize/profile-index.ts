@@ -2,7 +2,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
-import { assembleProfile, type ProfileModel } from '../core/profile.js';
+import type { ProfileModel } from '../core/profile.js';
+import { readAssembled } from './read-profile.js';
 import { textEmbedding, textSignalsOf } from '../core/text-state.js';
 import type { EventLog } from '../ports/event-log.js';
 import { MosaicError } from '../errors.js';
@@ -113,11 +114,7 @@ export class ProfileIndex {
   }
 
   private async embeddingOf(key: IdentityKey): Promise<Float32Array | undefined> {
-    const found = await this.store.readProfile?.(key);
-    if (found) return textEmbedding(assembleProfile(found.cluster, found.parts, this.model).text);
-    const cluster = await this.store.findCluster(key);
-    if (!cluster) return undefined;
-    return textEmbedding(assembleProfile(cluster, (await this.store.getParts(cluster.members)).values(), this.model).text);
+    return textEmbedding((await readAssembled(this.store, key, this.model))?.doc.text);
   }
 
   private forgetKey(key: IdentityKey): void {
