@@ -190,7 +190,7 @@ async function bareHttp(): Promise<{ flatOut: LoadResult; paced: PacedResult }> 
   const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l))));
   try {
     const flatOut = await load({ url: `http://127.0.0.1:${port}`, seconds: SECONDS, body: nextSingle, path: singlePath });
-    const paced = await pacedLoad({ url: `http://127.0.0.1:${port}`, method: 'POST', rate: 2000, seconds: SECONDS, path: () => '/read', body: () => '{}' });
+    const paced = await pacedLoad({ url: `http://127.0.0.1:${port}`, method: 'POST', rate: 2000, seconds: SECONDS, warmupSeconds: 1, path: () => '/read', body: () => '{}' });
     return { flatOut, paced };
   } finally {
     child.kill();
@@ -290,6 +290,7 @@ async function main() {
       url: base,
       method: 'GET',
       seconds: SECONDS,
+      warmupSeconds: 1,
       rate: 2000,
       path: () => `/v1/profiles/anonymous_id:anon-${userOf(5 * (firstSession + ((reader++ * 7) % sessions)))}`,
       headers: { authorization: `Bearer ${TOKEN}` },
@@ -696,7 +697,7 @@ async function backendBench(): Promise<void> {
         const sessions = Math.floor(seq / 5) - firstSession;
         let reader = 0;
         const rb = await histogram(base, 'mosaic_http_request_duration_seconds', 'route="/v1/profiles/:ref"');
-        const reads = await pacedLoad({ url: base, method: 'GET', seconds: SECONDS, rate: 2000, path: () => `/v1/profiles/anonymous_id:anon-${userOf(5 * (firstSession + ((reader++ * 7) % sessions)))}`, headers: { authorization: `Bearer ${TOKEN}` } });
+        const reads = await pacedLoad({ url: base, method: 'GET', seconds: SECONDS, warmupSeconds: 1, rate: 2000, path: () => `/v1/profiles/anonymous_id:anon-${userOf(5 * (firstSession + ((reader++ * 7) % sessions)))}`, headers: { authorization: `Bearer ${TOKEN}` } });
         const ra = await histogram(base, 'mosaic_http_request_duration_seconds', 'route="/v1/profiles/:ref"');
         figures[which] = { ingest: batched.requestsPerSecond * BATCH, freshP50: quantile(b, a, 0.5) * 1000, freshP99: quantile(b, a, 0.99) * 1000, readP99: reads.latency.p99, readServerP99: quantile(rb, ra, 0.99) * 1000 };
       } finally {
@@ -812,7 +813,7 @@ async function decideOnly(): Promise<void> {
     const rows: string[] = [];
     const before = await histogram(base, 'mosaic_decide_seconds');
     say('decide: 1,000 requests/s…');
-    const paced = await pacedLoad({ url: base, method: 'POST', path: () => '/v1/decide', body, headers: admin, rate: 1000, seconds: SECONDS * 2 });
+    const paced = await pacedLoad({ url: base, method: 'POST', path: () => '/v1/decide', body, headers: admin, rate: 1000, seconds: SECONDS * 2, warmupSeconds: 1 });
     const after = await histogram(base, 'mosaic_decide_seconds');
     const bad = Object.entries(paced.statusCodes).filter(([c]) => c !== '200');
     if (bad.length || paced.errors) say(`  non-200 answers: ${JSON.stringify(paced.statusCodes)}, errors ${paced.errors}`);

@@ -14,6 +14,12 @@ const NEIGHBORS = 15;
 const AFFINITY_FROM_EACH = 20;
 const FALLBACK: Strategy = { popular: 1 };
 
+/**
+ * A cache lifetime spread over ±25%: entries filled together (a warm-up, a burst of traffic)
+ * would otherwise expire together, and their refills would queue in one event-loop turn.
+ */
+const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() / 2));
+
 export interface RecommendInput {
   strategy: Strategy;
   /** The person's history (empty without consent, or for someone unknown). */
@@ -36,14 +42,15 @@ export class Recommender {
   private readonly itemCache: LRUCache<string, Item | false>;
   private readonly pairCache: LRUCache<string, Candidate[]>;
   private readonly similarCache = new LRUCache<string, { id: string; similarity: number }[]>({ max: 20_000, ttl: 60_000 });
+  private readonly pairTtl: number;
   private readonly tops = new Map<ItemSignal, { at: number; list: Promise<Candidate[]> }>();
 
   constructor(private readonly deps: { items: ItemStore; index?: ItemIndex; halfLives: HalfLives; cacheMs?: number; now?: () => number }) {
-    const ttl = deps.cacheMs ?? 5000;
+    this.pairTtl = deps.cacheMs ?? 5000;
     // Catalog items are forgotten when they change (forgetItems, from the item index that follows
     // the catalog); no age limit, which would cost a clock read on each of a decision's many gets.
     this.itemCache = new LRUCache({ max: 100_000 });
-    this.pairCache = new LRUCache({ max: 50_000, ttl });
+    this.pairCache = new LRUCache({ max: 50_000, ttl: this.pairTtl });
   }
 
   private now(): number {
@@ -92,7 +99,7 @@ export class Recommender {
     if (!hit) {
       const v = this.deps.index?.vectorOf(id);
       hit = v ? this.deps.index!.nearest(v, NEIGHBORS, new Set([id])) : [];
-      this.similarCache.set(id, hit);
+      this.similarCache.set(id, hit, { ttl: jittered(60_000) });
     }
     return hit;
   }
@@ -180,7 +187,7 @@ export class Recommender {
       const h = this.deps.halfLives[kind];
       for (const [s, list] of await this.deps.items.neighbors(missing, kind, NEIGHBORS)) {
         const decayed = list.map((n) => ({ item: n.item, score: decayedAt(n, now, h) }));
-        this.pairCache.set(`${kind}\u0000${s}`, decayed);
+        this.pairCache.set(`${kind}\u0000${s}`, decayed, { ttl: jittered(this.pairTtl) });
         out.set(s, decayed);
       }
     }
