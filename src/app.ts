@@ -262,14 +262,14 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   // make the processor's or each other's consumer start over at every read.
   const ownReader = async () => (backends(config).log === 'nats' ? openEventLog(config, 'reader') : log);
   const signalLog = items && roles.process ? await ownReader() : undefined;
-  const signals = items && signalLog ? new SignalBuilder(signalLog, items, pz, { metrics, logger, active: () => processor.leads() }) : undefined;
+  let recommender: Recommender | undefined;
+  const signals = items && signalLog ? new SignalBuilder(signalLog, items, pz, { metrics, logger, active: () => processor.leads(), onPairsChanged: (pairs) => recommender?.forgetPairs(pairs) }) : undefined;
   if (signals) {
     await signals.init();
     if (runProcessor) signals.start();
   }
   let itemIndex: ItemIndex | undefined;
   let decider: Decider | undefined;
-  let recommender: Recommender | undefined;
   // People by what they wrote: an ANN index of profile text embeddings, in each serving process.
   let profileIndex: ProfileIndex | undefined;
   let profileLog: EventLog | undefined;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './v8-flags.js';
 import { report } from './report.js';
 import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { Command } from 'commander';

@@ -160,7 +160,11 @@ export function latestConsent(parts: Iterable<ProfileDoc | undefined>, purpose: 
 
 /** Whether a purpose may use this profile: its latest consent, or the model's default when none was given. */
 export function consents(doc: ProfileDoc, purpose: string, model: ProfileModel = {}): boolean {
-  const entry = doc.consent?.[purpose];
+  return consentedBy(doc.consent?.[purpose], model);
+}
+
+/** Whether a purpose's latest consent entry (none given: the model's default) allows it. */
+export function consentedBy(entry: TraitEntry | undefined, model: ProfileModel = {}): boolean {
   return entry === undefined ? model.consentDefault !== 'denied' : entry.v === true;
 }
 

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { decayedAt } from '../core/decay.js';
 import type { RecentItems } from '../core/interactions.js';
 import type { Item } from '../core/items.js';
-import { affinityOf, affinityScore, applyRules, blend, hasAffinity, type Candidate, type Ranked, type Rules, type Source, type Strategy } from '../core/recommend.js';
+import { affinityOf, affinityScore, applyRules, blend, candidate, hasAffinity, ranked as rankedItem, type Candidate, type Ranked, type Rules, type Source, type Strategy } from '../core/recommend.js';
 import type { HalfLives, ItemSignal, ItemStore, PairKind } from '../ports/item-store.js';
 import type { ItemIndex } from './item-index.js';
 
@@ -45,8 +45,13 @@ export class Recommender {
   private readonly pairTtl: number;
   private readonly tops = new Map<ItemSignal, { at: number; list: Promise<Candidate[]> }>();
 
+  /**
+   * `cacheMs`: how long a seed's partner list is kept (default 60 s). Where the signal builder
+   * runs in this process (`mosaic up`, a processor that also serves) changed lists are forgotten
+   * at once (forgetPairs); elsewhere a list is at most this old.
+   */
   constructor(private readonly deps: { items: ItemStore; index?: ItemIndex; halfLives: HalfLives; cacheMs?: number; now?: () => number }) {
-    this.pairTtl = deps.cacheMs ?? 5000;
+    this.pairTtl = deps.cacheMs ?? 60_000;
     // Catalog items are forgotten when they change (forgetItems, from the item index that follows
     // the catalog); no age limit, which would cost a clock read on each of a decision's many gets.
     this.itemCache = new LRUCache({ max: 100_000 });
@@ -64,9 +69,9 @@ export class Recommender {
     let ranked = blend(sources, strategy);
     // Cold start, or a strategy without popularity: popular items fill what the others leave.
     if (!((strategy.popular ?? 0) > 0 || (strategy.trending ?? 0) > 0)) {
-      ranked = [...ranked, ...blend({ popular: await this.decayedTop('popular') }, FALLBACK).map((r) => ({ ...r, score: 0 }))];
+      ranked = [...ranked, ...blend({ popular: await this.decayedTop('popular') }, FALLBACK).map((r) => rankedItem(r.item, 0, r.source, r.because))];
     }
-    const all: Ranked[] = [...(input.pinned ?? []).map((item) => ({ item, score: 1, source: 'popular' as const })), ...ranked];
+    const all: Ranked[] = [...(input.pinned ?? []).map((item) => rankedItem(item, 1, 'popular')), ...ranked];
     // Catalog entries for the best-ranked first: most answers fill up from the top few.
     let n = Math.max(20, input.limit * 3);
     const catalog = await this.itemsOf(all.slice(0, n).map((r) => r.item));
@@ -87,7 +92,7 @@ export class Recommender {
     if (cached && this.now() - cached.at < 2000 && cached.at <= this.now()) return cached.list;
     const at = this.now();
     const h = this.deps.halfLives[signal];
-    const list = this.deps.items.topItems(signal, TOP_N).then((top) => top.map((t) => ({ item: t.item, score: decayedAt(t, at, h) })));
+    const list = this.deps.items.topItems(signal, TOP_N).then((top) => top.map((t) => candidate(t.item, decayedAt(t, at, h))));
     this.tops.set(signal, { at, list });
     list.catch(() => this.tops.delete(signal));
     return list;
@@ -121,7 +126,7 @@ export class Recommender {
           for (const n of lists.get(seed) ?? []) {
             const s = weight(i) * n.score;
             const c = scores.get(n.item);
-            if (!c) scores.set(n.item, { item: n.item, score: s, because: seed });
+            if (!c) scores.set(n.item, candidate(n.item, s, seed));
             else c.score += s;
           }
         });
@@ -136,16 +141,22 @@ export class Recommender {
       // Item-to-item: each seed's nearest items (cached per item: popular seeds are shared by many
       // people), summed by the seed's weight; the reason is the seed that gave the most.
       const seeds = [...new Set([...viewedSeeds, ...recent.purchased.slice(0, 3)])];
-      const scores = new Map<string, Candidate & { best: number }>();
+      const scores = new Map<string, Candidate>();
+      const best = new Map<string, number>();
       seeds.forEach((seed, i) => {
         for (const n of this.similarTo(seed)) {
           if (n.similarity <= 0) continue;
           const part = weight(i) * n.similarity;
           const c = scores.get(n.id);
-          if (!c) scores.set(n.id, { item: n.id, score: part, best: part, because: seed });
-          else {
+          if (!c) {
+            scores.set(n.id, candidate(n.id, part, seed));
+            best.set(n.id, part);
+          } else {
             c.score += part;
-            if (part > c.best) [c.best, c.because] = [part, seed];
+            if (part > best.get(n.id)!) {
+              best.set(n.id, part);
+              c.because = seed;
+            }
           }
         }
       });
@@ -173,7 +184,7 @@ export class Recommender {
     return out;
   }
 
-  /** Each seed's partners, their scores decayed to when they were read (cached for seconds: the drift is nil). */
+  /** Each seed's partners, their scores decayed to when they were read (the decay in a cache's lifetime does not change their order). */
   private async neighbors(seeds: string[], kind: PairKind): Promise<Map<string, Candidate[]>> {
     const out = new Map<string, Candidate[]>();
     const missing: string[] = [];
@@ -186,7 +197,7 @@ export class Recommender {
       const now = this.now();
       const h = this.deps.halfLives[kind];
       for (const [s, list] of await this.deps.items.neighbors(missing, kind, NEIGHBORS)) {
-        const decayed = list.map((n) => ({ item: n.item, score: decayedAt(n, now, h) }));
+        const decayed = list.map((n) => candidate(n.item, decayedAt(n, now, h)));
         this.pairCache.set(`${kind}\u0000${s}`, decayed, { ttl: jittered(this.pairTtl) });
         out.set(s, decayed);
       }
@@ -212,6 +223,14 @@ export class Recommender {
       }
     }
     return out;
+  }
+
+  /** Forgets the cached partner lists of both items of each changed pair (the signal builder in this process changed them). */
+  forgetPairs(pairs: readonly { kind: PairKind; a: string; b: string }[]): void {
+    for (const { kind, a, b } of pairs) {
+      this.pairCache.delete(`${kind}\u0000${a}`);
+      this.pairCache.delete(`${kind}\u0000${b}`);
+    }
   }
 
   /** Forgets cached catalog items (after the catalog changed through this process). */

@@ -115,7 +115,14 @@ export class SignalBuilder {
     private readonly log: EventLog,
     private readonly items: ItemStore,
     private readonly settings: SignalSettings,
-    private readonly opts: { metrics?: Metrics; logger?: Logger; batchEntries?: number; active?: () => boolean } = {},
+    private readonly opts: {
+      metrics?: Metrics;
+      logger?: Logger;
+      batchEntries?: number;
+      active?: () => boolean;
+      /** Told the pairs each committed batch changed (a cache of co-occurrence lists in this process forgets them). */
+      onPairsChanged?: (pairs: readonly PairDelta[]) => void;
+    } = {},
   ) {
     this.accumulator = new SignalAccumulator(settings);
     this.halfLives = halfLivesOf(settings);
@@ -156,6 +163,7 @@ export class SignalBuilder {
       return read;
     }
     this.positions = this.stored = next;
+    if (pairs.length) this.opts.onPairsChanged?.(pairs);
     return read;
   }
 

@@ -66,6 +66,16 @@ export class SqliteProfileStore implements ProfileStore {
       parts: inList('SELECT rid, doc FROM parts WHERE anchor IN ?'),
       scan: this.db.prepare('SELECT doc FROM profiles WHERE id > ? ORDER BY id LIMIT ?').pluck(),
       findCluster: this.db.prepare('SELECT p.doc FROM identities i JOIN profiles p ON p.id = i.profile_id WHERE i.key = ?').pluck(),
+      // A profile read in one statement (one statement reads one snapshot: no transaction to open
+      // and close) and one JSON text to parse: the cluster, its parts and its audiences.
+      readProfile: this.db
+        .prepare(
+          `SELECT json_array(json(p.doc),
+             (SELECT json_group_array(json(doc)) FROM parts WHERE anchor IN (SELECT value FROM json_each(p.doc, '$.members'))),
+             (SELECT json_group_array(audience) FROM audience_members WHERE profile_id = p.id))
+           FROM identities i JOIN profiles p ON p.id = i.profile_id WHERE i.key = ?`,
+        )
+        .pluck(),
       upsertCluster: this.db.prepare('INSERT INTO profiles (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc'),
       deleteCluster: this.db.prepare('DELETE FROM profiles WHERE id = ?'),
       node: this.db.prepare('INSERT INTO identities (key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
@@ -188,23 +198,15 @@ export class SqliteProfileStore implements ProfileStore {
   }
 
   /**
-   * One read transaction: the cluster, its parts and its audiences from the same snapshot. Read
-   * one by one, a batch committed in between could pair the old cluster with the new parts.
+   * The cluster, its parts and its audiences from one snapshot: read one by one, a batch
+   * committed in between could pair the old cluster with the new parts.
    */
-  readonly readProfile = async (key: IdentityKey): Promise<{ cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined> => this.readProfileTx(key);
-
-  private readTx: ((key: IdentityKey) => { cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined) | undefined;
-
-  // The transaction function is made once: every profile read and decision runs it.
-  private readonly readProfileTx = (key: IdentityKey): { cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined =>
-    (this.readTx ??= this.db.transaction((k: IdentityKey) => {
-      const text = this.stmts.findCluster!.get(k) as string | undefined;
-      if (text === undefined) return undefined;
-      const cluster = JSON.parse(text) as Cluster;
-      const parts = (this.stmts.parts!.all(JSON.stringify(cluster.members)) as [number, string][]).map(([, doc]) => JSON.parse(doc) as ProfileDoc);
-      const audiences = (this.stmts.memberships!.all(JSON.stringify([cluster.id])) as [string, string][]).map(([, a]) => a).sort();
-      return { cluster, parts, audiences };
-    }))(key);
+  readonly readProfile = async (key: IdentityKey): Promise<{ cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined> => {
+    const text = this.stmts.readProfile!.get(key) as string | undefined;
+    if (text === undefined) return undefined;
+    const [cluster, parts, audiences] = JSON.parse(text) as [Cluster, ProfileDoc[], string[]];
+    return { cluster, parts, audiences: audiences.sort() };
+  };
 
   async memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
