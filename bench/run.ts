@@ -19,6 +19,7 @@ import { findDuplicates } from '../src/quality/duplicates.js';
 import { plantedPeople, scoreDuplicates } from './people.js';
 import type { MessageType } from '../src/core/envelope.js';
 import { pacedLoad, type PacedResult } from './paced-load.js';
+import { quantileBetween } from '../src/core/metrics-summary.js';
 import { TEN_AUDIENCES, TEN_TRAITS, message as workloadMessage, userOf, USERS } from './workload.js';
 
 const args = new Set(process.argv.slice(2));
@@ -138,25 +139,7 @@ async function histogram(base: string, name: string, label = ''): Promise<Map<nu
   }
   return out;
 }
-function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
-  const total = counts[counts.length - 1] ?? 0;
-  if (total === 0) return NaN;
-  const rank = q * total;
-  let prevBound = 0;
-  let prevCount = 0;
-  for (let i = 0; i < bounds.length; i++) {
-    if (counts[i]! >= rank) {
-      const b = bounds[i]!;
-      if (b === Infinity) return prevBound;
-      return prevBound + ((b - prevBound) * (rank - prevCount)) / Math.max(1, counts[i]! - prevCount);
-    }
-    prevBound = bounds[i]!;
-    prevCount = counts[i]!;
-  }
-  return prevBound;
-}
+const quantile = quantileBetween;
 
 // ---- limits ----
 

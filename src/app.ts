@@ -1,4 +1,4 @@
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ControlStore } from './adapters/sqlite/control-store.js';
@@ -30,6 +30,11 @@ import { itemsApi } from './serve/items-api.js';
 import { decideApi } from './serve/decide-api.js';
 import { modelApi } from './serve/model-api.js';
 import { textApi } from './serve/text-api.js';
+import fastifyCookie from '@fastify/cookie';
+import { ConsoleSessions, consolePlugin, consoleSessionHook } from './serve/console.js';
+import { metricsHistoryApi } from './serve/metrics-history-api.js';
+import { SqliteMetricsHistory } from './adapters/sqlite/metrics-history.js';
+import { MetricsSampler } from './observe/metrics-sampler.js';
 import type { ItemStore } from './ports/item-store.js';
 import { appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
@@ -341,6 +346,42 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     return reply.code(404).send(e.toJSON());
   });
 
+  /** The registry with gauges read now, merged with the processor thread's when it runs in one. */
+  const readMetrics = async (): Promise<Registry> => {
+    // Lag is the host's (the log's ends against the processor's positions), read at scrape time.
+    const lag = processor.lag();
+    metrics.processorLagEvents.set(lag.events);
+    metrics.processorLagSeconds.set(lag.seconds);
+    for (const d of deliverers) metrics.destinationLagEvents.set({ destination: d.def.name }, await d.lag());
+    if (signals) metrics.signalLagEvents.set(await signals.lag());
+    if (expectationRuns) await exportExpectationMetrics(expectationRuns, metrics);
+    if (quality) {
+      metrics.quarantinePending.reset();
+      for (const [rule, n] of await quality.quarantine.pendingByRule()) metrics.quarantinePending.set({ rule }, n);
+    }
+    const thread = await processor.metrics();
+    return thread ? AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), thread]) : metrics.registry;
+  };
+
+  // The console (serve/console.ts) and the history its charts read, in serving processes.
+  const consoleOn = roles.serve && config.console.enabled;
+  const history = consoleOn ? new SqliteMetricsHistory({ dir: config.dataDir }) : undefined;
+  const sampler = history
+    ? new MetricsSampler(async () => (await readMetrics()).getMetricsAsJSON(), history, {
+        intervalMs: config.console.historyIntervalSeconds * 1000,
+        retentionMs: config.console.historyRetentionHours * 3_600_000,
+        logger,
+      })
+    : undefined;
+  if (consoleOn) {
+    const sessions = new ConsoleSessions(config.console.sessionHours);
+    await app.register(fastifyCookie);
+    app.addHook('onRequest', consoleSessionHook(sessions, control));
+    await app.register(consolePlugin, { control, envToken: config.apiToken, sessions, sessionHours: config.console.sessionHours, secureCookies: config.console.secureCookies });
+    await app.register(metricsHistoryApi, { history: history!, control, envToken: config.apiToken, intervalSeconds: config.console.historyIntervalSeconds, retentionHours: config.console.historyRetentionHours });
+    sampler!.start();
+  }
+
   if (roles.collect) await app.register(collector, {
     log,
     control,
@@ -383,22 +424,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     }
   }
   await app.register(operations, {
-    metricsText: async () => {
-      // Lag is the host's (the log's ends against the processor's positions), read at scrape time.
-      const lag = processor.lag();
-      metrics.processorLagEvents.set(lag.events);
-      metrics.processorLagSeconds.set(lag.seconds);
-      for (const d of deliverers) metrics.destinationLagEvents.set({ destination: d.def.name }, await d.lag());
-      if (signals) metrics.signalLagEvents.set(await signals.lag());
-      if (expectationRuns) await exportExpectationMetrics(expectationRuns, metrics);
-      if (quality) {
-        metrics.quarantinePending.reset();
-        for (const [rule, n] of await quality.quarantine.pendingByRule()) metrics.quarantinePending.set({ rule }, n);
-      }
-      const thread = await processor.metrics();
-      if (!thread) return metrics.registry.metrics();
-      return AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), thread]).metrics();
-    },
+    metricsText: async () => (await readMetrics()).metrics(),
     contentType: metrics.registry.contentType,
     readiness: () => {
       const lag = processor.lag();
@@ -428,6 +454,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     async close() {
       closing = true;
       clearInterval(suppressionTimer);
+      sampler?.stop();
       await app.close(); // waits for in-flight requests, whose appends complete first
       await processor.stop(); // finishes its batch; what it did not reach stays in the log
       await scheduler?.stop(); // waits for the runs under way
@@ -449,6 +476,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
       await expectationRuns?.close();
       await consentLog?.close();
       await vault?.close();
+      await history?.close();
       unlock();
     },
   };

@@ -171,6 +171,20 @@ const ConfigSchema = Type.Object(
     writeKey: Type.Optional(Type.String({ minLength: 8 })),
     /** When set, this admin API token is accepted in addition to stored ones. */
     apiToken: Type.Optional(Type.String({ minLength: 16 })),
+    /** The web console at /console (docs/console.md), served with the APIs. */
+    console: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** A login lasts this long without use. */
+        sessionHours: Type.Number({ exclusiveMinimum: 0, default: 8 }),
+        /** Session cookies only over https (set it when a TLS proxy is in front). */
+        secureCookies: Type.Boolean({ default: false }),
+        /** The pipeline's figures are sampled this often and kept this long, for the console's charts. */
+        historyIntervalSeconds: Type.Integer({ minimum: 1, default: 10 }),
+        historyRetentionHours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+      },
+      { default: {} },
+    ),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info' },

@@ -21,6 +21,14 @@ export const ERROR_CATALOGUE = {
     status: 401,
     message: 'Unknown API token. Write keys cannot read data; use the admin API token printed at first start.',
   },
+  MOSAIC_CSRF_INVALID: {
+    status: 403,
+    message: 'A console request that changes something must carry the session\'s x-mosaic-csrf header (the console sends it; reload the page if it lost it).',
+  },
+  MOSAIC_CONSOLE_NOT_BUILT: {
+    status: 503,
+    message: 'The console\'s files are not built: run npm run build, then start Mosaic again.',
+  },
   MOSAIC_AUTH_SCOPE: {
     status: 403,
     message: 'This API token lacks the scope this endpoint needs. Create a token with it: mosaic token create --scopes <scope>.',

@@ -50,6 +50,9 @@ const SINGLE_ROUTES: [string, MessageType][] = [
 /** /v1/b is analytics.js's batching mode; /beacon/v1/batch is RudderStack's sendBeacon queue. */
 const BATCH_ROUTES = ['/v1/batch', '/v1/import', '/v1/b', '/beacon/v1/batch'];
 
+/** The routes that take events in: what the console's ingest latency is measured over. */
+export const INGEST_ROUTES: ReadonlySet<string> = new Set([...SINGLE_ROUTES.map(([p]) => `/v1/${p}`), ...BATCH_ROUTES, '/v1/consent']);
+
 const OK = { success: true } as const;
 
 /** The event Segment's consent integration sends when preferences change. */
@@ -100,7 +103,7 @@ export const collector: FastifyPluginAsync<CollectorOptions> = async (app: Fasti
   // Browsers send from any site that embeds the SDK; write keys are public by design. Only the
   // collector's routes: @fastify/cors answers every OPTIONS request of the server, and the
   // admin API must not invite browsers.
-  const collectorPaths = new Set([...SINGLE_ROUTES.map(([p]) => `/v1/${p}`), ...BATCH_ROUTES, '/sourceConfig', '/v1/consent']);
+  const collectorPaths = new Set([...INGEST_ROUTES, '/sourceConfig']);
   const suppressed = (msg: object): boolean => {
     const s = opts.suppression;
     return s !== undefined && s.list.size > 0 && s.list.suppresses(s.rules.identifiersOf(msg as Envelope));

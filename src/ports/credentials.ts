@@ -40,6 +40,8 @@ export interface Credentials {
   sourceByWriteKey(writeKey: string): Source | undefined;
   /** The holder when the token is valid and not revoked; `extra` is a configured token also accepted (as admin, id `env`). */
   verifyToken(token: string, extra?: string): TokenHolder | undefined;
+  /** Whether the token with this id is still valid (a console session asks at each request: a revoked token's sessions end). */
+  tokenActive(id: string): boolean;
   /** Records a read of personal data. Not awaited on the request path. */
   audit(entry: AuditEntry): Promise<unknown>;
   auditFor(subject: string, limit?: number): AuditEntry[];

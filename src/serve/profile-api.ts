@@ -39,8 +39,9 @@ const EventsQuery = { type: 'object', properties: { limit: { type: 'integer', mi
 export function requireToken(control: Credentials, envToken: string | undefined, scope: Scope) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearer(req.headers.authorization) ?? basicUser(req.headers.authorization);
-    if (!token) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING');
-    const holder = control.verifyToken(token, envToken);
+    // Without a token, the console's session (serve/console.ts) stands for the token it logged in with.
+    if (!token && !req.sessionHolder) throw new MosaicError('MOSAIC_AUTH_TOKEN_MISSING');
+    const holder = token ? control.verifyToken(token, envToken) : req.sessionHolder;
     if (!holder) throw new MosaicError('MOSAIC_AUTH_TOKEN_INVALID');
     if (!holder.scopes.includes(scope) && !holder.scopes.includes('admin')) {
       throw new MosaicError('MOSAIC_AUTH_SCOPE', { message: `This token (${holder.id}) has the scope${holder.scopes.length === 1 ? '' : 's'} ${holder.scopes.join(', ') || '(none)'}; ${req.method} ${req.routeOptions.url ?? req.url} needs "${scope}". Create one with: mosaic token create --scopes ${scope}` });

@@ -164,6 +164,14 @@ export class ControlStore implements Credentials {
     return row && { id: row.id, scopes: scopesOf(row.scopes) };
   }
 
+  private tokenById: ReturnType<SqliteDb["prepare"]> | undefined;
+
+  tokenActive(id: string): boolean {
+    if (id === ENV_HOLDER.id) return true;
+    this.tokenById ??= this.db.prepare('SELECT 1 FROM api_tokens WHERE id = ? AND revoked_at IS NULL').pluck();
+    return this.tokenById.get(id) !== undefined;
+  }
+
   /** Epsilon a token has spent since a time. */
   privacySpent(token: string, since: number): number {
     return this.db.prepare('SELECT coalesce(sum(epsilon), 0) FROM privacy_spend WHERE token = ? AND at >= ?').pluck().get(token, since) as number;

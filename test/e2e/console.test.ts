@@ -1,0 +1,163 @@
+/**
+ * The console in real headless Chromium against a running Mosaic: log in, watch the pipeline's
+ * figures move while events are sent, find a profile by email, at desktop and phone widths,
+ * with axe-core finding no serious accessibility problem. Screenshots go to
+ * test-output/console/. Needs Debian's chromium: skipped with a message without it, unless
+ * MOSAIC_REQUIRE_BROWSER=1 (CI) makes that a failure.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { API_TOKEN, WRITE_KEY, basic, startMosaic } from '../helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const missing = !existsSync(CHROMIUM);
+if (missing && process.env.MOSAIC_REQUIRE_BROWSER === '1') throw new Error(`MOSAIC_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install chromium)`);
+const skip = missing ? `${CHROMIUM} not installed (apt-get install chromium); set MOSAIC_REQUIRE_BROWSER=1 to fail instead` : false;
+
+const SHOTS = join(process.cwd(), 'test-output', 'console');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical findings on the page as it is now. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the console's CSP (rightly) refuses inline scripts.
+  if ((await page.evaluate('typeof window.axe')) !== 'object') await page.evaluate(AXE);
+  const result = (await page.evaluate('window.axe.run(document, { resultTypes: ["violations"] })')) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+async function send(base: string, messages: Record<string, unknown>[]): Promise<void> {
+  const r = await fetch(`${base}/v1/batch`, { method: 'POST', headers: { authorization: basic(WRITE_KEY), 'content-type': 'application/json' }, body: JSON.stringify({ batch: messages }) });
+  assert.equal(r.status, 200, await r.text());
+}
+
+test('the console: log in, live pipeline figures, a profile found by email, phone width, no serious accessibility problems', { skip, timeout: 120_000 }, async () => {
+  const m = await startMosaic({ console: { historyIntervalSeconds: 1 } });
+  let browser: Browser | undefined;
+  try {
+    await m.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(m.app.server.address() as { port: number }).port}`;
+    mkdirSync(SHOTS, { recursive: true });
+    await send(base, [
+      { type: 'page', anonymousId: 'anon-ann', name: 'Home' },
+      { type: 'identify', anonymousId: 'anon-ann', userId: 'ann', traits: { email: 'Ann@Example.com', plan: 'pro' } },
+      { type: 'track', userId: 'ann', event: 'Order Completed', properties: { revenue: 42 } },
+    ]);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    // HTTP errors the test provokes (a wrong token, an unknown person, the CSRF check) are logged by Chromium as resource errors: only script errors count.
+    page.on('console', (msg) => msg.type() === 'error' && !msg.text().startsWith('Failed to load resource') && errors.push(msg.text()));
+
+    // Logging in: a wrong token is refused with the API's message; the admin token gets in.
+    await page.goto(`${base}/console`);
+    await page.getByLabel('Admin API token').fill('mt_not_a_real_token_000');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'unknown or revoked' }).or(page.getByRole('alert')).first().waitFor();
+    assert.deepEqual(await seriousViolations(page), [], 'login page');
+    await page.screenshot({ path: join(SHOTS, 'login.png') });
+    await page.getByLabel('Admin API token').fill(API_TOKEN);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Pipeline' }).waitFor();
+
+    // The figures move while events arrive: the accepted rate goes above zero, the charts gain points.
+    const points = async () => Number(await page.locator('.plot').first().getAttribute('data-points'));
+    const startPoints = await points();
+    const sending = (async () => {
+      for (let i = 0; i < 12; i++) {
+        await send(base, Array.from({ length: 20 }, (_, j) => ({ type: 'track', userId: `u${j}`, event: 'Product Viewed', properties: { i } })));
+        await send(base, [{ type: 'track', event: 'Broken' }]).catch(() => undefined); // rejected: no identity
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    await page.waitForFunction(`Number(document.querySelector('[data-figure="accepted"]')?.textContent?.replace(/,/g, '')) > 0`, undefined, { timeout: 20_000 });
+    await sending;
+    await page.waitForFunction(`Number(document.querySelector('.plot')?.getAttribute('data-points')) >= ${startPoints + 3}`, undefined, { timeout: 20_000 });
+    assert.ok((await points()) > startPoints);
+    await page.waitForFunction(`!/rejected 0\\//.test(document.querySelector('.chart .summary')?.textContent ?? 'rejected 0/')`, undefined, { timeout: 20_000 });
+    assert.deepEqual(await seriousViolations(page), [], 'pipeline page');
+    await page.screenshot({ path: join(SHOTS, 'pipeline.png'), fullPage: true });
+
+    // A profile by the email it was identified with (the store holds it pseudonymized).
+    await page.getByRole('link', { name: 'Profiles' }).click();
+    await page.getByLabel('Identity').fill('ann@example.com');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('heading', { name: /^Profile / }).waitFor();
+    const identities = await page.getByRole('table', { name: 'Identities', exact: true }).innerText();
+    assert.match(identities, /user_id\s+ann/);
+    assert.match(identities, /anonymous_id\s+anon-ann/);
+    assert.match(await page.getByRole('table', { name: 'Traits', exact: true }).innerText(), /plan\s+pro/);
+    assert.match(await page.locator('.events').innerText(), /Order Completed/);
+    assert.deepEqual(await seriousViolations(page), [], 'profile page');
+    await page.screenshot({ path: join(SHOTS, 'profile.png'), fullPage: true });
+
+    // Unknown people are said to be unknown.
+    await page.getByLabel('Identity').fill('nobody@example.com');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('alert').filter({ hasText: 'No profile holds' }).waitFor();
+
+    // A phone's width: everything reachable without sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/console/#/profiles/ann%40example.com`);
+    await page.getByRole('heading', { name: /^Profile / }).waitFor();
+    assert.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no horizontal scroll at 390 px');
+    await page.screenshot({ path: join(SHOTS, 'profile-phone.png'), fullPage: true });
+    await page.goto(`${base}/console/#/pipeline`);
+    await page.getByRole('heading', { name: 'Pipeline' }).waitFor();
+    assert.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no horizontal scroll at 390 px');
+    await page.screenshot({ path: join(SHOTS, 'pipeline-phone.png'), fullPage: true });
+
+    // The session cookie alone cannot change anything: a change needs the CSRF header.
+    const refused = await page.evaluate(`fetch('/v1/tokens/tok_x', { method: 'DELETE' }).then(async (r) => ({ status: r.status, code: (await r.json()).error.code }))`);
+    assert.deepEqual(refused, { status: 403, code: 'MOSAIC_CSRF_INVALID' });
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Admin API token').waitFor();
+    const after = await page.evaluate(`fetch('/v1/metrics/history').then((r) => r.status)`);
+    assert.equal(after, 401, 'logged out: the cookie opens nothing');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser?.close();
+    await m.cleanup();
+  }
+});
+
+test('the console API: login needs an admin token; a session ends with its token', { timeout: 30_000 }, async () => {
+  const m = await startMosaic();
+  try {
+    const login = (token: string) => m.app.inject({ method: 'POST', url: '/console/login', payload: { token } });
+    assert.equal((await login('nope-nope-nope')).json().error.code, 'MOSAIC_AUTH_TOKEN_INVALID');
+    const reader = m.control.createToken('reader', ['profiles:read']);
+    const r = await login(reader.token);
+    assert.equal(r.statusCode, 403);
+    assert.equal(r.json().error.code, 'MOSAIC_AUTH_SCOPE');
+
+    const admin = m.control.createToken('console', ['admin']);
+    const ok = await login(admin.token);
+    assert.equal(ok.statusCode, 200);
+    const cookie = ok.cookies.find((c) => c.name === 'mosaic_console')!;
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    const cookies = { mosaic_console: cookie.value };
+    assert.equal((await m.app.inject({ method: 'GET', url: '/v1/metrics/history', cookies })).statusCode, 200);
+    assert.equal((await m.app.inject({ method: 'GET', url: '/v1/metrics/history' })).statusCode, 401);
+    // A changing request with the right header goes through.
+    const csrf = ok.json().csrf as string;
+    const del = await m.app.inject({ method: 'DELETE', url: '/v1/tokens/tok_missing', cookies, headers: { 'x-mosaic-csrf': csrf } });
+    assert.equal(del.json().error.code, 'MOSAIC_TOKEN_NOT_FOUND');
+    assert.equal((await m.app.inject({ method: 'DELETE', url: '/v1/tokens/tok_missing', cookies, headers: { 'x-mosaic-csrf': 'x'.repeat(csrf.length) } })).json().error.code, 'MOSAIC_CSRF_INVALID');
+
+    m.control.revokeToken(admin.id);
+    assert.equal((await m.app.inject({ method: 'GET', url: '/v1/metrics/history', cookies })).statusCode, 401, 'the revoked token took its session with it');
+  } finally {
+    await m.cleanup();
+  }
+});
