@@ -4,11 +4,19 @@ import { api, setCsrf, whenUnauthorized } from './api.js';
 import { Login } from './pages/Login.js';
 import { Pipeline } from './pages/Pipeline.js';
 import { Profiles } from './pages/Profiles.js';
+import { Audiences } from './pages/Audiences.js';
+import { Quality } from './pages/Quality.js';
+import { Privacy } from './pages/Privacy.js';
+import { Decisions } from './pages/Decisions.js';
 import './style.css';
 
 const PAGES = [
   { path: 'pipeline', title: 'Pipeline', view: Pipeline },
   { path: 'profiles', title: 'Profiles', view: Profiles },
+  { path: 'audiences', title: 'Audiences', view: Audiences },
+  { path: 'quality', title: 'Quality', view: Quality },
+  { path: 'privacy', title: 'Privacy', view: Privacy },
+  { path: 'decisions', title: 'Decisions', view: Decisions },
 ] as const;
 
 /** The page and its argument from the location hash: #/profiles/email:ann@example.com. */

@@ -1,0 +1,141 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, enc } from '../api.js';
+
+interface Quarantined {
+  id: number;
+  receivedAt: string;
+  messageId: string;
+  subject: string;
+  violations: { rule: string; path?: string; message: string }[];
+  status: 'pending' | 'replayed';
+  replayedAt?: string;
+  event: Record<string, unknown>;
+}
+interface Page {
+  events: Quarantined[];
+  next: number | null;
+  pendingByRule: Record<string, number>;
+}
+
+/** Events held back by the tracking plan: by rule, each with what it broke; replayed once fixed (or anyway). */
+export function Quality() {
+  const [status, setStatus] = useState<'pending' | 'replayed' | 'all'>('pending');
+  const [rule, setRule] = useState('');
+  const [data, setData] = useState<Page | undefined>();
+  const [message, setMessage] = useState('');
+  const [error, setError] = useState('');
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    api<Page>(`/v1/quarantine?limit=50&status=${status}${rule ? `&rule=${enc(rule)}` : ''}`)
+      .then((d) => {
+        setData(d);
+        setError('');
+      })
+      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+  }, [status, rule, tick]);
+
+  const replay = async (body: Record<string, unknown>) => {
+    setMessage('');
+    try {
+      const r = await api<{ replayed: number; failing: number; failures: { id: number; violations: { message: string }[] }[] }>('/v1/quarantine/replay', { method: 'POST', body });
+      setMessage(`${r.replayed} replayed into the log${r.failing ? `; ${r.failing} still break the plan (${r.failures.map((f) => `#${f.id}: ${f.violations.map((v) => v.message).join('; ')}`).join(' · ')})` : ''}.`);
+      setTick((t) => t + 1);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+
+  const rules = Object.entries(data?.pendingByRule ?? {});
+  return (
+    <section aria-labelledby="quality-title">
+      <h1 id="quality-title">Data quality</h1>
+      <h2>Quarantine</h2>
+      <p class="hint">Events that broke the tracking plan are held here, whole. Fix the plan (or the sender), then replay: each is checked again; "Replay anyway" lets it through as it is.</p>
+      {rules.length > 0 && (
+        <table class="narrow">
+          <caption>Pending by rule</caption>
+          <tbody>
+            {rules.map(([r, n]) => (
+              <tr key={r}>
+                <th scope="row">
+                  <button type="button" class="link" onClick={() => setRule(r)}>
+                    {r}
+                  </button>
+                </th>
+                <td>{n}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div class="toolbar">
+        <label>
+          Status{' '}
+          <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value as typeof status)}>
+            <option value="pending">pending</option>
+            <option value="replayed">replayed</option>
+            <option value="all">all</option>
+          </select>
+        </label>
+        {rule && (
+          <span>
+            Rule <code>{rule}</code>{' '}
+            <button type="button" class="link" onClick={() => setRule('')}>
+              (all rules)
+            </button>
+          </span>
+        )}
+        {status === 'pending' && (data?.events.length ?? 0) > 0 && (
+          <button type="button" onClick={() => void replay(rule ? { rule } : { all: true })}>
+            Replay all {rule ? 'for this rule' : 'pending'}
+          </button>
+        )}
+      </div>
+      {message && (
+        <p role="status" class="ok">
+          {message}
+        </p>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {data && data.events.length === 0 && <p class="muted">Nothing here.</p>}
+      <ul class="cards">
+        {data?.events.map((q) => (
+          <li key={q.id} class="card">
+            <h3>
+              #{q.id} {String(q.event.event ?? q.event.type ?? '')} <span class="muted">({q.status})</span>
+            </h3>
+            <p class="muted">
+              received <time dateTime={q.receivedAt}>{q.receivedAt}</time> · {q.subject}
+            </p>
+            <ul>
+              {q.violations.map((v, i) => (
+                <li key={i}>
+                  <code>{v.rule}</code> {v.message}
+                </li>
+              ))}
+            </ul>
+            <details>
+              <summary>Event</summary>
+              <pre>{JSON.stringify(q.event, null, 2)}</pre>
+            </details>
+            {q.status === 'pending' && (
+              <div class="toolbar">
+                <button type="button" onClick={() => void replay({ ids: [q.id] })}>
+                  Replay
+                </button>
+                <button type="button" onClick={() => void replay({ ids: [q.id], force: true })}>
+                  Replay anyway
+                </button>
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
