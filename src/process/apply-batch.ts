@@ -3,7 +3,7 @@ import type { SuppressionList } from '../privacy/suppression.js';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { Cluster, Hyperedge } from '../core/identity-graph.js';
-import { membershipChanges, pendingAudienceEvent, type MembershipChange } from '../core/audiences.js';
+import { AUDIENCE_SOURCE_ID, membershipChanges, pendingAudienceEvent, type MembershipChange } from '../core/audiences.js';
 import { assembleProfile, audienceView, consents, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder, type LogRef } from '../core/resolve-batch.js';
 import type { DeadLetter, MembershipRecord, ProfileStore, SeenMessage } from '../ports/profile-store.js';
@@ -106,6 +106,9 @@ export async function applyBatch(
   opts: ApplyOptions = {},
 ): Promise<BatchOutcome> {
   let refs = opts.refs;
+  // Mosaic's own audience events are in the log for the lake and destinations, not for profiles:
+  // with ten audiences there are about 0.6 of them per event, not worth enriching or transforming.
+  if (received.some(isAudienceEvent)) ({ events: received, refs } = keepWhere(received, refs, (e) => !isAudienceEvent(e)));
   let seen: { at: number; messages: SeenMessage[] } | undefined;
   let duplicates = 0;
   if (opts.dedup) {
@@ -116,12 +119,9 @@ export async function applyBatch(
   let suppressed = 0;
   const list = opts.suppression;
   if (list?.size) {
-    const keep = received.map((e) => !list.suppresses(rules.identifiersOf(e)));
-    suppressed = keep.filter((k) => !k).length;
-    if (suppressed) {
-      received = received.filter((_, i) => keep[i]);
-      if (refs) refs = refs.filter((_, i) => keep[i]);
-    }
+    const before = received.length;
+    ({ events: received, refs } = keepWhere(received, refs, (e) => !list.suppresses(rules.identifiersOf(e))));
+    suppressed = before - received.length;
   }
   if (model.enricher?.enabled) for (const e of received) model.enricher.enrich(e);
   let events = received;
@@ -196,6 +196,14 @@ export async function applyBatch(
   return { merges: graph.merges, conflicts: graph.conflicts, reclustered, transitions: audience.memberships, deadLetters, dropped, duplicates, suppressed, touched };
 }
 
+const isAudienceEvent = (e: Envelope) => e.sourceId === AUDIENCE_SOURCE_ID;
+
+/** The events `keep` accepts, with their log positions. */
+function keepWhere(events: readonly Envelope[], refs: readonly (LogRef | undefined)[] | undefined, keep: (e: Envelope) => boolean) {
+  const flags = events.map(keep);
+  return { events: events.filter((_, i) => flags[i]), refs: refs?.filter((_, i) => flags[i]) };
+}
+
 /**
  * Which audiences these profiles enter and exit now. `fresh` holds parts changed in this batch
  * (not yet committed); the others are read from the store. Profiles merged away exit everything.
@@ -224,7 +232,8 @@ async function evaluateAudiences(
   };
   for (const c of clusters) {
     const parts = c.members.map((m) => fresh.get(m) ?? stored.get(m)).filter((p): p is ProfileDoc => p !== undefined);
-    const doc = assembleProfile(c, parts, model);
+    // Most profiles are one part: read as it is, not copied into a sum (rules only read it).
+    const doc = parts.length === 1 ? parts[0]! : assembleProfile(c, parts, model);
     // Without consent to personalization a person is in no audience: they leave those they were in.
     const view = consents(doc, 'personalization', model) ? audienceView(doc, model, now) : undefined;
     record(c, membershipChanges(c.id, view, current.get(c.id) ?? none, audiences));
