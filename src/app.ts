@@ -28,6 +28,8 @@ import type { IdentityKey } from './core/identity.js';
 import { join } from 'node:path';
 import { itemsApi } from './serve/items-api.js';
 import { decideApi } from './serve/decide-api.js';
+import { qualityReportApi } from './serve/quality-report-api.js';
+import { experimentApi } from './serve/experiment-api.js';
 import { modelApi } from './serve/model-api.js';
 import { textApi } from './serve/text-api.js';
 import fastifyCookie from '@fastify/cookie';
@@ -416,6 +418,8 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     });
     await app.register(audienceApi, { store, control, envToken: config.apiToken, audiences: model.audiences ?? [] });
     await app.register(modelApi, { config, log, control, envToken: config.apiToken });
+    await app.register(qualityReportApi, { lakeDir: config.lake.dir!, control, envToken: config.apiToken, runs: expectationRuns! });
+    await app.register(experimentApi, { config, control, envToken: config.apiToken });
     if (profileIndex) await app.register(textApi, { profiles: profileIndex, control, envToken: config.apiToken });
     if (items && decider && recommender) {
       const r = recommender;

@@ -106,6 +106,7 @@ export const ERROR_CATALOGUE = {
   MOSAIC_ITEMS_INVALID: { status: 400, message: 'Some items are invalid; see details. None of the request was applied.' },
   MOSAIC_ITEM_NOT_FOUND: { status: 404, message: 'No item with this id in the catalog.' },
   MOSAIC_PLACEMENT_NOT_FOUND: { status: 404, message: 'No placement with this name: placements are declared under personalization.placements.' },
+  MOSAIC_EXPERIMENT_NOT_FOUND: { status: 404, message: 'No experiment with this name is configured, and the lake holds no exposure for it. GET /v1/experiments (or mosaic experiment list) lists those configured.' },
   MOSAIC_PERSONALIZATION_DISABLED: { status: 404, message: 'Personalization is off (personalization.enabled: false).' },
   MOSAIC_EMBEDDER_FAILED: { status: 502, message: 'The embedding endpoint failed; the items stay queued for the vector index and are retried.' },
   MOSAIC_CONFIG_INVALID: { status: 500, message: 'The configuration is invalid; see details.' },

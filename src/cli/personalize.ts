@@ -9,7 +9,7 @@ import { Warehouse } from '../lake/warehouse.js';
 import { sqlString } from '../adapters/duckdb/duckdb.js';
 import { DEFAULT_STRATEGY } from '../personalize/decider.js';
 import { BASELINES, evaluateRecommendations, type Evaluation } from '../personalize/evaluate.js';
-import { experimentReport, type ExperimentReport } from '../personalize/experiment-report.js';
+import { configuredExperiments, reportOf, type ExperimentReport } from '../personalize/experiment-report.js';
 import { SHOP_SIGNAL_SETTINGS, syntheticShop } from '../personalize/synthetic.js';
 import { parseWhen } from '../quality/profiling.js';
 import { MODELS, type ModelReport } from '../lake/models.js';
@@ -28,7 +28,7 @@ function since(text: string | undefined): number | undefined {
 
 /** The configured experiments: placement, variants and weights. */
 export function experimentList(config: Config, o: { json?: boolean }): void {
-  const list = Object.entries(config.personalization.placements).flatMap(([placement, p]) => (p.experiment ? [{ experiment: p.experiment.name, placement, variants: p.experiment.variants.map((v) => ({ name: v.name, weight: v.weight, strategy: v.strategy ?? p.strategy ?? DEFAULT_STRATEGY })) }] : []));
+  const list = configuredExperiments(config.personalization.placements, DEFAULT_STRATEGY);
   if (o.json) return print(JSON.stringify(list, null, 2));
   if (!list.length) return print('no experiment configured (personalization.placements.<name>.experiment)');
   for (const e of list) {
@@ -53,9 +53,7 @@ export function describeExperiment(r: ExperimentReport): string {
 
 /** `mosaic experiment report <name>`: conversion by variant from the lake, with a significance test against the control. */
 export async function experimentReportCli(config: Config, name: string, o: { conversion: string; since?: string; json?: boolean }): Promise<void> {
-  const configured = Object.values(config.personalization.placements).find((p) => p.experiment?.name === name)?.experiment;
-  const report = await experimentReport(config.lake.dir!, name, { conversion: o.conversion, ...(configured ? { variants: configured.variants.map((v) => v.name) } : {}), ...(o.since ? { sinceMs: since(o.since)! } : {}) });
-  if (!configured && !report.variants.length) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `No experiment "${name}" is configured, and the lake holds no exposure for it. \`mosaic experiment list\` shows those configured.` });
+  const report = await reportOf(config, name, { conversion: o.conversion, ...(o.since ? { sinceMs: since(o.since)! } : {}) });
   print(o.json ? JSON.stringify(report, null, 2) : describeExperiment(report));
 }
 

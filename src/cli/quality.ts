@@ -4,8 +4,7 @@ import { openExpectationRuns, openQuarantine, openSchemaRegistry } from '../adap
 import { loadSuites } from '../quality/expectations.js';
 import { htmlReport, jsonReport } from '../quality/report.js';
 import { configuredSuites, runExpectations } from '../quality/run-expectations.js';
-import { driftTable, parseWhen, profileTable } from '../quality/profiling.js';
-import { Warehouse } from '../lake/warehouse.js';
+import { profileOrDrift } from '../quality/profiling.js';
 import type { Dataset } from '../quality/catalog.js';
 import { duplicatesInLake } from '../quality/duplicates.js';
 import type { Config } from '../config.js';
@@ -214,43 +213,25 @@ const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '
 
 /** `mosaic profile-data <table>`: a profile of each column, or with --baseline-since, drift (PSI) against an earlier period. */
 export async function profileData(config: Config, table: string, o: ProfileCliOptions): Promise<void> {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `"${table}" is not a table name (events, profiles, identities, sessions, audience_memberships, fact_events, dim_users, dim_date)` });
-  const now = Date.now();
-  const when = (t: string | undefined) => {
-    try {
-      return t === undefined ? undefined : parseWhen(t, now);
-    } catch (err) {
-      throw new MosaicError('MOSAIC_BAD_REQUEST', { message: (err as Error).message });
-    }
-  };
-  const period = { ...(o.since ? { from: when(o.since)! } : {}), ...(o.until ? { to: when(o.until)! } : {}) };
-  const common = { ...(o.where ? { where: o.where } : {}), ...(o.timeColumn ? { timeColumn: o.timeColumn } : {}), ...(o.columns ? { columns: o.columns.split(',').map((c) => c.trim()) } : {}) };
-  const warehouse = await Warehouse.open(config.lake.dir!);
-  try {
-    const q = (sql: string) => warehouse.query(sql);
-    if (o.baselineSince || o.baselineUntil) {
-      const baseline = { ...(o.baselineSince ? { from: when(o.baselineSince)! } : {}), ...(o.baselineUntil ? { to: when(o.baselineUntil)! } : {}) };
-      const drift = await driftTable(q, table, baseline, period, common);
-      if (o.json) return out(JSON.stringify({ table, baseline, current: period, columns: drift }));
-      out(`drift of ${table}: ${drift[0] ? `${drift[0].baselineRows} baseline rows, ${drift[0].currentRows} current rows` : 'no column'} (PSI < 0.1 stable, < 0.25 moderate, else significant)`);
-      for (const d of drift) out(`  ${d.column.padEnd(32)} ${d.kind.padEnd(11)} PSI ${d.psi.toFixed(4).padStart(8)}  ${d.level}`);
-      return;
-    }
-    const p = await profileTable(q, table, { ...common, period });
-    if (o.json) return out(JSON.stringify(p));
-    out(`${table}: ${p.rows} rows${o.since || o.until ? ` (${o.since ?? '…'} to ${o.until ?? 'now'})` : ''}`);
-    out(`  ${'column'.padEnd(30)} ${'type'.padEnd(12)} ${'null %'.padStart(7)} ${'distinct'.padStart(9)} ${'min'.padStart(10)} ${'p50'.padStart(10)} ${'mean'.padStart(10)} ${'max'.padStart(10)}  top values`);
-    for (const c of p.columns) {
-      const num = c.numeric;
-      out(
-        `  ${c.column.slice(0, 30).padEnd(30)} ${c.type.slice(0, 12).padEnd(12)} ${(c.nullRate * 100).toFixed(1).padStart(7)} ${String(c.distinct).padStart(9)} ${fmt(num?.min).padStart(10)} ${fmt(num?.quantiles.p50).padStart(10)} ${fmt(num?.mean).padStart(10)} ${fmt(num?.max).padStart(10)}  ${c.top
-          .slice(0, 3)
-          .map((t) => `${t.value.length > 24 ? `${t.value.slice(0, 24)}…` : t.value} (${t.count})`)
-          .join(', ')}`,
-      );
-    }
-  } finally {
-    warehouse.close();
+  const { columns, ...rest } = o;
+  const r = await profileOrDrift(config.lake.dir!, table, { ...rest, ...(columns ? { columns: columns.split(',').map((c) => c.trim()) } : {}) });
+  if (o.json) return out(JSON.stringify(r));
+  if (r.kind === 'drift') {
+    const drift = r.columns;
+    out(`drift of ${table}: ${drift[0] ? `${drift[0].baselineRows} baseline rows, ${drift[0].currentRows} current rows` : 'no column'} (PSI < 0.1 stable, < 0.25 moderate, else significant)`);
+    for (const d of drift) out(`  ${d.column.padEnd(32)} ${d.kind.padEnd(11)} PSI ${d.psi.toFixed(4).padStart(8)}  ${d.level}`);
+    return;
+  }
+  out(`${table}: ${r.rows} rows${o.since || o.until ? ` (${o.since ?? '…'} to ${o.until ?? 'now'})` : ''}`);
+  out(`  ${'column'.padEnd(30)} ${'type'.padEnd(12)} ${'null %'.padStart(7)} ${'distinct'.padStart(9)} ${'min'.padStart(10)} ${'p50'.padStart(10)} ${'mean'.padStart(10)} ${'max'.padStart(10)}  top values`);
+  for (const c of r.columns) {
+    const num = c.numeric;
+    out(
+      `  ${c.column.slice(0, 30).padEnd(30)} ${c.type.slice(0, 12).padEnd(12)} ${(c.nullRate * 100).toFixed(1).padStart(7)} ${String(c.distinct).padStart(9)} ${fmt(num?.min).padStart(10)} ${fmt(num?.quantiles.p50).padStart(10)} ${fmt(num?.mean).padStart(10)} ${fmt(num?.max).padStart(10)}  ${c.top
+        .slice(0, 3)
+        .map((t) => `${t.value.length > 24 ? `${t.value.slice(0, 24)}…` : t.value} (${t.count})`)
+        .join(', ')}`,
+    );
   }
 }
 

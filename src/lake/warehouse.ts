@@ -29,6 +29,9 @@ CREATE VIEW dim_date AS
          isodow(d) AS iso_day_of_week, strftime(d, '%Y-%m') AS year_month, isodow(d) >= 6 AS weekend
   FROM generate_series((SELECT min(event_date) FROM events)::TIMESTAMP, (SELECT max(event_date) FROM events)::TIMESTAMP, INTERVAL 1 DAY) AS t(d)`;
 
+/** Every table and view a warehouse query sees. */
+export const WAREHOUSE_TABLES: readonly string[] = ['events', ...Object.keys(SNAPSHOT_TABLES), 'fact_events', 'dim_users', 'dim_date', 'experiment_exposures'];
+
 /** The snapshot's tables as views: over its Parquet files, or empty with the same columns before the first snapshot. */
 async function createProfileViews(db: DuckDBConnection, lakeDir: string): Promise<void> {
   await db.run(SNAPSHOT_INPUTS);

@@ -1,5 +1,8 @@
 import { sqlString } from '../adapters/duckdb/duckdb.js';
+import type { Config } from '../config.js';
+import type { Strategy } from '../core/recommend.js';
 import { twoProportionTest, type ProportionTest } from '../core/stats.js';
+import { MosaicError } from '../errors.js';
 import { Warehouse } from '../lake/warehouse.js';
 
 export interface VariantResult {
@@ -60,4 +63,26 @@ export async function experimentReport(lakeDir: string, experiment: string, opts
       })
     : [];
   return { experiment, conversion: opts.conversion, control: control?.variant ?? '', variants, tests };
+}
+
+export interface ConfiguredExperiment {
+  experiment: string;
+  placement: string;
+  /** In configured order: the first is the control. */
+  variants: { name: string; weight: number; strategy: Strategy }[];
+}
+
+/** The experiments declared on placements, each variant with the strategy it runs. */
+export function configuredExperiments(placements: Config['personalization']['placements'], defaultStrategy: Strategy): ConfiguredExperiment[] {
+  return Object.entries(placements).flatMap(([placement, p]) =>
+    p.experiment ? [{ experiment: p.experiment.name, placement, variants: p.experiment.variants.map((v) => ({ name: v.name, weight: v.weight, strategy: v.strategy ?? p.strategy ?? defaultStrategy })) }] : [],
+  );
+}
+
+/** The report of `name`: a configured experiment (its variants in order, control first) or one the lake has exposures of. */
+export async function reportOf(config: Config, name: string, opts: { conversion: string; sinceMs?: number }): Promise<ExperimentReport> {
+  const configured = Object.values(config.personalization.placements).find((p) => p.experiment?.name === name)?.experiment;
+  const report = await experimentReport(config.lake.dir!, name, { ...opts, ...(configured ? { variants: configured.variants.map((v) => v.name) } : {}) });
+  if (!configured && !report.variants.length) throw new MosaicError('MOSAIC_EXPERIMENT_NOT_FOUND', { message: `No experiment "${name}" is configured, and the lake holds no exposure for it. \`mosaic experiment list\` shows those configured.` });
+  return report;
 }

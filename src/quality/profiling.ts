@@ -1,5 +1,6 @@
 import { sqlString } from '../adapters/duckdb/sql-literal.js';
-import type { QueryResult } from '../lake/warehouse.js';
+import { MosaicError } from '../errors.js';
+import { Warehouse, WAREHOUSE_TABLES, type QueryResult } from '../lake/warehouse.js';
 import { durationMs } from './expectations.js';
 
 /**
@@ -193,4 +194,52 @@ export function parseWhen(text: string, now = Date.now()): number {
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new Error(`"${text}" is neither a duration before now (30m, 12h, 7d) nor a date (2026-11-01)`);
   return t;
+}
+
+/** What to profile: times are durations before now (7d) or dates; a baseline period asks for drift instead. */
+export interface ProfileRequest {
+  since?: string;
+  until?: string;
+  baselineSince?: string;
+  baselineUntil?: string;
+  columns?: readonly string[];
+  /** SQL: for the command line only (the HTTP API does not take SQL fragments). */
+  where?: string;
+  timeColumn?: string;
+}
+
+export type ProfileOrDrift =
+  | { kind: 'profile'; table: string; period: Period; rows: number; columns: ColumnProfile[] }
+  | { kind: 'drift'; table: string; baseline: Period; current: Period; columns: ColumnDrift[] };
+
+/** A profile of a lake table, or with a baseline period its drift: what `mosaic profile-data` prints and the console charts. */
+export async function profileOrDrift(lakeDir: string, table: string, req: ProfileRequest, now = Date.now()): Promise<ProfileOrDrift> {
+  if (!WAREHOUSE_TABLES.includes(table)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `"${table}" is not a lake table; profile one of: ${WAREHOUSE_TABLES.join(', ')}` });
+  const when = (t: string | undefined) => {
+    try {
+      return t === undefined ? undefined : parseWhen(t, now);
+    } catch (err) {
+      throw new MosaicError('MOSAIC_BAD_REQUEST', { message: (err as Error).message });
+    }
+  };
+  const periodOf = (from: string | undefined, to: string | undefined): Period => ({ ...(from ? { from: when(from)! } : {}), ...(to ? { to: when(to)! } : {}) });
+  const period = periodOf(req.since, req.until);
+  const common = { ...(req.where ? { where: req.where } : {}), ...(req.timeColumn ? { timeColumn: req.timeColumn } : {}), ...(req.columns?.length ? { columns: req.columns } : {}) };
+  const warehouse = await Warehouse.open(lakeDir);
+  try {
+    const q = (sql: string) => warehouse.query(sql);
+    try {
+      if (req.baselineSince || req.baselineUntil) {
+        const baseline = periodOf(req.baselineSince, req.baselineUntil);
+        return { kind: 'drift', table, baseline, current: period, columns: await driftTable(q, table, baseline, period, common) };
+      }
+      return { kind: 'profile', period, ...(await profileTable(q, table, { ...common, period })) };
+    } catch (err) {
+      // A period on a table without a time column: the caller's mistake, said as such.
+      if (err instanceof Error && !(err instanceof MosaicError) && /no default time column/.test(err.message)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: err.message });
+      throw err;
+    }
+  } finally {
+    warehouse.close();
+  }
 }

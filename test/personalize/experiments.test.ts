@@ -80,6 +80,23 @@ test('experiments end to end: exposures in the lake, conversion by variant in SQ
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, new RegExp(`control\\s+${expected.control.people}\\s+${expected.control.converted}`));
     assert.match(cli.stdout, /cooc vs control: \+[\d.]+ points .* significant at 95%/);
+    // The same over HTTP, as the console asks for it (reports scope).
+    const bearer = { authorization: `Bearer ${API_TOKEN}` };
+    const listed = await m.app.inject({ method: 'GET', url: '/v1/experiments', headers: bearer });
+    assert.deepEqual(listed.json().experiments.map((e: { experiment: string; placement: string; variants: { name: string }[] }) => [e.experiment, e.placement, e.variants.map((v) => v.name)]), [['home_recs', 'home', ['control', 'cooc']]]);
+    const http = await m.app.inject({ method: 'GET', url: '/v1/experiments/home_recs/report?conversion=Order%20Completed&since=7d', headers: bearer });
+    assert.equal(http.statusCode, 200, http.body);
+    assert.deepEqual(http.json().variants, r.variants);
+    assert.equal(http.json().tests[0].significant, true);
+    const missing = await m.app.inject({ method: 'GET', url: '/v1/experiments/nope/report?conversion=Order%20Completed', headers: bearer });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.json().error.code, 'MOSAIC_EXPERIMENT_NOT_FOUND');
+    const noConversion = await m.app.inject({ method: 'GET', url: '/v1/experiments/home_recs/report', headers: bearer });
+    assert.equal(noConversion.statusCode, 400);
+    const badSince = await m.app.inject({ method: 'GET', url: '/v1/experiments/home_recs/report?conversion=x&since=yesterdayish', headers: bearer });
+    assert.equal(badSince.statusCode, 400);
+    assert.match(badSince.json().error.message, /since: "yesterdayish" is neither/);
+
     const list = await runCli(m.config.dataDir, ['experiment', 'list']);
     assert.match(list.stdout, /home_recs \(placement home\)\n\s+control\s+50\.0%/);
     const unknown = await runCli(m.config.dataDir, ['experiment', 'report', 'nope', '--conversion', 'Order Completed']);

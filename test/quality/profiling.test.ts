@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Warehouse } from '../../src/lake/warehouse.js';
 import { driftTable, parseWhen, profileTable, psi } from '../../src/quality/profiling.js';
+import { openExpectationRuns } from '../../src/adapters/from-config.js';
+import { API_TOKEN, startMosaic } from '../helpers.js';
 import { plantLake } from './lake-fixture.js';
 
 const DAY = 86_400_000;
@@ -93,4 +95,56 @@ test('psi: zero for the same shares, growing with the shift; times parse', () =>
   assert.equal(parseWhen('2d', 10 * DAY), 8 * DAY);
   assert.equal(parseWhen('2026-11-01'), T0);
   assert.throws(() => parseWhen('last week'), /neither a duration/);
+});
+
+test('quality reports over HTTP: expectation history newest first, a profile and a drift of a lake table, bad input refused, the access audited', { timeout: 60_000 }, async () => {
+  const lake = await plantLake(events());
+  const m = await startMosaic({ lake: { dir: lake.lakeDir, offloadIntervalSeconds: 0 } });
+  const runs = await openExpectationRuns(m.config);
+  try {
+    const run = (at: number, status: 'pass' | 'fail') => ({ suite: 'orders', table: 'events', startedAt: at, finishedAt: at + 5, status, results: [{ name: 'not_null(user_id)', kind: 'not_null', status, message: status === 'pass' ? 'no null' : '3 nulls', observed: {} }] });
+    await runs.record(run(T0, 'pass'));
+    await runs.record(run(T0 + DAY, 'fail'));
+    const get = (url: string) => m.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const history = await get('/v1/quality/expectations?suite=orders&limit=10');
+    assert.equal(history.statusCode, 200, history.body);
+    assert.deepEqual(history.json().runs.map((r: { status: string; startedAt: number }) => [r.status, r.startedAt]), [['fail', T0 + DAY], ['pass', T0]]);
+
+    const profile = await get('/v1/quality/profile/events?since=2026-11-01&until=2026-11-08&columns=properties.price,properties.currency');
+    assert.equal(profile.statusCode, 200, profile.body);
+    const p = profile.json();
+    assert.equal(p.kind, 'profile');
+    assert.equal(p.rows, 700);
+    const price = p.columns.find((c: { column: string }) => c.column === 'properties.price');
+    assert.deepEqual(p.columns.map((c: { column: string }) => c.column).sort(), ['properties.currency', 'properties.price']);
+    assert.deepEqual([price.numeric.min, price.numeric.max], [40, 60]);
+
+    const drift = await get('/v1/quality/profile/events?since=2026-11-08&until=2026-11-15&baselineSince=2026-11-01&baselineUntil=2026-11-08&columns=properties.price,properties.currency');
+    assert.equal(drift.statusCode, 200, drift.body);
+    assert.equal(drift.json().kind, 'drift');
+    assert.deepEqual(drift.json().columns.map((c: { column: string; level: string }) => [c.column, c.level]), [['properties.price', 'significant'], ['properties.currency', 'stable']]);
+
+    const notATable = await get('/v1/quality/profile/secrets');
+    assert.equal(notATable.statusCode, 400);
+    const badTime = await get('/v1/quality/profile/events?since=someday');
+    assert.equal(badTime.statusCode, 400);
+    assert.match(badTime.json().error.message, /"someday" is neither a duration/);
+    const noTimeColumn = await get('/v1/quality/profile/profiles?since=7d');
+    assert.equal(noTimeColumn.statusCode, 400);
+    assert.match(noTimeColumn.json().error.message, /no default time column/);
+    // No SQL over HTTP: a `where` is dropped by the schema (only the command line takes --where).
+    const sqlFragment = await get('/v1/quality/profile/events?columns=event&where=false');
+    assert.equal(sqlFragment.statusCode, 200, sqlFragment.body);
+    assert.equal(sqlFragment.json().rows, 1400);
+    assert.equal((await m.app.inject({ method: 'GET', url: '/v1/quality/expectations' })).statusCode, 401);
+
+    await new Promise((r) => setTimeout(r, 50)); // audit entries are written off the request path
+    const audit = await get('/v1/audit?action=quality.profile&limit=20');
+    assert.equal(audit.statusCode, 200, audit.body);
+    assert.ok(audit.json().entries.length >= 5, `each profile read is audited: ${audit.body}`);
+  } finally {
+    await runs.close();
+    await m.cleanup();
+    lake.cleanup();
+  }
 });
