@@ -11,7 +11,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { openExpectationRuns } from '../../src/adapters/from-config.js';
 import { API_TOKEN, WRITE_KEY, basic, startMosaic } from '../helpers.js';
+import { plantLake } from '../quality/lake-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const missing = !existsSync(CHROMIUM);
@@ -27,6 +29,18 @@ async function seriousViolations(page: Page): Promise<string[]> {
   if ((await page.evaluate('typeof window.axe')) !== 'object') await page.evaluate(AXE);
   const result = (await page.evaluate('window.axe.run(document, { resultTypes: ["violations"] })')) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/**
+ * Polls `expression` in the page until it is truthy. Evaluated through the DevTools protocol:
+ * page.waitForFunction evaluates its string with eval, which the console's CSP refuses.
+ */
+async function until(page: Page, expression: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function send(base: string, messages: Record<string, unknown>[]): Promise<void> {
@@ -78,11 +92,11 @@ test('the console: log in, live pipeline figures, a profile found by email, phon
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    await page.waitForFunction(`Number(document.querySelector('[data-figure="accepted"]')?.textContent?.replace(/,/g, '')) > 0`, undefined, { timeout: 20_000 });
+    await until(page, `Number(document.querySelector('[data-figure="accepted"]')?.textContent?.replace(/,/g, '')) > 0`);
     await sending;
-    await page.waitForFunction(`Number(document.querySelector('.plot')?.getAttribute('data-points')) >= ${startPoints + 3}`, undefined, { timeout: 20_000 });
+    await until(page, `Number(document.querySelector('.plot')?.getAttribute('data-points')) >= ${startPoints + 3}`);
     assert.ok((await points()) > startPoints);
-    await page.waitForFunction(`!/rejected 0\\//.test(document.querySelector('.chart .summary')?.textContent ?? 'rejected 0/')`, undefined, { timeout: 20_000 });
+    await until(page, `!/rejected 0\\//.test(document.querySelector('.chart .summary')?.textContent ?? 'rejected 0/')`);
     assert.deepEqual(await seriousViolations(page), [], 'pipeline page');
     await page.screenshot({ path: join(SHOTS, 'pipeline.png'), fullPage: true });
 
@@ -209,6 +223,109 @@ test('the console: open an audience, replay a quarantined event, erase a person,
   } finally {
     await browser?.close();
     await m.cleanup();
+  }
+});
+
+test('the console: expectation results with their history, profiling and drift charts, experiment results per variant', { skip, timeout: 120_000 }, async () => {
+  // A lake holding two weeks of orders (prices rise in the second), and an experiment's exposures and conversions.
+  const DAY = 86_400_000;
+  const t0 = Date.now() - 14 * DAY;
+  const envelopes: string[] = [];
+  const at = (ms: number) => new Date(ms).toISOString();
+  for (let i = 0; i < 1400; i++) {
+    const day = Math.floor(i / 100);
+    const props = { price: (day >= 7 ? 70 : 40) + (i % 21), currency: i % 2 ? 'EUR' : 'USD' };
+    envelopes.push(JSON.stringify({ type: 'track', event: 'Order Placed', messageId: `o${i}`, userId: `c${i % 50}`, timestamp: at(t0 + day * DAY + (i % 100) * 60_000), receivedAt: at(t0 + day * DAY), sourceId: 'web', properties: props }));
+  }
+  for (let u = 0; u < 100; u++) {
+    const variant = u % 2 ? 'cooc' : 'control';
+    const seen = t0 - DAY + u * 1000; // before both weeks the drift compares
+    envelopes.push(JSON.stringify({ type: 'track', event: 'Experiment Viewed', messageId: `x${u}`, userId: `v${u}`, timestamp: at(seen), receivedAt: at(seen), sourceId: 'mosaic:experiments', properties: { experiment_id: 'home_recs', variant_name: variant, placement: 'home' } }));
+    // Every cooc person converts; one control person in four.
+    if (u % 2 || u % 4 === 0) envelopes.push(JSON.stringify({ type: 'track', event: 'Order Completed', messageId: `c${u}`, userId: `v${u}`, timestamp: at(seen + 60_000), receivedAt: at(seen + 60_000), sourceId: 'web', properties: {} }));
+  }
+  const lake = await plantLake(envelopes);
+  const m = await startMosaic({
+    lake: { dir: lake.lakeDir, offloadIntervalSeconds: 0 },
+    personalization: { placements: { home: { strategy: { popular: 1 }, experiment: { name: 'home_recs', variants: [{ name: 'control', weight: 1 }, { name: 'cooc', weight: 1, strategy: { cooccurrence: 1 } }] } } } },
+  });
+  const runs = await openExpectationRuns(m.config);
+  let browser: Browser | undefined;
+  try {
+    const run = (i: number, status: 'pass' | 'fail') => ({
+      suite: 'orders',
+      table: 'events',
+      startedAt: t0 + i * DAY,
+      finishedAt: t0 + i * DAY + 900,
+      status,
+      results: [
+        { name: 'not_null(user_id)', kind: 'not_null', status: 'pass' as const, message: 'no null', observed: {} },
+        { name: 'in_range(properties.price)', kind: 'in_range', status, message: status === 'pass' ? 'all within 0–100' : '12 rows above 100', observed: {} },
+      ],
+    });
+    for (const [i, status] of [[1, 'pass'], [2, 'fail'], [3, 'pass']] as const) await runs.record(run(i, status));
+    await m.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(m.app.server.address() as { port: number }).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${base}/console/#/quality`);
+    await page.getByLabel('Admin API token').fill(API_TOKEN);
+    await page.getByRole('button', { name: 'Log in' }).click();
+
+    // Expectations: the latest run, and each expectation's past results.
+    await page.getByRole('heading', { name: /^orders/ }).waitFor();
+    assert.match(await page.getByRole('article').innerText(), /pass · 2 of 2 passed/);
+    assert.equal(await page.getByRole('img', { name: 'Suite orders, last 3 runs: 2 pass, 1 fail; latest pass' }).count(), 1);
+    assert.equal(await page.getByRole('img', { name: 'in_range(properties.price), last 3 runs: 2 pass, 1 fail; latest pass' }).count(), 1);
+    assert.equal(await page.getByRole('img', { name: 'not_null(user_id), last 3 runs: 3 pass; latest pass' }).count(), 1);
+
+    // Drift: this week against the last; the price moved, the currency did not.
+    await page.getByLabel('Period', { exact: true }).selectOption('7d');
+    await page.getByLabel('Drift against the period before').check();
+    await page.getByLabel('Columns', { exact: true }).fill('properties.price, properties.currency');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByRole('status').filter({ hasText: '1 columns drifted significantly' }).waitFor();
+    const drift = page.locator('figure.bars').filter({ hasText: 'Drift by column (PSI)' });
+    assert.match(await drift.innerText(), /properties\.price\s+[\d.]+ significant/);
+    assert.match(await drift.innerText(), /properties\.currency\s+0\.000 stable/);
+    assert.match(await page.locator('figure.bars').filter({ hasText: 'share of rows per bin' }).innerText(), /properties\.price: share of rows per bin/);
+    assert.deepEqual(await seriousViolations(page), [], 'quality page with drift');
+    await page.screenshot({ path: join(SHOTS, 'quality-drift.png'), fullPage: true });
+
+    // A profile of the same: null rates and a histogram.
+    await page.getByLabel('Drift against the period before').uncheck();
+    await page.getByRole('button', { name: 'Profile' }).click();
+    await page.getByRole('status').filter({ hasText: /rows, 2 columns profiled/ }).waitFor();
+    const histogram = await page.locator('figure.bars').filter({ hasText: 'rows per bin' }).innerText();
+    assert.match(histogram, /properties\.price: rows per bin/);
+    assert.match(await page.getByRole('table', { name: 'Columns' }).innerText(), /properties\.price\s+JSON\s+0\.0%/);
+    assert.deepEqual(await seriousViolations(page), [], 'quality page with a profile');
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no horizontal scroll at 390 px');
+    await page.screenshot({ path: join(SHOTS, 'quality-profile-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // The experiment, per variant, tested against the control.
+    await page.getByRole('link', { name: 'Decisions' }).click();
+    await page.getByLabel('Conversion event').fill('Order Completed');
+    await page.getByRole('button', { name: 'Show results' }).click();
+    const rates = await page.locator('figure.bars').filter({ hasText: 'share converting' }).innerText();
+    assert.match(rates, /control \(control\)\s+50\.0% \(25 of 50\)/);
+    assert.match(rates, /cooc\s+100\.0% \(50 of 50\)/);
+    assert.match(await page.getByRole('table', { name: /Against the control/ }).innerText(), /cooc\s+\+50\.00 points.*significant at 95%/s);
+    assert.deepEqual(await seriousViolations(page), [], 'decisions page with an experiment');
+    await page.screenshot({ path: join(SHOTS, 'experiment.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser?.close();
+    await runs.close();
+    await m.cleanup();
+    lake.cleanup();
   }
 });
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
+import { Experiments } from './Experiments.js';
 
 interface Decision {
   placement: string;
@@ -86,6 +87,7 @@ export function Decisions() {
           </ol>
         </>
       )}
+      {placements && <Experiments />}
     </section>
   );
 }

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, enc } from '../api.js';
+import { Expectations } from './Expectations.js';
+import { Profiling } from './Profiling.js';
 
 interface Quarantined {
   id: number;
@@ -50,6 +52,8 @@ export function Quality() {
   return (
     <section aria-labelledby="quality-title">
       <h1 id="quality-title">Data quality</h1>
+      <Expectations />
+      <Profiling />
       <h2>Quarantine</h2>
       <p class="hint">Events that broke the tracking plan are held here, whole. Fix the plan (or the sender), then replay: each is checked again; "Replay anyway" lets it through as it is.</p>
       {rules.length > 0 && (
