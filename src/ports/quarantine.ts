@@ -58,5 +58,7 @@ export interface Quarantine {
   remove(ids: readonly number[]): Promise<number>;
   /** Pending events by rule (an event with two rules counts under each). */
   pendingByRule(): Promise<Map<string, number>>;
+  /** Pending events by subject (`track:Order Completed`, `identify`): which events break the plan. */
+  pendingBySubject(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }

@@ -116,7 +116,7 @@ export const qualityApi: FastifyPluginAsync<QualityApiOptions> = async (app: Fas
     const q = req.query;
     const rows = await quarantine.list({ afterId: q.cursor, limit: q.limit, status: q.status, ...(q.rule ? { rule: q.rule } : {}), ...(q.subject ? { subject: normalizeSubject(q.subject) } : {}) });
     audit(req.actor, 'quarantine.read', q.subject ?? q.rule ?? 'all', req.ip);
-    return { events: rows.map(view), next: rows.length === q.limit ? rows[rows.length - 1]!.id : null, pendingByRule: Object.fromEntries(await quarantine.pendingByRule()) };
+    return { events: rows.map(view), next: rows.length === q.limit ? rows[rows.length - 1]!.id : null, pendingByRule: Object.fromEntries(await quarantine.pendingByRule()), pendingBySubject: Object.fromEntries(await quarantine.pendingBySubject()) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/quarantine/:id', async (req) => {

@@ -72,6 +72,7 @@ export function quarantineConformance(name: string, make: () => Promise<Quaranti
       assert.deepEqual((await q.list({ limit: 10, subject: 'identify' })).map((e) => e.messageId), ['m3']);
       assert.deepEqual((await q.list({ limit: 1, afterId: all[0]!.id })).map((e) => e.messageId), ['m2']);
       assert.deepEqual(Object.fromEntries(await q.pendingByRule()), { type: 2, required: 1, enum: 1 });
+      assert.deepEqual(Object.fromEntries(await q.pendingBySubject()), { identify: 1, 'track:A': 2 });
     } finally {
       await q.close();
     }
@@ -90,6 +91,7 @@ export function quarantineConformance(name: string, make: () => Promise<Quaranti
       await q.setViolations(b!.id, [{ path: '/properties/x', rule: 'required', message: 'x' }]);
       assert.deepEqual((await q.get(b!.id))!.violations, [{ path: '/properties/x', rule: 'required', message: 'x' }]);
       assert.deepEqual(Object.fromEntries(await q.pendingByRule()), { required: 1 });
+      assert.deepEqual(Object.fromEntries(await q.pendingBySubject()), { 'track:A': 1 }, 'replayed ones are not pending');
       assert.deepEqual((await q.list({ limit: 10, rule: 'type' })).length, 0);
     } finally {
       await q.close();

@@ -187,6 +187,8 @@ test('the console: open an audience, replay a quarantined event, erase a person,
     await page.getByRole('link', { name: 'Quality' }).click();
     await page.getByRole('heading', { name: /Signed Up/ }).waitFor();
     assert.match(await page.locator('.card').innerText(), /plan/);
+    assert.match(await page.getByRole('table', { name: 'Pending by event' }).innerText(), /track:Signed Up\s+1/);
+    assert.match(await page.getByRole('table', { name: 'Pending by rule' }).innerText(), /required\s+1/);
     assert.deepEqual(await seriousViolations(page), [], 'quality page');
     await page.screenshot({ path: join(SHOTS, 'quarantine.png'), fullPage: true });
     await page.getByRole('button', { name: 'Replay', exact: true }).click();

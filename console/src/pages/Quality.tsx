@@ -17,25 +17,49 @@ interface Page {
   events: Quarantined[];
   next: number | null;
   pendingByRule: Record<string, number>;
+  pendingBySubject: Record<string, number>;
+}
+
+/** A count per key, each key a button that filters the list by it. */
+function Counts({ caption, counts, pick }: { caption: string; counts: [string, number][]; pick: (key: string) => void }) {
+  if (!counts.length) return null;
+  return (
+    <table class="narrow">
+      <caption>{caption}</caption>
+      <tbody>
+        {counts.map(([key, n]) => (
+          <tr key={key}>
+            <th scope="row">
+              <button type="button" class="link" onClick={() => pick(key)}>
+                {key}
+              </button>
+            </th>
+            <td>{n}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }
 
 /** Events held back by the tracking plan: by rule, each with what it broke; replayed once fixed (or anyway). */
 export function Quality() {
   const [status, setStatus] = useState<'pending' | 'replayed' | 'all'>('pending');
   const [rule, setRule] = useState('');
+  const [subject, setSubject] = useState('');
   const [data, setData] = useState<Page | undefined>();
   const [message, setMessage] = useState('');
   const [error, setError] = useState('');
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
-    api<Page>(`/v1/quarantine?limit=50&status=${status}${rule ? `&rule=${enc(rule)}` : ''}`)
+    api<Page>(`/v1/quarantine?limit=50&status=${status}${rule ? `&rule=${enc(rule)}` : ''}${subject ? `&subject=${enc(subject)}` : ''}`)
       .then((d) => {
         setData(d);
         setError('');
       })
       .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
-  }, [status, rule, tick]);
+  }, [status, rule, subject, tick]);
 
   const replay = async (body: Record<string, unknown>) => {
     setMessage('');
@@ -49,6 +73,7 @@ export function Quality() {
   };
 
   const rules = Object.entries(data?.pendingByRule ?? {});
+  const subjects = Object.entries(data?.pendingBySubject ?? {});
   return (
     <section aria-labelledby="quality-title">
       <h1 id="quality-title">Data quality</h1>
@@ -56,23 +81,10 @@ export function Quality() {
       <Profiling />
       <h2>Quarantine</h2>
       <p class="hint">Events that broke the tracking plan are held here, whole. Fix the plan (or the sender), then replay: each is checked again; "Replay anyway" lets it through as it is.</p>
-      {rules.length > 0 && (
-        <table class="narrow">
-          <caption>Pending by rule</caption>
-          <tbody>
-            {rules.map(([r, n]) => (
-              <tr key={r}>
-                <th scope="row">
-                  <button type="button" class="link" onClick={() => setRule(r)}>
-                    {r}
-                  </button>
-                </th>
-                <td>{n}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <div class="pair">
+        <Counts caption="Pending by rule" counts={rules} pick={setRule} />
+        <Counts caption="Pending by event" counts={subjects} pick={setSubject} />
+      </div>
       <div class="toolbar">
         <label>
           Status{' '}
@@ -90,9 +102,17 @@ export function Quality() {
             </button>
           </span>
         )}
+        {subject && (
+          <span>
+            Event <code>{subject}</code>{' '}
+            <button type="button" class="link" onClick={() => setSubject('')}>
+              (all events)
+            </button>
+          </span>
+        )}
         {status === 'pending' && (data?.events.length ?? 0) > 0 && (
-          <button type="button" onClick={() => void replay(rule ? { rule } : { all: true })}>
-            Replay all {rule ? 'for this rule' : 'pending'}
+          <button type="button" onClick={() => void replay(rule || subject ? { ...(rule ? { rule } : {}), ...(subject ? { subject } : {}) } : { all: true })}>
+            Replay all {rule || subject ? 'shown' : 'pending'}
           </button>
         )}
       </div>

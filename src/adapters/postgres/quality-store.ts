@@ -101,6 +101,11 @@ export class PostgresQuarantine implements Quarantine {
     return countByRule(rows);
   }
 
+  async pendingBySubject(): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ subject: string; n: string }>('SELECT subject, count(*) AS n FROM quarantine WHERE replayed_at IS NULL GROUP BY subject ORDER BY subject');
+    return new Map(rows.map((r) => [r.subject, Number(r.n)]));
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

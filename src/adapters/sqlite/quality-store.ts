@@ -112,6 +112,10 @@ export class SqliteQuarantine implements Quarantine {
     return countByRule(rows);
   }
 
+  async pendingBySubject(): Promise<Map<string, number>> {
+    return new Map(this.db.prepare('SELECT subject, count(*) FROM quarantine WHERE replayed_at IS NULL GROUP BY subject ORDER BY subject').raw().all() as [string, number][]);
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
