@@ -54,7 +54,7 @@ function scope(table: string, opts: ProfileOptions): string {
   const conds: string[] = [];
   if (opts.where) conds.push(`(${opts.where})`);
   const t = opts.timeColumn ?? (table === 'events' || table === 'fact_events' ? '"timestamp"' : undefined);
-  if ((opts.period?.from !== undefined || opts.period?.to !== undefined) && !t) throw new Error(`${table} has no default time column: pass one to profile a period`);
+  if ((opts.period?.from !== undefined || opts.period?.to !== undefined) && !t) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: `${table} has no default time column: profile it whole, or (command line) pass --time-column to profile a period` });
   const ts = `TRY_CAST((${t}) AS TIMESTAMPTZ)`;
   if (opts.period?.from !== undefined) conds.push(`${ts} >= ${sqlString(new Date(opts.period.from).toISOString())}::TIMESTAMPTZ`);
   if (opts.period?.to !== undefined) conds.push(`${ts} < ${sqlString(new Date(opts.period.to).toISOString())}::TIMESTAMPTZ`);
@@ -228,17 +228,11 @@ export async function profileOrDrift(lakeDir: string, table: string, req: Profil
   const warehouse = await Warehouse.open(lakeDir);
   try {
     const q = (sql: string) => warehouse.query(sql);
-    try {
-      if (req.baselineSince || req.baselineUntil) {
-        const baseline = periodOf(req.baselineSince, req.baselineUntil);
-        return { kind: 'drift', table, baseline, current: period, columns: await driftTable(q, table, baseline, period, common) };
-      }
-      return { kind: 'profile', period, ...(await profileTable(q, table, { ...common, period })) };
-    } catch (err) {
-      // A period on a table without a time column: the caller's mistake, said as such.
-      if (err instanceof Error && !(err instanceof MosaicError) && /no default time column/.test(err.message)) throw new MosaicError('MOSAIC_BAD_REQUEST', { message: err.message });
-      throw err;
+    if (req.baselineSince || req.baselineUntil) {
+      const baseline = periodOf(req.baselineSince, req.baselineUntil);
+      return { kind: 'drift', table, baseline, current: period, columns: await driftTable(q, table, baseline, period, common) };
     }
+    return { kind: 'profile', period, ...(await profileTable(q, table, { ...common, period })) };
   } finally {
     warehouse.close();
   }
