@@ -39,3 +39,6 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 }
 
 export const enc = encodeURIComponent;
+
+/** What to tell the person about a failed call: the API's message, else the error's. */
+export const messageOf = (e: unknown): string => (e instanceof ApiError || e instanceof Error ? e.message : String(e));

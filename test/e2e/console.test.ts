@@ -43,6 +43,22 @@ async function until(page: Page, expression: string, timeoutMs = 20_000): Promis
   }
 }
 
+const launch = () =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+
+/** A 1280 px page, with the script errors it meets collected in `errors`. */
+async function desktopPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // HTTP errors a test provokes (a wrong token, an unknown person, the CSRF check) are logged by Chromium as resource errors: only script errors count.
+  page.on('console', (msg) => msg.type() === 'error' && !msg.text().startsWith('Failed to load resource') && errors.push(msg.text()));
+  return { page, errors };
+}
+
 async function send(base: string, messages: Record<string, unknown>[]): Promise<void> {
   const r = await fetch(`${base}/v1/batch`, { method: 'POST', headers: { authorization: basic(WRITE_KEY), 'content-type': 'application/json' }, body: JSON.stringify({ batch: messages }) });
   assert.equal(r.status, 200, await r.text());
@@ -61,15 +77,8 @@ test('the console: log in, live pipeline figures, a profile found by email, phon
       { type: 'track', userId: 'ann', event: 'Order Completed', properties: { revenue: 42 } },
     ]);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    // HTTP errors the test provokes (a wrong token, an unknown person, the CSRF check) are logged by Chromium as resource errors: only script errors count.
-    page.on('console', (msg) => msg.type() === 'error' && !msg.text().startsWith('Failed to load resource') && errors.push(msg.text()));
+    browser = await launch();
+    const { page, errors } = await desktopPage(browser);
 
     // Logging in: a wrong token is refused with the API's message; the admin token gets in.
     await page.goto(`${base}/console`);
@@ -163,13 +172,8 @@ test('the console: open an audience, replay a quarantined event, erase a person,
     ]);
     await m.processor.drain();
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    browser = await launch();
+    const { page, errors } = await desktopPage(browser);
     await page.goto(`${base}/console/#/audiences`);
     await page.getByLabel('Admin API token').fill(API_TOKEN);
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -268,13 +272,8 @@ test('the console: expectation results with their history, profiling and drift c
     for (const [i, status] of [[1, 'pass'], [2, 'fail'], [3, 'pass']] as const) await runs.record(run(i, status));
     await m.app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(m.app.server.address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    browser = await launch();
+    const { page, errors } = await desktopPage(browser);
     await page.goto(`${base}/console/#/quality`);
     await page.getByLabel('Admin API token').fill(API_TOKEN);
     await page.getByRole('button', { name: 'Log in' }).click();

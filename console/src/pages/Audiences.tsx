@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, enc } from '../api.js';
+import { api, enc, messageOf } from '../api.js';
 import { Chart } from '../components/Chart.js';
 import { ruleText } from '../rule-text.js';
+import { ErrorText } from '../components/Notice.js';
 
 interface Backfill {
   done: number;
@@ -33,7 +34,7 @@ export function Audiences({ arg }: { arg: string }) {
     const load = () =>
       api<{ audiences: Audience[] }>('/v1/audiences')
         .then((r) => !stop && setList(r.audiences))
-        .catch((e: unknown) => !stop && setError(e instanceof ApiError ? e.message : String(e)));
+        .catch((e: unknown) => !stop && setError(messageOf(e)));
     void load();
     const t = setInterval(load, 5000);
     return () => {
@@ -45,11 +46,7 @@ export function Audiences({ arg }: { arg: string }) {
   return (
     <section aria-labelledby="audiences-title">
       <h1 id="audiences-title">Audiences</h1>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       {list && list.length === 0 && <p class="muted">No audiences are configured (audiences: in mosaic.yaml; see docs/audiences.md).</p>}
       {list && list.length > 0 && (
         <div class="scroll">
@@ -96,7 +93,7 @@ function AudienceDetail({ name, audience }: { name: string; audience: Audience |
       setMembers(r.members);
       setNext(r.next);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(messageOf(e));
     }
   };
   useEffect(() => {
@@ -113,11 +110,7 @@ function AudienceDetail({ name, audience }: { name: string; audience: Audience |
         <a href="#/audiences">← All audiences</a>
       </p>
       <h1 id="audience-title">Audience {name}</h1>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       {audience && (
         <dl class="facts">
           <dt>Rule</dt>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api, ApiError, messageOf } from '../api.js';
 import { Experiments } from './Experiments.js';
+import { ErrorText } from '../components/Notice.js';
 
 interface Decision {
   placement: string;
@@ -25,7 +26,7 @@ export function Decisions() {
         setPlacements(r.placements);
         setPlacement(r.placements[0] ?? '');
       })
-      .catch((e: unknown) => setError(e instanceof ApiError && e.status === 404 ? 'Personalization is not enabled (personalization.enabled in mosaic.yaml; see docs/personalization.md).' : e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => setError(e instanceof ApiError && e.status === 404 ? 'Personalization is not enabled (personalization.enabled in mosaic.yaml; see docs/personalization.md).' : messageOf(e)));
   }, []);
 
   const decide = async (e: Event) => {
@@ -36,7 +37,7 @@ export function Decisions() {
     try {
       setDecision(await api<Decision>('/v1/decide', { method: 'POST', body: { placement, ...identity, ...(item.trim() ? { context: { item: item.trim() } } : {}) } }));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(messageOf(err));
     }
   };
 
@@ -59,11 +60,7 @@ export function Decisions() {
           <button type="submit">Decide</button>
         </form>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       {decision && (
         <>
           <p>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api, messageOf } from '../api.js';
+import { ErrorText } from '../components/Notice.js';
 
 interface Result {
   name: string;
@@ -40,7 +41,7 @@ export function Expectations() {
   useEffect(() => {
     api<{ runs: Run[] }>('/v1/quality/expectations?limit=500')
       .then((r) => setRuns(r.runs))
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+      .catch((e: unknown) => setError(messageOf(e)));
   }, []);
 
   const suites = new Map<string, Run[]>();
@@ -49,11 +50,7 @@ export function Expectations() {
   return (
     <section aria-labelledby="expectations-title">
       <h2 id="expectations-title">Expectations</h2>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       {runs && runs.length === 0 && (
         <p class="muted">
           No expectation run is recorded yet: declare suites under <code>quality.expectations</code> and run <code>mosaic expectations run</code>, or schedule them (docs/quality.md).

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, enc } from '../api.js';
+import { api, enc, messageOf } from '../api.js';
 import { Bars } from '../components/Bars.js';
+import { ErrorText } from '../components/Notice.js';
 
 interface Configured {
   experiment: string;
@@ -34,7 +35,7 @@ export function Experiments() {
         setList(r.experiments);
         setName(r.experiments[0]?.experiment ?? '');
       })
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+      .catch((e: unknown) => setError(messageOf(e)));
   }, []);
 
   const run = async (e: Event) => {
@@ -44,7 +45,7 @@ export function Experiments() {
     try {
       setReport(await api<Report>(`/v1/experiments/${enc(name)}/report?conversion=${enc(conversion.trim())}${since ? `&since=${since}` : ''}`));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(messageOf(err));
     } finally {
       setBusy(false);
     }
@@ -83,11 +84,7 @@ export function Experiments() {
           </button>
         </form>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       {report && (
         <div>
           {!report.variants.some((v) => v.people > 0) && <p class="muted">No exposure in the lake yet: decisions append them to the log, and the lake holds what has been offloaded.</p>}

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api, messageOf } from '../api.js';
+import { ErrorText } from '../components/Notice.js';
 
 export function Login({ onLogin }: { onLogin: (s: { actor: string; csrf: string }) => void }) {
   const [token, setToken] = useState('');
@@ -12,7 +13,7 @@ export function Login({ onLogin }: { onLogin: (s: { actor: string; csrf: string 
     try {
       onLogin(await api<{ actor: string; csrf: string }>('/console/login', { method: 'POST', body: { token } }));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(messageOf(err));
     } finally {
       setBusy(false);
     }
@@ -26,11 +27,7 @@ export function Login({ onLogin }: { onLogin: (s: { actor: string; csrf: string 
         <p class="hint">
           Create one with <code>mosaic token create --scopes admin</code>, or use <code>MOSAIC_API_TOKEN</code>.
         </p>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText text={error} />
         <button type="submit" disabled={busy}>
           {busy ? 'Logging in…' : 'Log in'}
         </button>

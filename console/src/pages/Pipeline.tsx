@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api, messageOf } from '../api.js';
 import { Chart, type Series } from '../components/Chart.js';
+import { ErrorText } from '../components/Notice.js';
 
 interface History {
   intervalSeconds: number;
@@ -34,7 +35,7 @@ export function Pipeline() {
             setError('');
           }
         })
-        .catch((e: unknown) => !stop && setError(e instanceof ApiError ? e.message : String(e)));
+        .catch((e: unknown) => !stop && setError(messageOf(e)));
     void load();
     const timer = setInterval(load, 3000);
     return () => {
@@ -62,11 +63,7 @@ export function Pipeline() {
           ))}
         </div>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       <p class="hint">
         {points.length} points, one every {history?.intervalSeconds ?? '…'} s, kept {history?.retentionHours ?? '…'} h. Prometheus can scrape the same figures at <code>/metrics</code>.
       </p>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, enc } from '../api.js';
+import { api, enc, messageOf } from '../api.js';
+import { ErrorText, OkText } from '../components/Notice.js';
 
 interface Request {
   id: string;
@@ -54,7 +55,7 @@ export function Privacy() {
       setSubject('');
       setConfirming(false);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(messageOf(e));
     }
   };
 
@@ -65,7 +66,7 @@ export function Privacy() {
       const r = await api<{ entries: AuditEntry[] }>(`/v1/audit?limit=100${q ? `&subject=${enc(q)}` : ''}`);
       setAudit(r.entries);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(messageOf(err));
     }
   };
 
@@ -97,16 +98,8 @@ export function Privacy() {
           </button>
         </div>
       )}
-      {message && (
-        <p role="status" class="ok">
-          {message}
-        </p>
-      )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <OkText text={message} />
+      <ErrorText text={error} />
       <h2>Requests</h2>
       {requests.length === 0 ? (
         <p class="muted">No export or erasure requests yet.</p>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, enc } from '../api.js';
+import { api, ApiError, enc, messageOf } from '../api.js';
+import { ErrorText } from '../components/Notice.js';
 
 interface Profile {
   id: string;
@@ -101,7 +102,7 @@ export function Profiles({ arg }: { arg: string }) {
           setProfile(p);
           const [m, e] = await Promise.all([
             api<{ merges: Merge[] }>(`/v1/profiles/${enc(ref)}/merges`).then((r) => r.merges).catch(() => []),
-            api<{ events: RecentEvent[] }>(`/v1/profiles/${enc(ref)}/events?limit=20`).then((r) => r.events).catch((err: unknown) => (err instanceof ApiError ? err.message : String(err))),
+            api<{ events: RecentEvent[] }>(`/v1/profiles/${enc(ref)}/events?limit=20`).then((r) => r.events).catch((err: unknown) => (messageOf(err))),
           ]);
           if (stop) return;
           setMerges(m);
@@ -110,7 +111,7 @@ export function Profiles({ arg }: { arg: string }) {
           return;
         } catch (err) {
           if (!(err instanceof ApiError && err.status === 404)) {
-            if (!stop) setError(err instanceof ApiError ? err.message : String(err));
+            if (!stop) setError(messageOf(err));
             break;
           }
         }
@@ -142,11 +143,7 @@ export function Profiles({ arg }: { arg: string }) {
         <button type="submit">Find</button>
       </form>
       {busy && <p aria-live="polite">Looking…</p>}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       {profile && !busy && (
         <article class="profile" aria-labelledby="profile-id">
           <h2 id="profile-id">

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, enc } from '../api.js';
+import { api, enc, messageOf } from '../api.js';
 import { Bars } from '../components/Bars.js';
+import { ErrorText } from '../components/Notice.js';
 
 interface ColumnProfile {
   column: string;
@@ -69,7 +70,7 @@ export function Profiling() {
       const first = a.kind === 'drift' ? a.columns[0]?.column : a.columns.find((c) => c.histogram)?.column;
       setChosen(first ?? '');
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(messageOf(err));
     } finally {
       setBusy(false);
     }
@@ -103,11 +104,7 @@ export function Profiling() {
           {busy ? 'Working…' : drift ? 'Compare' : 'Profile'}
         </button>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       {answer?.kind === 'profile' && <ProfileView answer={answer} chosen={chosen} choose={setChosen} />}
       {answer?.kind === 'drift' && <DriftView columns={answer.columns} chosen={chosen} choose={setChosen} />}
     </section>

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, enc } from '../api.js';
+import { api, enc, messageOf } from '../api.js';
 import { Expectations } from './Expectations.js';
 import { Profiling } from './Profiling.js';
+import { ErrorText, OkText } from '../components/Notice.js';
 
 interface Quarantined {
   id: number;
@@ -58,7 +59,7 @@ export function Quality() {
         setData(d);
         setError('');
       })
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+      .catch((e: unknown) => setError(messageOf(e)));
   }, [status, rule, subject, tick]);
 
   const replay = async (body: Record<string, unknown>) => {
@@ -68,7 +69,7 @@ export function Quality() {
       setMessage(`${r.replayed} replayed into the log${r.failing ? `; ${r.failing} still break the plan (${r.failures.map((f) => `#${f.id}: ${f.violations.map((v) => v.message).join('; ')}`).join(' · ')})` : ''}.`);
       setTick((t) => t + 1);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(messageOf(e));
     }
   };
 
@@ -116,16 +117,8 @@ export function Quality() {
           </button>
         )}
       </div>
-      {message && (
-        <p role="status" class="ok">
-          {message}
-        </p>
-      )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <OkText text={message} />
+      <ErrorText text={error} />
       {data && data.events.length === 0 && <p class="muted">Nothing here.</p>}
       <ul class="cards">
         {data?.events.map((q) => (
