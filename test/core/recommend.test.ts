@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { affinityOf, affinityScore, applyRules, blend, bucketOf, variantOf } from '../../src/core/recommend.js';
+import { affinityOf, affinityScore, applyRules, blend, Blender, bucketOf, SOURCES, variantOf, type Candidate, type Ranked, type Source, type Strategy } from '../../src/core/recommend.js';
 import type { Item } from '../../src/core/items.js';
 import { addDecayed, decayedAt, rankOf } from '../../src/core/decay.js';
 
@@ -25,6 +25,44 @@ test('blend: each source is scaled to its best, weighted, summed; the reason is 
   assert.deepEqual(blend({ popular: [{ item: 'a', score: 0 }] }, { popular: 1 }), [], 'nothing scored above 0');
   const heavier = blend({ cooccurrence: [{ item: 'b', score: 1, because: 'y' }], popular: [{ item: 'b', score: 1 }] }, { cooccurrence: 1, popular: 3 });
   assert.deepEqual([heavier[0]!.source, heavier[0]!.because], ['popular', undefined], 'the larger part gives the reason');
+});
+
+/** The blend as first written (a record per item in a Map): the reference the reused blender must equal. */
+function referenceBlend(sources: Partial<Record<Source, readonly Candidate[]>>, strategy: Strategy): Ranked[] {
+  const total = new Map<string, Ranked & { best: number }>();
+  for (const source of SOURCES) {
+    const w = strategy[source] ?? 0;
+    const list = sources[source];
+    if (!w || !list?.length) continue;
+    const top = Math.max(0, ...list.map((c) => c.score));
+    if (!(top > 0)) continue;
+    for (const c of list) {
+      if (!(c.score > 0)) continue;
+      const part = (w / top) * c.score;
+      const t = total.get(c.item);
+      if (!t) total.set(c.item, { item: c.item, score: part, best: part, source, because: c.because });
+      else {
+        t.score += part;
+        if (part > t.best) Object.assign(t, { best: part, source, because: c.because });
+      }
+    }
+  }
+  return [...total.values()].map(({ item, score, source, because }) => ({ item, score, source, because })).sort((a, b) => b.score - a.score || (a.item < b.item ? -1 : 1));
+}
+
+test('blend: one blender reused over many blends (slots growing past their first size) gives what a fresh Map would', () => {
+  const candidates = fc.array(fc.record({ item: fc.integer({ min: 0, max: 300 }).map((i) => `item-${i}`), score: fc.oneof(fc.double({ min: -1, max: 100, noNaN: true }), fc.constant(0)), because: fc.option(fc.constantFrom('x', 'y', 'z'), { nil: undefined }) }), { maxLength: 400 });
+  const blends = fc.array(fc.record({ sources: fc.record(Object.fromEntries(SOURCES.map((s) => [s, candidates])) as Record<Source, typeof candidates>, { requiredKeys: [] }), strategy: fc.record(Object.fromEntries(SOURCES.map((s) => [s, fc.constantFrom(0, 0.5, 1, 3)])) as Record<Source, fc.Arbitrary<number>>, { requiredKeys: [] }) }), { minLength: 1, maxLength: 8 });
+  fc.assert(
+    fc.property(blends, (runs) => {
+      const blender = new Blender();
+      // Past the first 1,024 slots before the random blends.
+      const wide = { popular: Array.from({ length: 1100 }, (_, i) => ({ item: `wide-${i}`, score: 1 + (i % 7) })) };
+      assert.deepEqual(blender.blend(wide, { popular: 1 }), referenceBlend(wide, { popular: 1 }));
+      for (const { sources, strategy } of runs) assert.deepEqual(blender.blend(sources, strategy), referenceBlend(sources, strategy));
+    }),
+    { numRuns: 60 },
+  );
 });
 
 test('rules: exclusions, availability, category and price filters, diversity, no repeats, the limit', () => {
