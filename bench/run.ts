@@ -32,6 +32,15 @@ const BATCH = 100;
 const WRITE_KEY = 'wk_bench_writekey';
 const TOKEN = 'mt_bench_token_0123456789';
 const CLI = join(import.meta.dirname, '../src/cli/main.js');
+/**
+ * Node's flags from `npm start` (the V8 thread pool's size): the bench measures Mosaic as it is
+ * started. dist/bench/run.js is two folders below package.json.
+ */
+const START_FLAGS = [
+  ...(JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').filter((a) => a.startsWith('--')),
+  // More for a diagnosis (--trace-gc, --cpu-prof), which NODE_OPTIONS would not pass on.
+  ...(process.env.MOSAIC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+];
 const RUN = Date.now().toString(36);
 
 const say = (s: string) => {
@@ -100,7 +109,7 @@ async function load(opts: { url: string; seconds: number; method?: 'GET' | 'POST
 }
 
 function start(dir: string, port: number, env: Record<string, string> = {}, role: 'up' | 'collect' | 'process' | 'serve' = 'up'): ChildProcess {
-  return spawn(process.execPath, [CLI, role], {
+  return spawn(process.execPath, [...START_FLAGS, CLI, role], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MOSAIC_DATA_DIR: dir, MOSAIC_WRITE_KEY: WRITE_KEY, MOSAIC_API_TOKEN: TOKEN, MOSAIC_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --v8-pool-size=1
 import './v8-flags.js';
 import { report } from './report.js';
 import { tokenCreate, tokenList, tokenRevoke } from './token.js';
