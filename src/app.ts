@@ -186,7 +186,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
   const cache = openProfileCache(config);
   let store: ProfileStore;
   try {
-    store = await openProfileStore(config);
+    store = await openProfileStore(config, { mainWriter: processInline && config.processor.enabled });
   } catch (err) {
     await log.close();
     await cache?.close();

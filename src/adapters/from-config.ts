@@ -76,12 +76,13 @@ async function openPlainEventLog(config: Config, role: LogRole, opts: { onCommit
   return SqliteEventLog.open(sqliteLogOptions(config, { writer: role === 'replay' ? 'inline' : config.log.writer, ...(opts.onCommit ? { onCommit: opts.onCommit } : {}) }));
 }
 
-export async function openProfileStore(config: Config): Promise<ProfileStore> {
+/** `mainWriter`: this process's connection is the one that applies batches (the processor's, replay's). */
+export async function openProfileStore(config: Config, opts: { mainWriter?: boolean } = {}): Promise<ProfileStore> {
   if (config.store.url) return PostgresProfileStore.open({ url: config.store.url, schema: config.store.schema, poolSize: config.store.poolSize });
   // processor.storeSync (normal by default): the log is the source of truth. After a power loss
   // the profile store is consistent with its own offsets, only older, and catches up from the
   // log; with 'off' it may instead need `mosaic replay`.
-  return new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync });
+  return new SqliteProfileStore({ dir: config.dataDir, sync: config.processor.storeSync, checkpoint: opts.mainWriter ? 'background' : 'inline' });
 }
 
 /** The profile cache, when one is configured. */

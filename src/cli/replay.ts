@@ -12,7 +12,7 @@ export async function runReplay(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const unlock = lockDataDir(config.dataDir);
   const log = await openEventLog(config, 'replay');
-  const store = await openProfileStore(config);
+  const store = await openProfileStore(config, { mainWriter: true });
   try {
     // Offsets count events only on a log without gaps; elsewhere the progress has no total.
     const total = log.capabilities.offsetStride === 1 ? (await log.endOffsets()).reduce((a, n) => a + n - 1, 0) : undefined;

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const log = await openEventLog(config, 'reader');
   const leases = partitionLeases(config, log.partitions, (err) => logger.warn({ err }, 'partition leases: lost the connection; retrying'));
-  const store = await openProfileStore(config);
+  const store = await openProfileStore(config, { mainWriter: true });
   const cache = openProfileCache(config);
   const send = (msg: FromThread) => port.postMessage(msg);
   const emitted = new Map<number, (error?: string) => void>();

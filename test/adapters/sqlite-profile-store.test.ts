@@ -29,3 +29,30 @@ test('storeSync maps to the SQLite pragma', async () => {
     await s.close();
   }
 });
+
+// The processor's connection: the same suite with checkpoints in a thread of their own.
+profileStoreConformance('sqlite, background checkpoints', async () => {
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  return new SqliteProfileStore({ dir, sync: 'normal', checkpoint: 'background' });
+});
+
+test('a background checkpointer copies the WAL back while the writer commits, and the writer keeps only a distant backstop', async () => {
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  const store = new SqliteProfileStore({ dir, sync: 'normal', checkpoint: 'background' });
+  const db = (store as unknown as { db: { pragma(q: string, o?: object): unknown } }).db;
+  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 4000);
+  // Far fewer pages than the backstop: only the thread can have checkpointed them.
+  for (let i = 0; i < 20; i++) await store.commit({ offsets: new Map([[0, i + 1]]), outbox: Array.from({ length: 20 }, (_, j) => `{"n":${i * 20 + j},"pad":"${'x'.repeat(500)}"}`) });
+  const deadline = Date.now() + 5000;
+  while ((store.checkpointedFrames ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok((store.checkpointedFrames ?? 0) > 0, 'the thread checkpointed the WAL');
+  assert.deepEqual(await store.readOffsets(), new Map([[0, 20]]));
+  await store.close();
+  // Closed, the thread is gone: the file reopens and holds what was committed.
+  const again = new SqliteProfileStore({ dir, sync: 'normal' });
+  assert.equal((await again.readOutbox(1000)).length, 400);
+  assert.equal(again.checkpointedFrames, undefined);
+  await again.close();
+});
