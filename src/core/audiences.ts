@@ -33,6 +33,11 @@ export interface CompiledAudience {
   /** Hidden computed traits this audience's event conditions need. */
   traits: ComputedTraitDef[];
   test(view: AudienceView): boolean;
+  /**
+   * Whether membership can change with no new event (a windowed event condition, a windowed or
+   * rfm computed trait): only these need the audience timer.
+   */
+  changesWithTime: boolean;
   /** Stable text of the definition: a change triggers a backfill. */
   fingerprint: string;
 }
@@ -60,8 +65,12 @@ function checkComparison(at: string, op: unknown, value: unknown, problems: { pa
   return true;
 }
 
-/** Validates and compiles the audiences; throws AudienceError naming every problem. */
-export function compileAudiences(defs: readonly AudienceDef[], computedTraitNames: readonly string[]): CompiledAudience[] {
+/**
+ * Validates and compiles the audiences; throws AudienceError naming every problem.
+ * `timedTraits`: the computed values that change with time (changesWithTime); when not given,
+ * every computed value is taken to.
+ */
+export function compileAudiences(defs: readonly AudienceDef[], computedTraitNames: readonly string[], timedTraits?: readonly string[]): CompiledAudience[] {
   const problems: { path: string; message: string }[] = [];
   const names = new Set<string>();
   const out: CompiledAudience[] = [];
@@ -71,6 +80,7 @@ export function compileAudiences(defs: readonly AudienceDef[], computedTraitName
     if (names.has(def.name)) problems.push({ path: `${at}/name`, message: `"${def.name}" is declared twice` });
     names.add(def.name);
     const hidden: ComputedTraitDef[] = [];
+    let changesWithTime = false;
 
     const compile = (r: unknown, path: string): Test => {
       const never: Test = () => false;
@@ -111,6 +121,7 @@ export function compileAudiences(defs: readonly AudienceDef[], computedTraitName
         }
         for (const k of Object.keys(o)) if (![field, 'op', 'value'].includes(k)) problems.push({ path: `${path}/${k}`, message: `unknown key "${k}"` });
         if (!checkComparison(path, o.op, o.value, problems)) return never;
+        if (field === 'computed' && (timedTraits === undefined || timedTraits.includes(name.split('.')[0]!))) changesWithTime = true;
         const test = compileCondition({ path: `${field === 'trait' ? 'traits' : 'computed'}.${name}`, op: o.op as ConditionOp, value: o.value });
         return (v) => test(v as unknown as Envelope);
       }
@@ -127,6 +138,7 @@ export function compileAudiences(defs: readonly AudienceDef[], computedTraitName
         if (typeof cond?.path !== 'string') problems.push({ path: `${path}/where/${j}/path`, message: 'a condition needs "path"' });
         checkComparison(`${path}/where/${j}`, cond?.op, cond?.value, problems);
       });
+      if (o.within !== undefined) changesWithTime = true;
       const name = `_aud_${def.name}_${hidden.length}`;
       hidden.push({
         name,
@@ -145,7 +157,7 @@ export function compileAudiences(defs: readonly AudienceDef[], computedTraitName
     };
 
     const test = compile(def.rule, `${at}/rule`);
-    out.push({ def, traits: hidden, test, fingerprint: JSON.stringify(canonical({ rule: def.rule, hidden })) });
+    out.push({ def, traits: hidden, test, changesWithTime, fingerprint: JSON.stringify(canonical({ rule: def.rule, hidden })) });
   });
   if (problems.length) throw new AudienceError(problems);
   return out;
@@ -157,8 +169,11 @@ export interface MembershipChange {
   kind: 'entered' | 'exited';
 }
 
-/** Compares what a profile should belong to now with what it belongs to. */
-export function membershipChanges(profileId: string, view: AudienceView | undefined, current: ReadonlySet<string>, audiences: readonly CompiledAudience[]): MembershipChange[] {
+/**
+ * Compares what a profile should belong to now with what it belongs to, for `audiences`; a
+ * membership of none of `configured` (an audience removed from the configuration) is left.
+ */
+export function membershipChanges(profileId: string, view: AudienceView | undefined, current: ReadonlySet<string>, audiences: readonly CompiledAudience[], configured: readonly CompiledAudience[] = audiences): MembershipChange[] {
   const out: MembershipChange[] = [];
   for (const a of audiences) {
     const should = view !== undefined && a.test(view);
@@ -167,7 +182,7 @@ export function membershipChanges(profileId: string, view: AudienceView | undefi
     else if (!should && is) out.push({ audience: a.def.name, profileId, kind: 'exited' });
   }
   // Audiences removed from the configuration are left as their members are re-evaluated.
-  for (const name of current) if (!audiences.some((a) => a.def.name === name)) out.push({ audience: name, profileId, kind: 'exited' });
+  for (const name of current) if (!configured.some((a) => a.def.name === name)) out.push({ audience: name, profileId, kind: 'exited' });
   return out;
 }
 

@@ -357,6 +357,9 @@ export function mergeComputed(a: Record<string, TraitState>, b: Record<string, T
   }
 }
 
+/** Whether a trait's value can change with no new event: a window slides, an rfm recency grows. */
+export const changesWithTime = (d: ComputedTraitDef): boolean => d.window !== undefined || d.op === 'rfm';
+
 /** The values the API shows at time `now`: 0 for empty counts and sums, null otherwise. */
 export function computedValues(states: Record<string, TraitState> | undefined, traits: readonly CompiledTrait[], now = Date.now(), includeHidden = false): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -214,9 +214,10 @@ async function evaluateAudiences(
   clusters: readonly Cluster[],
   gone: readonly Cluster[],
   fresh: ReadonlyMap<IdentityKey, ProfileDoc>,
-  opts: Omit<ApplyOptions, 'cache'> & { cache: PartSource },
+  opts: Omit<ApplyOptions, 'cache'> & { cache: PartSource; timedOnly?: boolean },
 ): Promise<{ memberships: MembershipRecord[]; outbox: string[] }> {
-  const audiences = model.audiences ?? [];
+  const configured = model.audiences ?? [];
+  const audiences = opts.timedOnly ? configured.filter((a) => a.changesWithTime) : configured;
   const now = opts.now ?? Date.now();
   const need = clusters.flatMap((c) => c.members).filter((m) => !fresh.has(m));
   const stored = await opts.cache.get(store, need);
@@ -236,9 +237,9 @@ async function evaluateAudiences(
     const doc = parts.length === 1 ? parts[0]! : assembleProfile(c, parts, model);
     // Without consent to personalization a person is in no audience: they leave those they were in.
     const view = consents(doc, 'personalization', model) ? audienceView(doc, model, now) : undefined;
-    record(c, membershipChanges(c.id, view, current.get(c.id) ?? none, audiences));
+    record(c, membershipChanges(c.id, view, current.get(c.id) ?? none, audiences, configured));
   }
-  for (const c of gone) record(c, membershipChanges(c.id, undefined, current.get(c.id) ?? none, audiences));
+  for (const c of gone) record(c, membershipChanges(c.id, undefined, current.get(c.id) ?? none, audiences, configured));
   return { memberships, outbox };
 }
 
@@ -246,13 +247,15 @@ async function evaluateAudiences(
  * The audience timer: re-evaluates up to `limit` profiles after `afterId` (a cursor that
  * wraps around), so members leave as windows expire with no new event, and an added or
  * changed audience is computed for existing profiles. Returns the next cursor (undefined at the end).
+ * `timedOnly`: only the audiences whose membership changes with time (the timer's regular
+ * pass; the others changed only with the events, which re-evaluated them).
  */
 export async function sweepAudiences(
   store: ProfileStore,
   model: ProfileModel,
   afterId: string | undefined,
   limit: number,
-  opts: ApplyOptions = {},
+  opts: ApplyOptions & { timedOnly?: boolean } = {},
 ): Promise<{ next: string | undefined; scanned: number; transitions: MembershipRecord[]; touched: Set<IdentityKey> }> {
   const clusters = await store.scanClusters(afterId, limit);
   const { memberships, outbox } = await evaluateAudiences(store, model, clusters, [], new Map(), { ...opts, cache: opts.cache ?? NO_CACHE });

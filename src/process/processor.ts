@@ -3,7 +3,7 @@ import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { applyBatch, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
-import { AUDIENCE_SOURCE_ID, audienceEvent, type PendingAudienceEvent } from '../core/audiences.js';
+import { AUDIENCE_SOURCE_ID, audienceEvent, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
@@ -161,11 +161,20 @@ export class Processor {
   private lastSizeSample = 0;
   private lastBackfillLog = 0;
 
+  /**
+   * What an audience's members were computed with: its rule, and the consent default (people
+   * without a recorded choice are in no audience when it is 'denied'), since the timer's regular
+   * pass re-evaluates only audiences that change with time.
+   */
+  private fingerprintOf(a: CompiledAudience): string {
+    return this.opts.model?.consentDefault === 'denied' ? `${a.fingerprint}|consent:denied` : a.fingerprint;
+  }
+
   /** Audiences added or changed since the profiles were evaluated are computed for every existing profile. */
   private async planBackfill(): Promise<void> {
     const audiences = this.opts.model?.audiences ?? [];
     const stored = JSON.parse((await this.store.getMeta(AUDIENCES_META)) ?? '{}') as Record<string, string>;
-    const changed = audiences.filter((a) => stored[a.def.name] !== a.fingerprint).map((a) => a.def.name);
+    const changed = audiences.filter((a) => stored[a.def.name] !== this.fingerprintOf(a)).map((a) => a.def.name);
     const removed = Object.keys(stored).filter((n) => !audiences.some((a) => a.def.name === n));
     if (changed.length === 0 && removed.length === 0) return;
     this.backfill = { audiences: [...changed, ...removed], done: 0, total: await this.store.countProfiles(), startedAt: new Date().toISOString() };
@@ -200,12 +209,20 @@ export class Processor {
     const model = this.opts.model;
     const timer = this.opts.audienceTimer;
     if (!model?.audiences?.length && !this.backfill) return 0;
-    const cursor = this.sweepCursor;
-    const { next, scanned, transitions, touched } = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, ...(this.parts ? { cache: this.parts } : {}) }));
-    await this.invalidate(touched);
+    // Outside a backfill only audiences that change with time are re-evaluated; with none, no
+    // profile needs reading and the timer only records sizes.
+    const timedOnly = !this.backfill;
+    let scanned = 0;
+    let next: string | undefined;
+    if (!timedOnly || model?.audiences?.some((a) => a.changesWithTime)) {
+      const cursor = this.sweepCursor;
+      const swept = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, timedOnly, ...(this.parts ? { cache: this.parts } : {}) }));
+      await this.invalidate(swept.touched);
+      ({ next, scanned } = swept);
+      for (const t of swept.transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
+      if (swept.transitions.length) this.flushSoon();
+    }
     this.sweepCursor = next;
-    for (const t of transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
-    if (transitions.length) this.flushSoon();
     if (this.backfill) {
       this.backfill.done += scanned;
       if (now - this.lastBackfillLog >= 5000 && next !== undefined) {
@@ -215,7 +232,7 @@ export class Processor {
       if (next === undefined) {
         this.backfill.finishedAt = new Date().toISOString();
         this.backfill.total = this.backfill.done;
-        const fingerprints = Object.fromEntries((model?.audiences ?? []).map((a) => [a.def.name, a.fingerprint]));
+        const fingerprints = Object.fromEntries((model?.audiences ?? []).map((a) => [a.def.name, this.fingerprintOf(a)]));
         await this.store.setMeta(AUDIENCES_META, JSON.stringify(fingerprints));
         this.opts.logger?.info({ audiences: this.backfill.audiences, profiles: this.backfill.done }, 'audience backfill done');
       }

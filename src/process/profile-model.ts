@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ruleValueNames, type Config } from '../config.js';
 import { compileAudiences, type AudienceDef } from '../core/audiences.js';
-import { compileComputedTraits } from '../core/computed-traits.js';
+import { changesWithTime, compileComputedTraits } from '../core/computed-traits.js';
 import { recentItemTraits } from '../core/interactions.js';
 import { IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
@@ -33,7 +33,8 @@ export function itemTraits(config: Config): ReturnType<typeof recentItemTraits> 
 
 /** The reducer's model from the configuration; built once per thread (it holds functions). */
 export function profileModel(config: Config, enricher?: EventEnricher): ProfileModel {
-  const audiences = compileAudiences(config.audiences as AudienceDef[], ruleValueNames(config));
+  const timed = config.computedTraits.filter(changesWithTime).map((t) => t.name);
+  const audiences = compileAudiences(config.audiences as AudienceDef[], ruleValueNames(config), timed);
   return {
     computedTraits: [
       ...compileComputedTraits(config.computedTraits),

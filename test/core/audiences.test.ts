@@ -68,3 +68,33 @@ test('membership changes: enter, exit, and leave audiences that are no longer co
   ]);
   assert.deepEqual(membershipChanges('p1', undefined, new Set(['pros']), audiences), [{ audience: 'pros', profileId: 'p1', kind: 'exited' }], 'a profile merged away');
 });
+
+test('an audience changes with time when it reads a window or a time-dependent computed value, however deep in the rule', () => {
+  const defs: AudienceDef[] = [
+    { name: 'pros', rule: { trait: 'plan', op: 'eq', value: 'pro' } },
+    { name: 'viewers', rule: { event: 'Product Viewed' } },
+    { name: 'recent_viewers', rule: { not: { any: [{ trait: 'plan', op: 'eq', value: 'pro' }, { event: 'Product Viewed', within: '7d' }] } } },
+    { name: 'buyers', rule: { computed: 'orders', op: 'gte', value: 1 } },
+    { name: 'recent_buyers', rule: { all: [{ trait: 'plan', op: 'exists' }, { computed: 'orders_30d', op: 'gte', value: 1 }] } },
+    { name: 'lapsed', rule: { computed: 'rfm.recencyDays', op: 'gt', value: 90 } },
+  ];
+  const timed = (list: ReturnType<typeof compileAudiences>) => list.filter((a) => a.changesWithTime).map((a) => a.def.name);
+  assert.deepEqual(timed(compileAudiences(defs, ['orders', 'orders_30d', 'rfm'], ['orders_30d', 'rfm'])), ['recent_viewers', 'recent_buyers', 'lapsed']);
+  // Told nothing of the computed values, every rule reading one is taken to change with time.
+  assert.deepEqual(timed(compileAudiences(defs, ['orders', 'orders_30d', 'rfm'])), ['recent_viewers', 'buyers', 'recent_buyers', 'lapsed']);
+});
+
+test('membership changes for some audiences leave the memberships of the other configured ones alone', () => {
+  const [pros, viewers] = compileAudiences(
+    [
+      { name: 'pros', rule: { trait: 'plan', op: 'eq', value: 'pro' } },
+      { name: 'viewers', rule: { event: 'Product Viewed', within: '1d' } },
+    ],
+    [],
+  );
+  const now = view({ plan: 'free' }, { _aud_viewers_0: 0 });
+  assert.deepEqual(membershipChanges('p1', now, new Set(['pros', 'viewers', 'old']), [viewers!], [pros!, viewers!]), [
+    { audience: 'viewers', profileId: 'p1', kind: 'exited' },
+    { audience: 'old', profileId: 'p1', kind: 'exited' },
+  ]);
+});

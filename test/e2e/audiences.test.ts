@@ -183,3 +183,44 @@ test('the audience timer sweeps a slice in small steps: a batch waiting to run g
     cleanup();
   }
 });
+
+test('the audience timer re-evaluates only audiences that change with time; a change of the consent default is a backfill', async () => {
+  const { dir, cleanup } = tempDir();
+  const PROS = { name: 'pros', rule: { trait: 'plan', op: 'eq', value: 'pro' } };
+  const RECENT = { name: 'recent_viewers', rule: { event: 'Product Viewed', within: '1d' } };
+  const open = (audiences: object[], consent: 'granted' | 'denied' = 'granted') =>
+    createMosaic(
+      loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, logLevel: 'silent', processor: { mode: 'inline', enabled: false }, audiences, privacy: { consent: { default: consent } } } }),
+      { logger: pino({ level: 'silent' }), metrics: new Metrics() },
+    );
+  type M = Awaited<ReturnType<typeof open>>;
+  const audiencesOf = async (m: M, who: string) => (await m.app.inject({ method: 'GET', url: `/v1/profiles/user_id:${who}`, headers: { authorization: `Bearer ${API_TOKEN}` } })).json().audiences;
+  try {
+    const m = await open([PROS, RECENT]);
+    const host = m.processor as InlineProcessorHost;
+    await host.processor.sweepAll(); // the first start's backfill (of no profile) is done: the timer's passes are regular ones
+    const r = await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch: [{ type: 'identify', userId: 'ann', traits: { plan: 'pro' } }, { type: 'track', userId: 'ann', event: 'Product Viewed' }] } });
+    assert.equal(r.statusCode, 200);
+    await m.processor.drain();
+    assert.deepEqual(await audiencesOf(m, 'ann'), ['pros', 'recent_viewers']);
+    await host.processor.sweepAll(Date.now() + 2 * DAY);
+    assert.deepEqual(await audiencesOf(m, 'ann'), ['pros'], 'the window expired; the trait rule kept its member');
+    await m.close();
+
+    // Only audiences that never change with time: the timer reads no profile.
+    const still = await open([PROS]);
+    const stillHost = still.processor as InlineProcessorHost;
+    await stillHost.processor.sweepAll();
+    assert.equal(await stillHost.processor.sweepOnce(Date.now() + 30 * DAY), 0);
+    assert.deepEqual(await audiencesOf(still, 'ann'), ['pros']);
+    await still.close();
+
+    // Without a recorded choice ann is in no audience once the default is 'denied': a backfill says so.
+    const denied = await open([PROS], 'denied');
+    await (denied.processor as InlineProcessorHost).processor.sweepAll();
+    assert.deepEqual(await audiencesOf(denied, 'ann'), []);
+    await denied.close();
+  } finally {
+    cleanup();
+  }
+});
