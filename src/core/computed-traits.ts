@@ -360,6 +360,21 @@ export function mergeComputed(a: Record<string, TraitState>, b: Record<string, T
 /** Whether a trait's value can change with no new event: a window slides, an rfm recency grows. */
 export const changesWithTime = (d: ComputedTraitDef): boolean => d.window !== undefined || d.op === 'rfm';
 
+/**
+ * How often, at most, time alone changes any of these traits' values: a window moves a bucket
+ * at a time (aligned to multiples of its bucket); an rfm recency grows by a day at a time,
+ * counted from each person's last event, so it is taken in hours (a value up to an hour late).
+ * Undefined: no value changes with time.
+ */
+export function timeStepMs(traits: readonly CompiledTrait[]): number | undefined {
+  let step: number | undefined;
+  for (const t of traits) {
+    const ms = t.window?.bucketMs ?? (t.def.op === 'rfm' ? 3_600_000 : undefined);
+    if (ms !== undefined && (step === undefined || ms < step)) step = ms;
+  }
+  return step;
+}
+
 /** The values the API shows at time `now`: 0 for empty counts and sums, null otherwise. */
 export function computedValues(states: Record<string, TraitState> | undefined, traits: readonly CompiledTrait[], now = Date.now(), includeHidden = false): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { applyBatch, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
 import { AUDIENCE_SOURCE_ID, audienceEvent, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
+import { timeStepMs } from '../core/computed-traits.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
@@ -214,7 +215,7 @@ export class Processor {
     const timedOnly = !this.backfill;
     let scanned = 0;
     let next: string | undefined;
-    if (!timedOnly || model?.audiences?.some((a) => a.changesWithTime)) {
+    if (!timedOnly || this.timeMoved(now)) {
       const cursor = this.sweepCursor;
       const swept = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, timedOnly, ...(this.parts ? { cache: this.parts } : {}) }));
       await this.invalidate(swept.touched);
@@ -247,6 +248,25 @@ export class Processor {
       await this.store.recordAudienceSizes(now, sizes);
     }
     return scanned;
+  }
+
+  /** The time step the current regular pass began in (see timeMoved). */
+  private passStep: number | undefined;
+
+  /**
+   * Whether a regular pass is due: one is under way, or time has moved into a new step since the
+   * last one began (a window's bucket, an hour of rfm recency). Within a step no membership
+   * changes with time, so one pass per step finds every exit and entry that time makes.
+   */
+  private timeMoved(now: number): boolean {
+    const audiences = this.opts.model?.audiences ?? [];
+    if (!audiences.some((a) => a.changesWithTime)) return false;
+    if (this.sweepCursor !== undefined) return true;
+    const stepMs = timeStepMs(this.opts.model?.computedTraits ?? []) ?? 0;
+    const step = stepMs > 0 ? Math.floor(now / stepMs) : now;
+    if (step === this.passStep) return false;
+    this.passStep = step;
+    return true;
   }
 
   /** Runs the timer until one whole pass is done (tests, and a backfill on demand). */

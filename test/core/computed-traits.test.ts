@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ComputedTraitError, compileComputedTraits, type ComputedTraitDef } from '../../src/core/computed-traits.js';
+import { ComputedTraitError, compileComputedTraits, timeStepMs, type ComputedTraitDef } from '../../src/core/computed-traits.js';
 import type { Envelope } from '../../src/core/envelope.js';
 import { applyEvent, emptyProfile, toPublicProfile, type ProfileDoc } from '../../src/core/profile.js';
 import { anchorOf, env, reduceInBatches } from '../helpers.js';
@@ -246,4 +246,19 @@ test('property: windowed traits are independent of order and batching, and equal
     }),
     { numRuns: 300 },
   );
+});
+
+test('the time step of a set of traits: the smallest window bucket, an hour for rfm, none without either', () => {
+  const compiled = compileComputedTraits([
+    { name: 'orders', op: 'count', event: 'Order Completed' },
+    { name: 'views_30d', op: 'count', event: 'Product Viewed', window: '30d' },
+    { name: 'views_7d', op: 'count', event: 'Product Viewed', window: '7d' },
+    { name: 'value', op: 'rfm', event: 'Order Completed', property: 'properties.revenue' },
+    { name: 'views_30m', op: 'count', event: 'Product Viewed', window: '30m' },
+  ]);
+  assert.equal(timeStepMs(compiled.slice(0, 1)), undefined);
+  assert.equal(timeStepMs(compiled.slice(0, 2)), 86_400_000);
+  assert.equal(timeStepMs(compiled.slice(0, 3)), 3_600_000);
+  assert.equal(timeStepMs([compiled[0]!, compiled[3]!]), 3_600_000);
+  assert.equal(timeStepMs(compiled), 60_000);
 });

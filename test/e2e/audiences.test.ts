@@ -203,8 +203,14 @@ test('the audience timer re-evaluates only audiences that change with time; a ch
     assert.equal(r.statusCode, 200);
     await m.processor.drain();
     assert.deepEqual(await audiencesOf(m, 'ann'), ['pros', 'recent_viewers']);
-    await host.processor.sweepAll(Date.now() + 2 * DAY);
+    const later = Date.now() + 2 * DAY;
+    await host.processor.sweepAll(later);
     assert.deepEqual(await audiencesOf(m, 'ann'), ['pros'], 'the window expired; the trait rule kept its member');
+    // The 1-day window moves an hour at a time: within the same hour a pass is not due again.
+    const hour = 3_600_000;
+    const sameHour = Math.floor(later / hour) * hour + 1;
+    assert.equal(await host.processor.sweepOnce(sameHour), 0, 'the pass of this hour was done');
+    assert.equal(await host.processor.sweepOnce(sameHour + hour), 1, 'the next hour is a new pass');
     await m.close();
 
     // Only audiences that never change with time: the timer reads no profile.
