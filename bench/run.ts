@@ -19,6 +19,7 @@ import { findDuplicates } from '../src/quality/duplicates.js';
 import { plantedPeople, scoreDuplicates } from './people.js';
 import type { MessageType } from '../src/core/envelope.js';
 import { pacedLoad, type PacedResult } from './paced-load.js';
+import { decideBodies, type ChildLoad } from './paced-load-child.js';
 import { quantileBetween } from '../src/core/metrics-summary.js';
 import { TEN_AUDIENCES, TEN_TRAITS, message as workloadMessage, userOf, USERS } from './workload.js';
 
@@ -756,12 +757,23 @@ async function lakeOnly(): Promise<void> {
   );
 }
 
+/** pacedLoad in a process of its own (see paced-load-child.ts). */
+async function pacedLoadInChild(o: ChildLoad): Promise<PacedResult> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'paced-load-child.js'), JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`the generator process exited with ${code}`);
+  return JSON.parse(out) as PacedResult;
+}
+
 /**
  * `--decide`: the decision API on the embedded default. A generated shop (2,000 items, 10,000
  * people, ~130k interactions) is sent through the tracking API and processed; then POST
  * /v1/decide for the default blend (co-occurrence, content, affinity, popularity) at 1,000
- * requests/s (paced, open loop) and at the most the server answers (32 connections), 4 in 5
- * for known people, 1 in 5 for unknown visitors. Then the offline metrics of each strategy.
+ * requests/s (paced, open loop, from a generator process of its own) and at the most the
+ * server answers (32 connections), 4 in 5 for known people, 1 in 5 for unknown visitors. Then
+ * the offline metrics of each strategy.
  */
 async function decideOnly(): Promise<void> {
   const { syntheticShop, SHOP_SIGNAL_SETTINGS } = await import('../src/personalize/synthetic.js');
@@ -799,17 +811,13 @@ async function decideOnly(): Promise<void> {
     await new Promise((r) => setTimeout(r, 6000));
     await waitFor(async () => (await gauge('mosaic_lake_offload_lag_events')) === 0, 600_000, 'the lake copy to catch up');
 
-    let i = 0;
-    const body = () => {
-      const n = i++;
-      return JSON.stringify(n % 5 === 4 ? { anonymousId: `visitor-${n}`, placement: 'home' } : { userId: `user-${(n * 7919) % users}`, placement: 'home' });
-    };
+    const body = decideBodies(users, 'home');
     say('decide: warming up…');
     await pacedLoad({ url: base, method: 'POST', path: () => '/v1/decide', body, headers: admin, rate: 500, seconds: 3 });
     const rows: string[] = [];
     const before = await histogram(base, 'mosaic_decide_seconds');
     say('decide: 1,000 requests/s…');
-    const paced = await pacedLoad({ url: base, method: 'POST', path: () => '/v1/decide', body, headers: admin, rate: 1000, seconds: SECONDS * 2, warmupSeconds: 1 });
+    const paced = await pacedLoadInChild({ url: base, path: '/v1/decide', decide: { users, placement: 'home' }, headers: admin, rate: 1000, seconds: SECONDS * 2, warmupSeconds: 1 });
     const after = await histogram(base, 'mosaic_decide_seconds');
     const bad = Object.entries(paced.statusCodes).filter(([c]) => c !== '200');
     if (bad.length || paced.errors) say(`  non-200 answers: ${JSON.stringify(paced.statusCodes)}, errors ${paced.errors}`);
