@@ -10,6 +10,11 @@ import { applySession, emptySessions, mergeSessions, summarizeSessions, type Ses
 export interface ProfileModel {
   /** Declared computed traits, then the hidden ones audiences' event conditions need. */
   computedTraits?: readonly CompiledTrait[];
+  /**
+   * Of those, the ones audience rules can read (declared and the audiences' hidden ones, not
+   * personalization's recent items): what audienceView computes. Default: all of them.
+   */
+  ruleTraits?: readonly CompiledTrait[];
   sessions?: SessionConfig;
   audiences?: readonly CompiledAudience[];
   /** How many of each profile's most recent events to index (by event time), for GET …/events. */
@@ -242,7 +247,7 @@ export function assembleProfile(cluster: Cluster, parts: Iterable<ProfileDoc>, m
 export function audienceView(doc: ProfileDoc, model: ProfileModel, now: number): AudienceView {
   const traits: Record<string, unknown> = {};
   for (const [k, entry] of Object.entries(doc.traits)) traits[k] = entry.v;
-  const computed = computedValues(doc.computed, model.computedTraits ?? [], now, true);
+  const computed = computedValues(doc.computed, model.ruleTraits ?? model.computedTraits ?? [], now, true);
   // Text signals are readable by rules as computed values (TEXT_VALUES).
   if (model.text && doc.text?.n) {
     const t = publicText(doc.text)!;

@@ -262,7 +262,7 @@ export class Processor {
     const audiences = this.opts.model?.audiences ?? [];
     if (!audiences.some((a) => a.changesWithTime)) return false;
     if (this.sweepCursor !== undefined) return true;
-    const stepMs = timeStepMs(this.opts.model?.computedTraits ?? []) ?? 0;
+    const stepMs = timeStepMs(this.opts.model?.ruleTraits ?? this.opts.model?.computedTraits ?? []) ?? 0;
     const step = stepMs > 0 ? Math.floor(now / stepMs) : now;
     if (step === this.passStep) return false;
     this.passStep = step;

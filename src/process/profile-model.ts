@@ -35,12 +35,10 @@ export function itemTraits(config: Config): ReturnType<typeof recentItemTraits> 
 export function profileModel(config: Config, enricher?: EventEnricher): ProfileModel {
   const timed = config.computedTraits.filter(changesWithTime).map((t) => t.name);
   const audiences = compileAudiences(config.audiences as AudienceDef[], ruleValueNames(config), timed);
+  const ruleTraits = [...compileComputedTraits(config.computedTraits), ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true })];
   return {
-    computedTraits: [
-      ...compileComputedTraits(config.computedTraits),
-      ...compileComputedTraits(audiences.flatMap((a) => a.traits), { hidden: true }),
-      ...compileComputedTraits(itemTraits(config), { hidden: true }),
-    ],
+    computedTraits: [...ruleTraits, ...compileComputedTraits(itemTraits(config), { hidden: true })],
+    ruleTraits,
     audiences,
     recentEvents: config.profiles.recentEvents,
     ...(config.personalization.text.sources.length ? { text: { halfLifeMs: config.personalization.text.halfLifeDays * 86_400_000 } } : {}),

@@ -278,3 +278,17 @@ test('a custom identifier type from a configured path links events; its limit is
     await g.close();
   }
 });
+
+test('audience rules see the computed values they can read: ruleTraits when the model names them', async () => {
+  const { applyEvent, audienceView, emptyProfile } = await import('../../src/core/profile.js');
+  const { compileComputedTraits } = await import('../../src/core/computed-traits.js');
+  const [orders, items] = compileComputedTraits([
+    { name: 'orders', op: 'count', event: 'Order Completed' },
+    { name: '_items', op: 'recent', event: 'Order Completed', property: 'properties.sku' },
+  ]);
+  const doc = emptyProfile();
+  const e = { type: 'track', event: 'Order Completed', userId: 'ann', messageId: 'm1', sourceId: 's', timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), properties: { sku: 'S1' } } as Envelope;
+  applyEvent(doc, e, { computedTraits: [orders!, items!] });
+  assert.deepEqual(audienceView(doc, { computedTraits: [orders!, items!], ruleTraits: [orders!] }, Date.now()).computed, { orders: 1 });
+  assert.deepEqual(Object.keys(audienceView(doc, { computedTraits: [orders!, items!] }, Date.now()).computed), ['orders', '_items']);
+});
