@@ -56,3 +56,22 @@ test('a background checkpointer copies the WAL back while the writer commits, an
   assert.equal(again.checkpointedFrames, undefined);
   await again.close();
 });
+
+test('a background checkpointer that cannot work says so once, as a process warning with a stable code', async () => {
+  const { WalCheckpointer } = await import('../../src/adapters/sqlite/checkpointer.js');
+  const { openSqlite } = await import('../../src/adapters/sqlite/open.js');
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  const writer = openSqlite(':memory:');
+  const warned = new Promise<Error & { code?: string }>((resolve) => process.once('warning', resolve));
+  // A folder is no database: the thread fails to open it.
+  const checkpointer = new WalCheckpointer(writer, dir);
+  // The thread is unref'd (it keeps no process alive): this timer keeps the test's.
+  const alive = setTimeout(() => undefined, 10_000);
+  const warning = await warned;
+  clearTimeout(alive);
+  assert.equal(warning.code, 'MOSAIC_CHECKPOINT_FAILED');
+  assert.match(warning.message, /checkpoints every 4000 pages/);
+  await checkpointer.close();
+  writer.close();
+});

@@ -17,22 +17,32 @@ export class WalCheckpointer {
   static readonly BACKSTOP_PAGES = 4000;
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
-  /** Frames copied back so far, and the last failure (what the tests and a diagnosis read). */
+  /** Frames copied back so far (what the tests read). */
   frames = 0;
-  lastError: string | undefined;
+  private warned = false;
 
   constructor(writer: SqliteDb, file: string, intervalMs = 50) {
     writer.pragma(`wal_autocheckpoint = ${WalCheckpointer.BACKSTOP_PAGES}`);
     this.worker = new Worker(new URL('./checkpointer-thread.js', import.meta.url), { workerData: { file, intervalMs } satisfies CheckpointerOptions });
     this.worker.on('message', (msg: FromCheckpointer) => {
       if (msg.type === 'checkpointed') this.frames += msg.frames;
-      else this.lastError = msg.message;
+      else this.warn(msg.message);
     });
     // A thread that dies leaves the writer's backstop checkpoint: slower commits, nothing lost.
-    this.worker.on('error', (err) => (this.lastError = err.message));
+    this.worker.on('error', (err) => this.warn(err.message));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     // A store left open must not keep the process alive for this thread's sake.
     this.worker.unref();
+  }
+
+  /**
+   * Said once, on stderr (the store has no logger): commits are slower from then on, which an
+   * operator should be able to trace to its cause.
+   */
+  private warn(message: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    process.emitWarning(`background WAL checkpoints failed (${message}); the writer checkpoints every ${WalCheckpointer.BACKSTOP_PAGES} pages itself`, { code: 'MOSAIC_CHECKPOINT_FAILED' });
   }
 
   async close(): Promise<void> {
