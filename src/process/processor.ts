@@ -443,6 +443,7 @@ export class Processor {
       // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
       for (let i = 0; i < entries.length; i++) if (events[i]!.sourceId !== AUDIENCE_SOURCE_ID) m.freshnessSeconds.observe((now - entries[i]!.receivedAtMs) / 1000);
     }
+    this.sentBySources = events.some((e) => e.sourceId !== AUDIENCE_SOURCE_ID);
     for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
     this.opts.onProgress?.(this.progress());
     if (transitions.length) this.flushSoon();
@@ -486,6 +487,12 @@ export class Processor {
   }
 
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * The last batch held events that sources sent, not only Mosaic's own audience events. Only
+   * those are worth a linger: the audience events of a batch are appended just after it, and
+   * lingering after them delayed the next request's events by up to lingerMs (measured).
+   */
+  private sentBySources = false;
   /** The last batch found events: the processor is busy with a stream of them. */
   private behind = false;
 
@@ -516,6 +523,7 @@ export class Processor {
   private async run(): Promise<void> {
     while (this.running) {
       let n: number;
+      const started = performance.now();
       try {
         n = await this.runOnce();
       } catch (err) {
@@ -526,7 +534,12 @@ export class Processor {
       }
       this.behind = n > 0;
       if (n >= this.opts.batchSize) await new Promise((r) => setImmediate(r)); // backlog: keep going
-      else if (n > 0 && this.opts.lingerMs) await new Promise((r) => setTimeout(r, this.opts.lingerMs));
+      else if (n > 0 && this.opts.lingerMs && this.sentBySources) {
+        // Counted from the batch's start, so batches begin at most once per lingerMs: a slow
+        // batch is not followed by a full wait as well.
+        const wait = this.opts.lingerMs - (performance.now() - started);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       else if (n === 0) await this.sleep(this.opts.pollMs); // caught up: until woken by an append
     }
   }
