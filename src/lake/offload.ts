@@ -1,8 +1,9 @@
 import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
+import { BACKGROUND_DUCKDB, openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
 import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { Metrics } from '../observe/metrics.js';
 import { inLake } from './lake-lock.js';
@@ -98,7 +99,9 @@ export class Offloader {
     if (ends.every((end, p) => (manifest.next[p] ?? FIRST_OFFSET) >= end)) return 0;
     const removed = removeUncommitted(lakeDir, manifest);
     if (removed) logger?.warn({ removed }, 'lake: removed files of an offload that did not finish; copying them again');
-    const duck = await openDuckDb();
+    const tmp = join(lakeDir, '_mosaic', 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const duck = await openDuckDb({ ...BACKGROUND_DUCKDB, tempDirectory: tmp });
     let read = 0;
     let copied = 0;
     let files = 0;
@@ -136,6 +139,7 @@ export class Offloader {
     const out: LogEntry[] = [];
     let at = from;
     while (out.length < this.opts.chunkEvents && at < end) {
+      if (out.length) await setImmediate(); // each read is synchronous on the embedded log: the API's requests go between
       const got = await this.log.read(partition, at, Math.min(10_000, this.opts.chunkEvents - out.length));
       if (got.length === 0) break;
       for (const e of got) if (e.offset < end) out.push(e);
@@ -149,7 +153,9 @@ export class Offloader {
 async function writeStep(db: DuckDBConnection, lakeDir: string, partition: number, entries: readonly LogEntry[], first: number, last: number): Promise<LakeFile[]> {
   await db.run('CREATE OR REPLACE TEMP TABLE raw (p INTEGER, o BIGINT, r BIGINT, payload VARCHAR)');
   const appender = await db.createAppender('raw');
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0 && i % 10_000 === 0) await setImmediate(); // the API's requests go between
+    const e = entries[i]!;
     appender.appendInteger(partition);
     appender.appendBigInt(BigInt(e.offset));
     appender.appendBigInt(BigInt(e.receivedAtMs));

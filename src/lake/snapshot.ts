@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
+import { BACKGROUND_DUCKDB, openDuckDb, sqlString } from '../adapters/duckdb/duckdb.js';
 import { assembleProfile, toPublicProfile, type ProfileModel } from '../core/profile.js';
 import { summarizeSessions } from '../core/sessions.js';
 import type { ProfileStore } from '../ports/profile-store.js';
@@ -66,7 +67,7 @@ async function snapshot(store: ProfileStore, model: ProfileModel, lakeDir: strin
   const tmp = join(lakeDir, '_mosaic', 'tmp');
   mkdirSync(tmp, { recursive: true });
   mkdirSync(join(lakeDir, PROFILES_DIR), { recursive: true });
-  const duck = await openDuckDb({ tempDirectory: tmp });
+  const duck = await openDuckDb({ ...BACKGROUND_DUCKDB, tempDirectory: tmp });
   const db = duck.connection;
   try {
     await db.run(SNAPSHOT_INPUTS);
@@ -74,6 +75,7 @@ async function snapshot(store: ProfileStore, model: ProfileModel, lakeDir: strin
     let profiles = 0;
     const raw = await db.createAppender('raw');
     for (let after: string | undefined; ; ) {
+      if (after !== undefined) await setImmediate(); // the embedded store reads synchronously: the API's requests go between pages
       const page = await store.scanClusters(after, opts.pageSize ?? 1000);
       if (page.length === 0) break;
       const parts = await store.getParts(page.flatMap((c) => c.members));

@@ -100,3 +100,20 @@ test('the consent gate learns from events it is not asked about (a destination t
   ];
   assert.deepEqual(await gate.allows('marketing', read, [true, false, false, true]), [true, false, true, false], 'before the statement, and after it');
 });
+
+test('the lake admission judges a step longer than its slice whole and in order, and a statement in one slice holds in the next', async () => {
+  const p = await seeded();
+  const gate = new ConsentGate(p.store, p.rules, {});
+  const n = 12_345; // more than two slices
+  const events = Array.from({ length: n }, (_, i) =>
+    i === 7 ? env({ type: 'track', event: 'Consent', userId: 'bob', context: consent({ analytics: false }) }) : env({ type: 'track', event: 'Viewed', userId: i % 2 ? 'bob' : 'carol' }),
+  );
+  const entries = events.map((e, i) => ({ partition: 0, offset: i + 1, receivedAtMs: 0, payload: JSON.stringify(e) }));
+  const kept = await lakeAdmission(gate, { mode: 'drop', personalPaths: ALWAYS_PERSONAL_PATHS }).admit(entries);
+  const expected = entries.filter((_, i) => i < 7 || (i !== 7 && i % 2 === 0));
+  assert.equal(kept.length, expected.length);
+  assert.deepEqual(
+    kept.map((e) => e.offset),
+    expected.map((e) => e.offset),
+  );
+});
