@@ -111,8 +111,8 @@ export function lakeAdmission(gate: ConsentGate, opts: { mode: 'drop' | 'anonymi
   const admit = async (entries: LogEntry[]) => {
     const out: LogEntry[] = [];
     let refused = 0;
-    // A slice at a time: a step's events parsed at once took the heap to 1.7 GB at 250,000 per
-    // step (measured), and parsing them all held the event loop the API shares.
+    // A slice at a time: a whole step's events parsed at once were all in the heap together,
+    // and parsing them held the event loop the API shares for as long.
     for (let from = 0; from < entries.length; from += ADMIT_SLICE) {
       if (from > 0) await setImmediate();
       const slice = entries.slice(from, from + ADMIT_SLICE);

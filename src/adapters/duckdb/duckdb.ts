@@ -1,16 +1,17 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 /**
- * An in-memory DuckDB for the lake: Mosaic keeps no DuckDB database file, only Parquet files
- * that any engine reads. Bounded memory and threads: it runs beside the collector and processor.
- */
-/**
  * For the lake's jobs inside `mosaic up` (offload, snapshot): one thread and half a gigabyte,
  * spilling beyond it, so a copy leaves the collector and processor their cores and memory.
- * With two threads and 1 GB the server's RSS reached 2-3.7 GB during an offload (measured).
+ * Together with smaller offload steps, this took the server's peak RSS during a copy from
+ * 3.4 GB to about 1.5 GB (measured; see docs/lake.md).
  */
 export const BACKGROUND_DUCKDB = { memoryLimit: '512MB', threads: 1 } as const;
 
+/**
+ * An in-memory DuckDB for the lake: Mosaic keeps no DuckDB database file, only Parquet files
+ * that any engine reads. Bounded memory and threads: it runs beside the collector and processor.
+ */
 export async function openDuckDb(opts: { memoryLimit?: string; threads?: number; tempDirectory?: string } = {}): Promise<{ connection: DuckDBConnection; close: () => void }> {
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: opts.memoryLimit ?? '1GB',
