@@ -140,7 +140,7 @@ export class Offloader {
     let at = from;
     while (out.length < this.opts.chunkEvents && at < end) {
       if (out.length) await setImmediate(); // each read is synchronous on the embedded log: the API's requests go between
-      const got = await this.log.read(partition, at, Math.min(10_000, this.opts.chunkEvents - out.length));
+      const got = await this.log.read(partition, at, Math.min(2_000, this.opts.chunkEvents - out.length));
       if (got.length === 0) break;
       for (const e of got) if (e.offset < end) out.push(e);
       at = got[got.length - 1]!.offset + 1;
@@ -154,7 +154,7 @@ async function writeStep(db: DuckDBConnection, lakeDir: string, partition: numbe
   await db.run('CREATE OR REPLACE TEMP TABLE raw (p INTEGER, o BIGINT, r BIGINT, payload VARCHAR)');
   const appender = await db.createAppender('raw');
   for (let i = 0; i < entries.length; i++) {
-    if (i > 0 && i % 10_000 === 0) await setImmediate(); // the API's requests go between
+    if (i > 0 && i % 2_000 === 0) await setImmediate(); // the API's requests go between
     const e = entries[i]!;
     appender.appendInteger(partition);
     appender.appendBigInt(BigInt(e.offset));

@@ -57,7 +57,8 @@ export function snapshotFile(lakeDir: string, table: SnapshotTable): string {
  * Writes every profile (as the profile API shows it), its identities, its kept sessions and the
  * audience memberships to Parquet files under `profiles/`, each replaced whole (write, fsync,
  * rename): the warehouse's `profiles`, `identities`, `sessions` and `audience_memberships`.
- * Profiles are read in pages, so memory holds one page plus DuckDB's table (which spills to disk).
+ * Profiles are read in pages of 250, so memory holds one page plus DuckDB's table (which spills to
+ * disk), and the API's requests go between pages.
  */
 export function snapshotProfiles(store: ProfileStore, model: ProfileModel, lakeDir: string, opts: { pageSize?: number; now?: number } = {}): Promise<{ profiles: number }> {
   return inLake(lakeDir, () => snapshot(store, model, lakeDir, opts));
@@ -76,7 +77,7 @@ async function snapshot(store: ProfileStore, model: ProfileModel, lakeDir: strin
     const raw = await db.createAppender('raw');
     for (let after: string | undefined; ; ) {
       if (after !== undefined) await setImmediate(); // the embedded store reads synchronously: the API's requests go between pages
-      const page = await store.scanClusters(after, opts.pageSize ?? 1000);
+      const page = await store.scanClusters(after, opts.pageSize ?? 250);
       if (page.length === 0) break;
       const parts = await store.getParts(page.flatMap((c) => c.members));
       for (const c of page) {

@@ -12,7 +12,7 @@ import type { ProfileStore } from '../ports/profile-store.js';
 /** How long a person's resolved profile and consent are reused before the store is read again. */
 const CACHE_MS = 10_000;
 /** Events parsed and judged at a time by the lake's admission. */
-const ADMIT_SLICE = 5_000;
+const ADMIT_SLICE = 1_000;
 /** Cached entries per map before it is emptied (memory stays bounded whatever the traffic: invariant 6). */
 const CACHE_ENTRIES = 250_000;
 
