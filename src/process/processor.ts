@@ -440,11 +440,16 @@ export class Processor {
       if (dropped) m.transformationDropped.inc(dropped);
       if (duplicates) m.processorDuplicates.inc(duplicates);
       if (suppressed) m.eventsSuppressed.inc({ stage: 'processor' }, suppressed);
-      // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
-      for (let i = 0; i < entries.length; i++) if (events[i]!.sourceId !== AUDIENCE_SOURCE_ID) m.freshnessSeconds.observe((now - entries[i]!.receivedAtMs) / 1000);
     }
-    this.sentBySources = events.some((e) => e.sourceId !== AUDIENCE_SOURCE_ID);
-    for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
+    this.sentBySources = false;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
+      // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
+      if (events[i]!.sourceId === AUDIENCE_SOURCE_ID) continue;
+      this.sentBySources = true;
+      m?.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
+    }
     this.opts.onProgress?.(this.progress());
     if (transitions.length) this.flushSoon();
     return entries.length;
