@@ -230,3 +230,39 @@ test('the audience timer re-evaluates only audiences that change with time; a ch
     cleanup();
   }
 });
+
+test('the audience timer: an empty store needs no backfill and no pass; a pass done this step is not done again after a restart', async () => {
+  const { dir, cleanup } = tempDir();
+  const RECENT = { name: 'recent_viewers', rule: { event: 'Product Viewed', within: '1d' } };
+  const open = () =>
+    createMosaic(loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, writeKey: WRITE_KEY, apiToken: API_TOKEN, logLevel: 'silent', processor: { mode: 'inline', enabled: false }, audiences: [RECENT] } }), {
+      logger: pino({ level: 'silent' }),
+      metrics: new Metrics(),
+    });
+  const hour = 3_600_000;
+  const startedIn = Math.floor(Date.now() / hour);
+  try {
+    const first = await open();
+    const processor = (first.processor as InlineProcessorHost).processor;
+    const r = await first.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch: [{ type: 'track', userId: 'ann', event: 'Product Viewed' }] } });
+    assert.equal(r.statusCode, 200);
+    await first.processor.drain();
+    const audience = (await first.app.inject({ method: 'GET', url: '/v1/audiences/recent_viewers', headers: { authorization: `Bearer ${API_TOKEN}` } })).json();
+    assert.equal(audience.size, 1, 'ann was evaluated by her batch');
+    assert.equal(audience.backfill ?? undefined, undefined, 'nothing to backfill on an empty store');
+    assert.equal(await processor.sweepOnce(), 0, 'no regular pass due in the step the store was empty');
+    assert.equal(await processor.sweepOnce(Date.now() + hour), 1, 'the next step is a pass');
+    await first.close();
+
+    // Restarted: no pass was done in this step, so one is due; after it, a restart does not do it again.
+    const second = await open();
+    assert.equal(await (second.processor as InlineProcessorHost).processor.sweepOnce(), 1);
+    await second.close();
+    const third = await open();
+    const swept = await (third.processor as InlineProcessorHost).processor.sweepOnce();
+    await third.close();
+    if (Math.floor(Date.now() / hour) === startedIn) assert.equal(swept, 0, 'the pass of this step was done before the restart');
+  } finally {
+    cleanup();
+  }
+});
