@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { SqliteProfileStore } from '../src/adapters/sqlite/profile-store.js';
 import { loadConfig } from '../src/config.js';
 import type { Envelope } from '../src/core/envelope.js';
-import { applyBatch, PartCache } from '../src/process/apply-batch.js';
+import { applyBatch, MembershipCache, PartCache } from '../src/process/apply-batch.js';
 import { eventEnricher, identityRules, profileModel } from '../src/process/profile-model.js';
 import { TEN_AUDIENCES, TEN_TRAITS, message } from './workload.js';
 
@@ -34,6 +34,7 @@ async function run(model: 'plain' | 'traits' | 'traits+audiences', batch: number
     const rules = await identityRules(config, store);
     const m = profileModel(config, eventEnricher(config));
     const cache = new PartCache(config.processor.cachedParts);
+    const memberships = new MembershipCache(config.processor.cachedParts);
     const started = performance.now();
     for (let i = 0; i < EVENTS; i += batch) {
       const events: Envelope[] = [];
@@ -43,7 +44,7 @@ async function run(model: 'plain' | 'traits' | 'traits+audiences', batch: number
         e.sourceId = 'src_bench';
         events.push(e);
       }
-      await applyBatch(store, events, new Map([[0, i + batch]]), rules, m, { emit: true, cache, refs: events.map((_, k) => ({ partition: 0, offset: i + k + 1 })) });
+      await applyBatch(store, events, new Map([[0, i + batch]]), rules, m, { emit: true, cache, memberships, refs: events.map((_, k) => ({ partition: 0, offset: i + k + 1 })) });
     }
     const rate = EVENTS / ((performance.now() - started) / 1000);
     await store.close();

@@ -243,8 +243,37 @@ export function assembleProfile(cluster: Cluster, parts: Iterable<ProfileDoc>, m
   return doc;
 }
 
+/**
+ * What audience rules read of a profile made of `parts`, or undefined when it may not be used for
+ * personalization (then it is in no audience). Only what rules can read is combined: assembling
+ * the whole profile (sessions, counts, recent events) was about 8% of the processor's time with
+ * ten audiences and two parts per person (measured).
+ */
+export function ruleView(parts: readonly ProfileDoc[], model: ProfileModel, now: number): AudienceView | undefined {
+  if (!consentedBy(latestConsent(parts, 'personalization'), model)) return undefined;
+  if (parts.length === 1) return audienceView(parts[0]!, model, now);
+  const doc: RuleInputs = { traits: {}, computed: {} };
+  for (const p of parts) {
+    for (const [k, entry] of Object.entries(p.traits)) if (wins(entry, doc.traits[k])) doc.traits[k] = entry;
+    if (p.text && model.text) doc.text = mergeText(doc.text, p.text, model.text.halfLifeMs);
+  }
+  // A trait's state held by one part is read as it is (rules only read it); only those several
+  // parts hold are merged, into new states.
+  for (const t of model.ruleTraits ?? model.computedTraits ?? []) {
+    let holders = 0;
+    for (const p of parts) if (p.computed?.[t.def.name]) holders++;
+    if (holders === 0) continue;
+    if (holders === 1) doc.computed![t.def.name] = parts.find((p) => p.computed?.[t.def.name])!.computed![t.def.name]!;
+    else for (const p of parts) if (p.computed) mergeComputed(doc.computed!, p.computed, [t]);
+  }
+  return audienceView(doc, model, now);
+}
+
+/** The parts of a profile audience rules read. */
+type RuleInputs = Pick<ProfileDoc, 'traits' | 'computed' | 'text'>;
+
 /** What audience rules read: plain traits and every computed value at `now`, hidden ones included. */
-export function audienceView(doc: ProfileDoc, model: ProfileModel, now: number): AudienceView {
+export function audienceView(doc: RuleInputs, model: ProfileModel, now: number): AudienceView {
   const traits: Record<string, unknown> = {};
   for (const [k, entry] of Object.entries(doc.traits)) traits[k] = entry.v;
   const computed = computedValues(doc.computed, model.ruleTraits ?? model.computedTraits ?? [], now, true);

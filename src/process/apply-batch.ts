@@ -4,7 +4,7 @@ import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { Cluster, Hyperedge } from '../core/identity-graph.js';
 import { AUDIENCE_SOURCE_ID, membershipChanges, pendingAudienceEvent, type MembershipChange } from '../core/audiences.js';
-import { assembleProfile, audienceView, consents, type ProfileDoc, type ProfileModel } from '../core/profile.js';
+import { ruleView, type ProfileDoc, type ProfileModel } from '../core/profile.js';
 import { applyToParts, identifyBatch, newEdges, resolveComponent, resolveInOrder, type LogRef } from '../core/resolve-batch.js';
 import type { DeadLetter, MembershipRecord, ProfileStore, SeenMessage } from '../ports/profile-store.js';
 import { dropSeen } from './seen-messages.js';
@@ -68,11 +68,52 @@ export class PartCache implements PartSource {
   }
 }
 
+/**
+ * Each profile's audiences as this processor last committed them, so re-evaluating a profile
+ * does not read them again (a probe per configured audience; about 2% of the processor's time
+ * with ten audiences, measured). One writer only, as PartCache; sets are remembered only once
+ * committed, so a failed commit leaves nothing to forget.
+ */
+export class MembershipCache {
+  private readonly lru: LRUCache<string, ReadonlySet<string>>;
+  constructor(max: number) {
+    this.lru = new LRUCache({ max });
+  }
+
+  async get(store: ProfileStore, ids: readonly string[]): Promise<Map<string, ReadonlySet<string>>> {
+    const out = new Map<string, ReadonlySet<string>>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = this.lru.get(id);
+      if (hit) out.set(id, hit);
+      else missing.push(id);
+    }
+    if (missing.length) {
+      const read = await store.memberships(missing);
+      for (const id of missing) out.set(id, read.get(id) ?? NONE);
+    }
+    return out;
+  }
+
+  /** Profiles' audiences after a commit; sets are replaced, never changed in place. */
+  remember(sets: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const [id, set] of sets) this.lru.set(id, set);
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
 const NO_CACHE: PartSource = { get: (store: ProfileStore, anchors: Iterable<IdentityKey>) => store.getParts([...anchors]), remember: () => undefined, clear: () => undefined };
 
 export interface ApplyOptions {
   /** Keeps committed parts between batches (the processor's; none for one-off calls). */
   cache?: PartSource;
+  /** Keeps committed audience memberships between batches, as `cache` keeps parts. */
+  memberships?: MembershipCache;
   /** User transformations, run after enrichment and before identity resolution. */
   transform?: Transformations;
   /** Each event's place in the log (same order as the events), for the recent-events index. */
@@ -154,7 +195,7 @@ export async function applyBatch(
   const parts = await cache.get(store, input.anchors);
   const changedParts = applyToParts(input, parts, model);
 
-  let audience: { memberships: MembershipRecord[]; outbox: string[] } = { memberships: [], outbox: [] };
+  let audience: AudienceOutcome = { memberships: [], outbox: [], after: new Map() };
   if (model.audiences?.length) {
     const clusterOf = (k: IdentityKey) => graph.nodes.get(k) ?? nodeCluster.get(k);
     const touched = new Set(graph.upserts.keys());
@@ -167,7 +208,9 @@ export async function applyBatch(
     const loaded = await store.getClusters(missing);
     const clusters = [...touched].map((id) => graph.upserts.get(id) ?? slice.clusters.get(id) ?? loaded.get(id)).filter((c): c is Cluster => c !== undefined);
     const gone = [...graph.deletes].map((id) => before.get(id) ?? { id, members: [], last: { t: 0, m: '' }, edges: [], lineage: [] });
-    audience = await evaluateAudiences(store, model, clusters, gone, changedParts, { ...opts, cache });
+    // A profile this batch created has no membership to read: a profile's memberships are left when it is deleted.
+    const created = new Set([...graph.upserts.keys()].filter((id) => !before.has(id)));
+    audience = await evaluateAudiences(store, model, clusters, gone, changedParts, { ...opts, cache, created });
   }
 
   try {
@@ -189,6 +232,7 @@ export async function applyBatch(
     throw err;
   }
   cache.remember(changedParts.values());
+  opts.memberships?.remember(audience.after);
   // The batch's nodes' clusters as they were and as they are now, and those it deleted.
   const touched = new Set<IdentityKey>();
   for (const c of [...slice.clusters.values(), ...graph.upserts.values(), ...before.values()]) for (const m of c.members) touched.add(m);
@@ -204,6 +248,13 @@ function keepWhere(events: readonly Envelope[], refs: readonly (LogRef | undefin
   return { events: events.filter((_, i) => flags[i]), refs: refs?.filter((_, i) => flags[i]) };
 }
 
+interface AudienceOutcome {
+  memberships: MembershipRecord[];
+  outbox: string[];
+  /** Each evaluated profile's audiences once this is committed. */
+  after: Map<string, ReadonlySet<string>>;
+}
+
 /**
  * Which audiences these profiles enter and exit now. `fresh` holds parts changed in this batch
  * (not yet committed); the others are read from the store. Profiles merged away exit everything.
@@ -214,33 +265,39 @@ async function evaluateAudiences(
   clusters: readonly Cluster[],
   gone: readonly Cluster[],
   fresh: ReadonlyMap<IdentityKey, ProfileDoc>,
-  opts: Omit<ApplyOptions, 'cache'> & { cache: PartSource; timedOnly?: boolean },
-): Promise<{ memberships: MembershipRecord[]; outbox: string[] }> {
+  opts: Omit<ApplyOptions, 'cache'> & { cache: PartSource; timedOnly?: boolean; created?: ReadonlySet<string> },
+): Promise<AudienceOutcome> {
   const configured = model.audiences ?? [];
   const audiences = opts.timedOnly ? configured.filter((a) => a.changesWithTime) : configured;
   const now = opts.now ?? Date.now();
   const need = clusters.flatMap((c) => c.members).filter((m) => !fresh.has(m));
   const stored = await opts.cache.get(store, need);
-  const current = await store.memberships([...clusters, ...gone].map((c) => c.id));
-  const none = new Set<string>();
+  const ids = [...clusters, ...gone].map((c) => c.id).filter((id) => !opts.created?.has(id));
+  const current: ReadonlyMap<string, ReadonlySet<string>> = opts.memberships ? await opts.memberships.get(store, ids) : await store.memberships(ids);
   const memberships: MembershipRecord[] = [];
   const outbox: string[] = [];
+  const after = new Map<string, ReadonlySet<string>>();
   const record = (c: Cluster, changes: MembershipChange[]) => {
+    const was = current.get(c.id) ?? NONE;
+    if (changes.length === 0) {
+      after.set(c.id, was);
+      return;
+    }
+    const next = new Set(was);
     for (const ch of changes) {
       memberships.push({ ...ch, at: now });
+      if (ch.kind === 'entered') next.add(ch.audience);
+      else next.delete(ch.audience);
       if (opts.emit) outbox.push(JSON.stringify(pendingAudienceEvent(ch, c.members, now)));
     }
+    after.set(c.id, next);
   };
   for (const c of clusters) {
     const parts = c.members.map((m) => fresh.get(m) ?? stored.get(m)).filter((p): p is ProfileDoc => p !== undefined);
-    // Most profiles are one part: read as it is, not copied into a sum (rules only read it).
-    const doc = parts.length === 1 ? parts[0]! : assembleProfile(c, parts, model);
-    // Without consent to personalization a person is in no audience: they leave those they were in.
-    const view = consents(doc, 'personalization', model) ? audienceView(doc, model, now) : undefined;
-    record(c, membershipChanges(c.id, view, current.get(c.id) ?? none, audiences, configured));
+    record(c, membershipChanges(c.id, ruleView(parts, model, now), current.get(c.id) ?? NONE, audiences, configured));
   }
-  for (const c of gone) record(c, membershipChanges(c.id, undefined, current.get(c.id) ?? none, audiences, configured));
-  return { memberships, outbox };
+  for (const c of gone) record(c, membershipChanges(c.id, undefined, current.get(c.id) ?? NONE, audiences, configured));
+  return { memberships, outbox, after };
 }
 
 /**
@@ -258,8 +315,9 @@ export async function sweepAudiences(
   opts: ApplyOptions & { timedOnly?: boolean } = {},
 ): Promise<{ next: string | undefined; scanned: number; transitions: MembershipRecord[]; touched: Set<IdentityKey> }> {
   const clusters = await store.scanClusters(afterId, limit);
-  const { memberships, outbox } = await evaluateAudiences(store, model, clusters, [], new Map(), { ...opts, cache: opts.cache ?? NO_CACHE });
+  const { memberships, outbox, after } = await evaluateAudiences(store, model, clusters, [], new Map(), { ...opts, cache: opts.cache ?? NO_CACHE });
   if (memberships.length) await store.commit({ memberships, outbox });
+  opts.memberships?.remember(after);
   const changed = new Set(memberships.map((m) => m.profileId));
   const touched = new Set(clusters.filter((c) => changed.has(c.id)).flatMap((c) => c.members));
   return { next: clusters.length < limit ? undefined : clusters[clusters.length - 1]!.id, scanned: clusters.length, transitions: memberships, touched };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
-import { applyBatch, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
+import { applyBatch, MembershipCache, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
 import { AUDIENCE_SOURCE_ID, audienceEvent, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
 import { timeStepMs } from '../core/computed-traits.js';
 import type { Transformations } from './transformations.js';
@@ -107,6 +107,8 @@ export class Processor {
   private offsets = new Map<number, number>();
   /** Parts this processor committed last: a person's events come in bursts. Bounded (invariant 6). */
   private readonly parts: PartCache | undefined;
+  /** Profiles' audiences as this processor committed them last; kept with the parts, bounded alike. */
+  private readonly memberships: MembershipCache | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeSleeper: (() => void) | undefined;
@@ -127,7 +129,10 @@ export class Processor {
     private readonly opts: ProcessorOptions,
   ) {
     // A shared store's parts may be changed by another processor between two batches: no cache.
-    if (opts.cachedParts && !store.transactional) this.parts = new PartCache(opts.cachedParts);
+    if (opts.cachedParts && !store.transactional) {
+      this.parts = new PartCache(opts.cachedParts);
+      this.memberships = new MembershipCache(opts.cachedParts);
+    }
     this.leases = opts.leases ?? new AllPartitions(log.partitions);
   }
 
@@ -229,7 +234,7 @@ export class Processor {
     let next: string | undefined;
     if (!timedOnly || this.timeMoved(now)) {
       const cursor = this.sweepCursor;
-      const swept = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, timedOnly, ...(this.parts ? { cache: this.parts } : {}) }));
+      const swept = await this.inTransaction((store) => sweepAudiences(store, model ?? {}, cursor, limit, { emit: this.opts.emit !== undefined, now, timedOnly, ...this.caches() }));
       await this.invalidate(swept.touched);
       ({ next, scanned } = swept);
       for (const t of swept.transitions) this.opts.metrics?.audienceTransitions.inc({ audience: t.audience, kind: t.kind });
@@ -375,6 +380,10 @@ export class Processor {
     }
   }
 
+  private caches(): { cache?: PartCache; memberships?: MembershipCache } {
+    return { ...(this.parts ? { cache: this.parts } : {}), ...(this.memberships ? { memberships: this.memberships } : {}) };
+  }
+
   private serial: Promise<unknown> = Promise.resolve();
   private readonly suppression = new SuppressionList();
 
@@ -386,6 +395,7 @@ export class Processor {
     const run = this.serial.then(async () => {
       await this.inTransaction((store) => store.commit(commit));
       this.parts?.clear();
+      this.memberships?.clear();
       await this.suppression.refresh(this.store);
       await this.invalidate(keys);
     });
@@ -440,7 +450,7 @@ export class Processor {
         return applyBatch(store, events, consumed, this.opts.rules, this.opts.model, {
           emit: this.opts.emit !== undefined,
           refs: entries,
-          ...(this.parts ? { cache: this.parts } : {}),
+          ...this.caches(),
           ...(this.opts.transform ? { transform: this.opts.transform } : {}),
           fence: new Map([...consumed.keys()].flatMap((p) => (tokens.has(p) ? [[p, tokens.get(p)!] as const] : []))),
           ...(this.log.capabilities.dedup === 'message' ? { dedup: { at: Date.now() } } : {}),
