@@ -3,7 +3,7 @@ import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { applyBatch, MembershipCache, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
-import { AUDIENCE_SOURCE_ID, audienceEvent, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
+import { AUDIENCE_SOURCE_ID, audienceEventJson, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
 import { timeStepMs } from '../core/computed-traits.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -345,7 +345,7 @@ export class Processor {
       const entries = await this.store.readOutbox(1000);
       if (entries.length === 0) return;
       try {
-        await emit(entries.map((e) => JSON.stringify(audienceEvent(JSON.parse(e.payload) as PendingAudienceEvent))));
+        await emit(entries.map((e) => audienceEventJson(JSON.parse(e.payload) as PendingAudienceEvent)));
       } catch (err) {
         this.opts.logger?.warn({ err }, 'could not append audience events to the log; retrying later');
         return;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AudienceError, compileAudiences, membershipChanges, type AudienceDef } from '../../src/core/audiences.js';
+import { AUDIENCE_SOURCE_ID, AudienceError, audienceEventJson, compileAudiences, membershipChanges, type AudienceDef } from '../../src/core/audiences.js';
+import { validateMessage } from '../../src/collect/validate-message.js';
 
 const view = (traits: Record<string, unknown>, computed: Record<string, unknown> = {}) => ({ traits, computed });
 
@@ -97,4 +98,24 @@ test('membership changes for some audiences leave the memberships of the other c
     { audience: 'viewers', profileId: 'p1', kind: 'exited' },
     { audience: 'old', profileId: 'p1', kind: 'exited' },
   ]);
+});
+
+test('audience events: the JSON appended to the log is the Segment-style track event, with names and ids escaped', () => {
+  const entered = JSON.parse(audienceEventJson(['entered', 'big "spenders"', 'p\\1', Date.UTC(2026, 11, 4, 10), 'userId', 'ann\n'])) as Record<string, unknown>;
+  assert.deepEqual(entered, {
+    type: 'track',
+    event: 'Audience Entered',
+    messageId: `aud-entered-big "spenders"-p\\1-${Date.UTC(2026, 11, 4, 10)}`,
+    userId: 'ann\n',
+    timestamp: '2026-12-04T10:00:00.000Z',
+    receivedAt: '2026-12-04T10:00:00.000Z',
+    sourceId: AUDIENCE_SOURCE_ID,
+    properties: { audience_key: 'big "spenders"', profile_id: 'p\\1' },
+    context: { library: { name: 'mosaic', version: '1' } },
+  });
+  const exited = JSON.parse(audienceEventJson(['exited', 'pros', 'p2', 0, 'anonymousId', 'a-2'])) as Record<string, unknown>;
+  assert.equal(exited.event, 'Audience Exited');
+  assert.equal(exited.anonymousId, 'a-2');
+  assert.equal(exited.userId, undefined);
+  assert.deepEqual(validateMessage(entered), [], 'a valid Segment message');
 });
