@@ -206,13 +206,15 @@ export function pendingAudienceEvent(change: MembershipChange, members: readonly
  * The `Audience Entered` / `Audience Exited` track event for a change, as Segment Engage sends
  * them, carrying the profile's user id (else an anonymous id), as the JSON appended to the log.
  * The messageId is derived from the change and its time: the outbox may append it more than
- * once after a crash, and the log's dedup keeps one. Written out directly rather than built and
- * stringified: it is made for every transition, about half as many as the events sent with ten
- * audiences (measured: a third of the outbox's cost).
+ * once after a crash, and the log's dedup keeps one. It begins with the time (13 digits of ms,
+ * which sort as numbers), so the dedup index takes a commit's audience events on its last page
+ * or two rather than each on a page of its own, as it did with the audience's name first.
+ * Written out directly rather than built and stringified: it is made for every transition, about
+ * half as many as the events sent with ten audiences (measured: a third of the outbox's cost).
  */
 export function audienceEventJson([kind, audience, profileId, at, idType, id]: PendingAudienceEvent): string {
   const time = new Date(at).toISOString();
   const q = JSON.stringify;
   const event = kind === 'entered' ? 'Audience Entered' : 'Audience Exited';
-  return `{"type":"track","event":"${event}","messageId":${q(`aud-${kind}-${audience}-${profileId}-${at}`)},${q(idType)}:${q(id)},"timestamp":"${time}","receivedAt":"${time}","sourceId":"${AUDIENCE_SOURCE_ID}","properties":{"audience_key":${q(audience)},"profile_id":${q(profileId)}},"context":{"library":{"name":"mosaic","version":"1"}}}`;
+  return `{"type":"track","event":"${event}","messageId":${q(`aud-${at}-${kind}-${audience}-${profileId}`)},${q(idType)}:${q(id)},"timestamp":"${time}","receivedAt":"${time}","sourceId":"${AUDIENCE_SOURCE_ID}","properties":{"audience_key":${q(audience)},"profile_id":${q(profileId)}},"context":{"library":{"name":"mosaic","version":"1"}}}`;
 }

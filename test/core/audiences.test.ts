@@ -105,7 +105,7 @@ test('audience events: the JSON appended to the log is the Segment-style track e
   assert.deepEqual(entered, {
     type: 'track',
     event: 'Audience Entered',
-    messageId: `aud-entered-big "spenders"-p\\1-${Date.UTC(2026, 11, 4, 10)}`,
+    messageId: `aud-${Date.UTC(2026, 11, 4, 10)}-entered-big "spenders"-p\\1`,
     userId: 'ann\n',
     timestamp: '2026-12-04T10:00:00.000Z',
     receivedAt: '2026-12-04T10:00:00.000Z',
