@@ -40,6 +40,29 @@ export async function startMosaic(overrides: Record<string, unknown> = {}): Prom
 
 export const basic = (user: string) => 'Basic ' + Buffer.from(`${user}:`).toString('base64');
 
+/** Sends one event in a batch to a started Mosaic; fails the test unless it is accepted. */
+export async function sendEvent(m: Mosaic, event: object): Promise<void> {
+  const r = await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch: [event] } });
+  assert.equal(r.statusCode, 200, r.body);
+}
+
+/** Polls `ok` every 10 ms until it holds; throws after 20 s. */
+export async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Mosaic's own audience events in the log. */
+export async function audienceEventsInLog(m: Mosaic): Promise<number> {
+  let n = 0;
+  const ends = await m.log.endOffsets();
+  for (let p = 0; p < ends.length; p++) for (const e of await m.log.read(p, 1, 1000)) if ((JSON.parse(e.payload) as { sourceId: string }).sourceId === 'mosaic:audiences') n++;
+  return n;
+}
+
 let seq = 0;
 /** A stored envelope, for reducer tests. */
 export function env(partial: Partial<Envelope> & Pick<Envelope, 'type'>): Envelope {

@@ -2,23 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { InlineProcessorHost } from '../../src/process/processor-host.js';
-import { API_TOKEN, WRITE_KEY, basic, startMosaic, tempDir } from '../helpers.js';
+import { API_TOKEN, audienceEventsInLog, sendEvent as send, startMosaic, tempDir, until } from '../helpers.js';
 
 type Mosaic = Awaited<ReturnType<typeof startMosaic>>;
 
-const send = async (m: Mosaic, event: object) => {
-  const r = await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch: [event] } });
-  assert.equal(r.statusCode, 200, r.body);
-};
-const until = async (what: string, ok: () => Promise<boolean>) => {
-  const deadline = Date.now() + 20_000;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
 const profileOf = (m: Mosaic, userId: string) => async () => (await m.app.inject({ method: 'GET', url: `/v1/profiles/user_id:${userId}`, headers: { authorization: `Bearer ${API_TOKEN}` } })).statusCode === 200;
 
 /** Milliseconds from sending bob's event until his profile is there. */
@@ -33,18 +21,12 @@ test('processor: the linger follows batches of sent events only, so the next eve
   const LINGER_MS = 1500;
   const m = await startMosaic({ processor: { lingerMs: LINGER_MS, pollMs: 60_000 }, audiences: [{ name: 'planned', rule: { trait: 'plan', op: 'exists' } }] });
   const processor = (m.processor as InlineProcessorHost).processor;
-  const audienceEventsInLog = async () => {
-    let n = 0;
-    const ends = await m.log.endOffsets();
-    for (let p = 0; p < ends.length; p++) for (const e of await m.log.read(p, 1, 1000)) if ((JSON.parse(e.payload) as { sourceId: string }).sourceId === 'mosaic:audiences') n++;
-    return n;
-  };
   const allApplied = async () => (await m.log.endOffsets()).every((end, p) => (processor.progress().positions[p] ?? 0) >= end);
   try {
     await send(m, { type: 'identify', userId: 'ann', traits: { plan: 'pro' } });
     await until("ann's profile", profileOf(m, 'ann'));
     // ann entered the audience: its event is appended after her batch, and applied after the linger.
-    await until('the audience event to be applied', async () => (await audienceEventsInLog()) === 1 && (await allApplied()));
+    await until('the audience event to be applied', async () => (await audienceEventsInLog(m)) === 1 && (await allApplied()));
     const waited = await bobWaits(m);
     assert.ok(waited < LINGER_MS / 2, `bob's event waited ${waited} ms: a linger followed the batch of audience events`);
   } finally {

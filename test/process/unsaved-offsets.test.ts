@@ -1,30 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Processor } from '../../src/process/processor.js';
 import { identityRules, profileModel } from '../../src/process/profile-model.js';
 import type { InlineProcessorHost } from '../../src/process/processor-host.js';
-import { API_TOKEN, WRITE_KEY, basic, startMosaic } from '../helpers.js';
+import { API_TOKEN, audienceEventsInLog, sendEvent as send, startMosaic, until } from '../helpers.js';
 
 type Mosaic = Awaited<ReturnType<typeof startMosaic>>;
 
-const send = async (m: Mosaic, event: object) => {
-  const r = await m.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basic(WRITE_KEY) }, payload: { batch: [event] } });
-  assert.equal(r.statusCode, 200, r.body);
-};
-const until = async (what: string, ok: () => Promise<boolean>) => {
-  const deadline = Date.now() + 20_000;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
-const audienceEventsInLog = async (m: Mosaic) => {
-  let n = 0;
-  const ends = await m.log.endOffsets();
-  for (let p = 0; p < ends.length; p++) for (const e of await m.log.read(p, 1, 1000)) if ((JSON.parse(e.payload) as { sourceId: string }).sourceId === 'mosaic:audiences') n++;
-  return n;
-};
 /** Events in the log past the offsets as stored. */
 const unstored = async (m: Mosaic) => {
   const stored = await m.store.readOffsets();
