@@ -12,6 +12,7 @@ import { DEFAULT_IDENTIFIER_TYPES, IdentityRules } from '../src/core/identity.js
 import { assembleProfile, toPublicProfile, type ProfileDoc, type ProfileModel } from '../src/core/profile.js';
 import { applyBatch } from '../src/process/apply-batch.js';
 import { Metrics } from '../src/observe/metrics.js';
+import type { InlineProcessorHost } from '../src/process/processor-host.js';
 
 export const WRITE_KEY = 'wk_test_writekey';
 export const API_TOKEN = 'mt_test_token_0123456789';
@@ -53,6 +54,12 @@ export async function until(what: string, ok: () => Promise<boolean>): Promise<v
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Whether an inline processor has read everything in the log (its positions, stored or not). */
+export async function allApplied(m: Mosaic): Promise<boolean> {
+  const processor = (m.processor as InlineProcessorHost).processor;
+  return (await m.log.endOffsets()).every((end, p) => (processor.progress().positions[p] ?? 0) >= end);
 }
 
 /** Mosaic's own audience events in the log. */

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InlineProcessorHost } from '../../src/process/processor-host.js';
-import { API_TOKEN, audienceEventsInLog, sendEvent as send, startMosaic, tempDir, until } from '../helpers.js';
+import { allApplied, API_TOKEN, audienceEventsInLog, sendEvent as send, startMosaic, tempDir, until } from '../helpers.js';
 
 type Mosaic = Awaited<ReturnType<typeof startMosaic>>;
 
@@ -20,13 +19,11 @@ async function bobWaits(m: Mosaic): Promise<number> {
 test('processor: the linger follows batches of sent events only, so the next event after a batch of audience events is applied at once', async () => {
   const LINGER_MS = 1500;
   const m = await startMosaic({ processor: { lingerMs: LINGER_MS, pollMs: 60_000 }, audiences: [{ name: 'planned', rule: { trait: 'plan', op: 'exists' } }] });
-  const processor = (m.processor as InlineProcessorHost).processor;
-  const allApplied = async () => (await m.log.endOffsets()).every((end, p) => (processor.progress().positions[p] ?? 0) >= end);
   try {
     await send(m, { type: 'identify', userId: 'ann', traits: { plan: 'pro' } });
     await until("ann's profile", profileOf(m, 'ann'));
     // ann entered the audience: its event is appended after her batch, and applied after the linger.
-    await until('the audience event to be applied', async () => (await audienceEventsInLog(m)) === 1 && (await allApplied()));
+    await until('the audience event to be applied', async () => (await audienceEventsInLog(m)) === 1 && (await allApplied(m)));
     const waited = await bobWaits(m);
     assert.ok(waited < LINGER_MS / 2, `bob's event waited ${waited} ms: a linger followed the batch of audience events`);
   } finally {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Processor } from '../../src/process/processor.js';
 import { identityRules, profileModel } from '../../src/process/profile-model.js';
 import type { InlineProcessorHost } from '../../src/process/processor-host.js';
-import { API_TOKEN, audienceEventsInLog, sendEvent as send, startMosaic, until } from '../helpers.js';
+import { allApplied as applied, API_TOKEN, audienceEventsInLog, sendEvent as send, startMosaic, until } from '../helpers.js';
 
 type Mosaic = Awaited<ReturnType<typeof startMosaic>>;
 
@@ -14,10 +14,10 @@ const unstored = async (m: Mosaic) => {
 };
 
 test('processor: a batch of audience events alone is not committed on its own; its offsets are stored with the next batch, or by drain', async () => {
-  // pollMs long: the offsets are not stored because the log went quiet while the test looks.
+  // pollMs long, so that the log going quiet while the test looks does not store the offsets.
   const m = await startMosaic({ processor: { pollMs: 60_000, lingerMs: 0 }, audiences: [{ name: 'planned', rule: { trait: 'plan', op: 'exists' } }] });
   const processor = (m.processor as InlineProcessorHost).processor;
-  const allApplied = async () => (await m.log.endOffsets()).every((end, p) => (processor.progress().positions[p] ?? 0) >= end);
+  const allApplied = () => applied(m);
   try {
     await send(m, { type: 'identify', userId: 'ann', traits: { plan: 'pro' } });
     await until("ann's audience event to be applied", async () => (await audienceEventsInLog(m)) === 1 && (await allApplied()));
