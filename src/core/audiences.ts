@@ -1,5 +1,7 @@
 import { CONDITION_OPS, compileCondition, parseWindow, type ComputedTraitDef, type ConditionOp, type Condition } from './computed-traits.js';
 import { MESSAGE_TYPES, type Envelope, type MessageType } from './envelope.js';
+import { partitionOf } from './partition.js';
+import type { AppendRecord } from '../ports/event-log.js';
 
 /**
  * Audiences: declared rules over a profile's traits, computed traits and event history.
@@ -203,6 +205,14 @@ export function pendingAudienceEvent(change: MembershipChange, members: readonly
 }
 
 /**
+ * How every audience event's JSON begins: the processor reads them back from the log (they are
+ * a third of its entries with ten audiences) and skips them by this prefix, without parsing.
+ */
+export const AUDIENCE_EVENT_PREFIX = `{"sourceId":"${AUDIENCE_SOURCE_ID}",`;
+
+const audienceMessageId = ([kind, audience, profileId, at]: PendingAudienceEvent) => `aud-${at}-${kind}-${audience}-${profileId}`;
+
+/**
  * The `Audience Entered` / `Audience Exited` track event for a change, as Segment Engage sends
  * them, carrying the profile's user id (else an anonymous id), as the JSON appended to the log.
  * The messageId is derived from the change and its time: the outbox may append it more than
@@ -212,9 +222,27 @@ export function pendingAudienceEvent(change: MembershipChange, members: readonly
  * Written out directly rather than built and stringified: it is made for every transition, about
  * half as many as the events sent with ten audiences (measured: a third of the outbox's cost).
  */
-export function audienceEventJson([kind, audience, profileId, at, idType, id]: PendingAudienceEvent): string {
+export function audienceEventJson(pending: PendingAudienceEvent): string {
+  const [kind, audience, profileId, at, idType, id] = pending;
   const time = new Date(at).toISOString();
   const q = JSON.stringify;
   const event = kind === 'entered' ? 'Audience Entered' : 'Audience Exited';
-  return `{"type":"track","event":"${event}","messageId":${q(`aud-${at}-${kind}-${audience}-${profileId}`)},${q(idType)}:${q(id)},"timestamp":"${time}","receivedAt":"${time}","sourceId":"${AUDIENCE_SOURCE_ID}","properties":{"audience_key":${q(audience)},"profile_id":${q(profileId)}},"context":{"library":{"name":"mosaic","version":"1"}}}`;
+  return `${AUDIENCE_EVENT_PREFIX}"type":"track","event":"${event}","messageId":${q(audienceMessageId(pending))},${q(idType)}:${q(id)},"timestamp":"${time}","receivedAt":"${time}","properties":{"audience_key":${q(audience)},"profile_id":${q(profileId)}},"context":{"library":{"name":"mosaic","version":"1"}}}`;
+}
+
+/**
+ * The log record of an audience event, made where the transition is known: partitioned and
+ * attributed by the identity it carries, as the collector does a sent event's (by userId, else
+ * anonymousId), without the JSON being parsed again on the appending thread.
+ */
+export function audienceAppendRecord(pending: PendingAudienceEvent, partitions: number, receivedAtMs: number): AppendRecord {
+  const [, , , , idType, id] = pending;
+  return {
+    partition: partitionOf(id, partitions),
+    sourceId: AUDIENCE_SOURCE_ID,
+    messageId: audienceMessageId(pending),
+    receivedAtMs,
+    payload: audienceEventJson(pending),
+    ...(id !== '' ? { subject: `${idType}:${id}` } : {}),
+  };
 }

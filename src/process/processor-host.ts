@@ -7,7 +7,6 @@ import type { IdentityKey } from '../core/identity.js';
 import { MosaicError } from '../errors.js';
 import { lagOf, Processor, type Lag, type ProcessorOptions, type Progress } from './processor.js';
 import type { FromThread, MetricsJson, ToThread } from './processor-thread.js';
-import { appendEnvelopes } from './emit.js';
 
 /** The log's end offsets, kept current from its append notifications (this process's appends). */
 class LogEnds {
@@ -227,7 +226,7 @@ export class ThreadProcessorHost implements ProcessorHost {
             this.stopped?.();
             break;
           case 'emit':
-            appendEnvelopes(this.log, msg.payloads).then(
+            this.log.append(msg.records).then(
               () => this.post({ type: 'emitted', id: msg.id }),
               (err: unknown) => this.post({ type: 'emitted', id: msg.id, error: String(err) }),
             );

@@ -3,11 +3,11 @@ import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { applyBatch, MembershipCache, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
-import { AUDIENCE_SOURCE_ID, audienceEventJson, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
+import { AUDIENCE_EVENT_PREFIX, AUDIENCE_SOURCE_ID, audienceAppendRecord, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
 import { timeStepMs } from '../core/computed-traits.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
-import type { EventLog, LogEntry } from '../ports/event-log.js';
+import type { AppendRecord, EventLog, LogEntry } from '../ports/event-log.js';
 import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
 import { SuppressionList } from '../privacy/suppression.js';
 import { AllPartitions, PartitionLostError, type PartitionLeases } from '../ports/partition-leases.js';
@@ -42,10 +42,10 @@ export interface ProcessorOptions {
   /** Called after each committed batch with the positions it reached. */
   onProgress?: (progress: Progress) => void;
   /**
-   * Appends Mosaic's own events (audience enter/exit, as JSON envelopes) to the log; resolves
+   * Appends Mosaic's own events (audience enter/exit, as log records) to the log; resolves
    * once they are durable. Without it no such event is written (a replay: they were sent once).
    */
-  emit?: (payloads: string[]) => Promise<void>;
+  emit?: (records: AppendRecord[]) => Promise<void>;
   /** Parts kept in memory between batches (0 or absent: none). */
   cachedParts?: number;
   /** User transformations (see docs/transformations.md). */
@@ -361,7 +361,8 @@ export class Processor {
       const entries = await this.store.readOutbox(1000);
       if (entries.length === 0) return;
       try {
-        await emit(entries.map((e) => audienceEventJson(JSON.parse(e.payload) as PendingAudienceEvent)));
+        const now = Date.now();
+        await emit(entries.map((e) => audienceAppendRecord(JSON.parse(e.payload) as PendingAudienceEvent, this.log.partitions, now)));
       } catch (err) {
         this.opts.logger?.warn({ err }, 'could not append audience events to the log; retrying later');
         return;
@@ -454,14 +455,24 @@ export class Processor {
     }
     if (entries.length === 0) return 0;
 
-    let events = entries.map((e) => JSON.parse(e.payload) as Envelope);
-    if (events.every((e) => e.sourceId === AUDIENCE_SOURCE_ID) && (this.unsaved.size === 0 || Date.now() - this.unsavedSince < MAX_UNSAVED_MS)) {
+    // Mosaic's own audience events are in the log for the lake and destinations, not for
+    // profiles: a third of the entries with ten audiences, skipped without being parsed.
+    const sent: LogEntry[] = [];
+    let events: Envelope[] = [];
+    for (const entry of entries) {
+      if (entry.payload.startsWith(AUDIENCE_EVENT_PREFIX)) continue;
+      const e = JSON.parse(entry.payload) as Envelope;
+      if (e.sourceId === AUDIENCE_SOURCE_ID) continue; // appended before the prefix was
+      sent.push(entry);
+      events.push(e);
+    }
+    if (sent.length === 0 && (this.unsaved.size === 0 || Date.now() - this.unsavedSince < MAX_UNSAVED_MS)) {
       if (this.unsaved.size === 0) this.unsavedSince = Date.now();
       for (const [p, next] of consumed) {
         this.offsets.set(p, next);
         this.unsaved.set(p, next);
       }
-      return this.applied(entries, events, undefined);
+      return this.applied(entries, sent, undefined);
     }
     // Stored with this batch's; a partition no longer held is read again by its new holder.
     const offsets = new Map([...this.unsaved].filter(([p]) => held.has(p)));
@@ -471,13 +482,13 @@ export class Processor {
     try {
       outcome = await this.inTransaction(async (store) => {
         // Parsed again for a retry: enrichment and transformations change the events they are given.
-        if (attempts++ > 0) events = entries.map((e) => JSON.parse(e.payload) as Envelope);
+        if (attempts++ > 0) events = sent.map((e) => JSON.parse(e.payload) as Envelope);
         // Another process may erase on a shared store: its list is read in this batch's
         // transaction. A single writer's changes only through erase(), which refreshes it.
         if (this.store.transactional) await this.suppression.refresh(store);
         return applyBatch(store, events, offsets, this.opts.rules, this.opts.model, {
           emit: this.opts.emit !== undefined,
-          refs: entries,
+          refs: sent,
           ...this.caches(),
           ...(this.opts.transform ? { transform: this.opts.transform } : {}),
           fence: this.fenceOf(offsets.keys(), tokens),
@@ -495,11 +506,14 @@ export class Processor {
     for (const [p, next] of offsets) this.offsets.set(p, next);
     this.unsaved.clear();
     await this.forgetSeenMessages();
-    return this.applied(entries, events, outcome);
+    return this.applied(entries, sent, outcome);
   }
 
-  /** Metrics, freshness and progress for a batch applied (`outcome`) or skipped as only audience events. */
-  private applied(entries: readonly LogEntry[], events: readonly Envelope[], outcome: BatchOutcome | undefined): number {
+  /**
+   * Metrics, freshness and progress for a batch of `entries` applied (`outcome`) or skipped as
+   * only audience events; `sent` are those of its entries that sources sent.
+   */
+  private applied(entries: readonly LogEntry[], sent: readonly LogEntry[], outcome: BatchOutcome | undefined): number {
     const now = Date.now();
     const m = this.opts.metrics;
     m?.processedEvents.inc(entries.length);
@@ -514,15 +528,10 @@ export class Processor {
       if (duplicates) m.processorDuplicates.inc(duplicates);
       if (suppressed) m.eventsSuppressed.inc({ stage: 'processor' }, suppressed);
     }
-    this.sentBySources = false;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
-      // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
-      if (events[i]!.sourceId === AUDIENCE_SOURCE_ID) continue;
-      this.sentBySources = true;
-      m?.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
-    }
+    for (const e of entries) if (e.receivedAtMs > this.newestAppliedMs) this.newestAppliedMs = e.receivedAtMs;
+    // Mosaic's own audience events are not applied to profiles: not part of event-to-profile freshness.
+    for (const e of sent) m?.freshnessSeconds.observe((now - e.receivedAtMs) / 1000);
+    this.sentBySources = sent.length > 0;
     this.opts.onProgress?.(this.progress());
     if (outcome?.transitions.length) this.flushSoon();
     return entries.length;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUDIENCE_SOURCE_ID, AudienceError, audienceEventJson, compileAudiences, membershipChanges, type AudienceDef } from '../../src/core/audiences.js';
+import { AUDIENCE_EVENT_PREFIX, AUDIENCE_SOURCE_ID, AudienceError, audienceAppendRecord, audienceEventJson, compileAudiences, membershipChanges, type AudienceDef } from '../../src/core/audiences.js';
+import { logSubjectOf } from '../../src/core/envelope.js';
+import { partitionOf } from '../../src/core/partition.js';
 import { validateMessage } from '../../src/collect/validate-message.js';
 
 const view = (traits: Record<string, unknown>, computed: Record<string, unknown> = {}) => ({ traits, computed });
@@ -118,4 +120,25 @@ test('audience events: the JSON appended to the log is the Segment-style track e
   assert.equal(exited.anonymousId, 'a-2');
   assert.equal(exited.userId, undefined);
   assert.deepEqual(validateMessage(entered), [], 'a valid Segment message');
+});
+
+test('audience events: each begins with the prefix the processor skips them by, and its log record is attributed as a sent event would be', () => {
+  for (const pending of [
+    ['entered', 'pros', 'p1', 1_700_000_000_000, 'userId', 'ann'],
+    ['exited', 'a"b', 'p\\2', 0, 'anonymousId', 'anon-7'],
+  ] as const) {
+    const json = audienceEventJson([...pending]);
+    assert.ok(json.startsWith(AUDIENCE_EVENT_PREFIX));
+    const e = JSON.parse(json) as { sourceId: string; messageId: string; userId?: string; anonymousId?: string };
+    const record = audienceAppendRecord([...pending], 8, 42);
+    assert.deepEqual(record, {
+      partition: partitionOf(e.userId ?? e.anonymousId ?? '', 8),
+      sourceId: e.sourceId,
+      messageId: e.messageId,
+      receivedAtMs: 42,
+      payload: json,
+      subject: logSubjectOf(e),
+    });
+  }
+  assert.notEqual(audienceAppendRecord(['entered', 'pros', 'p1', 0, 'userId', 'ann'], 64, 0).partition, audienceAppendRecord(['entered', 'pros', 'p1', 0, 'userId', 'bob'], 64, 0).partition, 'partitioned by the person');
 });
