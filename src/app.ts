@@ -38,7 +38,7 @@ import { metricsHistoryApi } from './serve/metrics-history-api.js';
 import { SqliteMetricsHistory } from './adapters/sqlite/metrics-history.js';
 import { MetricsSampler } from './observe/metrics-sampler.js';
 import type { ItemStore } from './ports/item-store.js';
-import { appendEnvelopes } from './process/emit.js';
+import { appendAudienceEvents, appendEnvelopes } from './process/emit.js';
 import { Transformations } from './process/transformations.js';
 import { Deliverer } from './destinations/deliverer.js';
 import { ConsentGate, configuredLakeAdmission } from './privacy/consent-gate.js';
@@ -245,7 +245,7 @@ export async function createMosaic(config: Config, opts: CreateOptions = {}): Pr
     ? new ObservedProcessorHost(log, store)
     : !processInline
       ? new ThreadProcessorHost(config, log, logger)
-      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: async (records) => void (await log.append(records)), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
+      : new InlineProcessorHost(log, store, { batchSize: config.processor.batchSize, pollMs: config.processor.pollMs, lingerMs: config.processor.lingerMs, cachedParts: config.processor.cachedParts, rules, model: { ...model, enricher: eventEnricher(config, logger) }, metrics, logger, run: runProcessor, emit: (pending) => appendAudienceEvents(log, pending), audienceTimer: config.audienceTimer, transform, ...(leases ? { leases } : {}), ...(cache ? { cache } : {}) });
   await processor.start();
   const offload = roles.offload && config.lake.offloadIntervalSeconds > 0 ? startOffload(config, log, store, rules, model, metrics, logger) : undefined;
   const jobRuns = roles.schedule && config.schedules.length ? openJobRuns(config) : undefined;

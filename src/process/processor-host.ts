@@ -5,6 +5,7 @@ import type { EventLog } from '../ports/event-log.js';
 import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
 import type { IdentityKey } from '../core/identity.js';
 import { MosaicError } from '../errors.js';
+import { appendAudienceEvents } from './emit.js';
 import { lagOf, Processor, type Lag, type ProcessorOptions, type Progress } from './processor.js';
 import type { FromThread, MetricsJson, ToThread } from './processor-thread.js';
 
@@ -226,7 +227,7 @@ export class ThreadProcessorHost implements ProcessorHost {
             this.stopped?.();
             break;
           case 'emit':
-            this.log.append(msg.records).then(
+            appendAudienceEvents(this.log, msg.pending).then(
               () => this.post({ type: 'emitted', id: msg.id }),
               (err: unknown) => this.post({ type: 'emitted', id: msg.id, error: String(err) }),
             );

@@ -3,7 +3,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openEventLog, openProfileCache, openProfileStore, partitionLeases } from '../adapters/from-config.js';
 import type { Config } from '../config.js';
 import type { IdentityKey } from '../core/identity.js';
-import type { AppendRecord } from '../ports/event-log.js';
 import type { ErasureCommit } from '../ports/profile-store.js';
 import { eventEnricher, identityRules, profileModel } from './profile-model.js';
 import { createLogger } from '../observe/logger.js';
@@ -24,7 +23,7 @@ export type ToThread =
 export type FromThread =
   | { type: 'ready'; progress: Progress }
   /** Audience events for the host to append: the log has one writer, on the host's thread. */
-  | { type: 'emit'; id: number; records: AppendRecord[] }
+  | { type: 'emit'; id: number; pending: string[] }
   | { type: 'progress'; progress: Progress }
   /** An erasure's reply is 0 once committed, or the error's message. */
   | { type: 'reply'; id: number; value: number | string | MetricsJson }
@@ -57,11 +56,11 @@ async function main(): Promise<void> {
     metrics,
     logger,
     onProgress: (progress) => send({ type: 'progress', progress }),
-    emit: (records) =>
+    emit: (pending) =>
       new Promise<void>((resolve, reject) => {
         const id = nextEmit++;
         emitted.set(id, (error) => (error ? reject(new Error(error)) : resolve()));
-        send({ type: 'emit', id, records });
+        send({ type: 'emit', id, pending });
       }),
     audienceTimer: config.audienceTimer,
     transform: await Transformations.load(config.transformations),

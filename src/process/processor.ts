@@ -3,11 +3,11 @@ import type { Envelope } from '../core/envelope.js';
 import type { IdentityKey, IdentityRules } from '../core/identity.js';
 import type { ProfileModel } from '../core/profile.js';
 import { applyBatch, MembershipCache, PartCache, sweepAudiences, type BatchOutcome } from './apply-batch.js';
-import { AUDIENCE_EVENT_PREFIX, AUDIENCE_SOURCE_ID, audienceAppendRecord, type CompiledAudience, type PendingAudienceEvent } from '../core/audiences.js';
+import { AUDIENCE_EVENT_PREFIX, AUDIENCE_SOURCE_ID, type CompiledAudience } from '../core/audiences.js';
 import { timeStepMs } from '../core/computed-traits.js';
 import type { Transformations } from './transformations.js';
 import type { Metrics } from '../observe/metrics.js';
-import type { AppendRecord, EventLog, LogEntry } from '../ports/event-log.js';
+import type { EventLog, LogEntry } from '../ports/event-log.js';
 import type { ErasureCommit, ProfileStore } from '../ports/profile-store.js';
 import { SuppressionList } from '../privacy/suppression.js';
 import { AllPartitions, PartitionLostError, type PartitionLeases } from '../ports/partition-leases.js';
@@ -42,10 +42,11 @@ export interface ProcessorOptions {
   /** Called after each committed batch with the positions it reached. */
   onProgress?: (progress: Progress) => void;
   /**
-   * Appends Mosaic's own events (audience enter/exit, as log records) to the log; resolves
-   * once they are durable. Without it no such event is written (a replay: they were sent once).
+   * Appends Mosaic's own events (audience enter/exit) to the log, from their outbox entries
+   * (PendingAudienceEvent as JSON: see appendAudienceEvents); resolves once they are durable.
+   * Without it no such event is written (a replay: they were sent once).
    */
-  emit?: (records: AppendRecord[]) => Promise<void>;
+  emit?: (pending: string[]) => Promise<void>;
   /** Parts kept in memory between batches (0 or absent: none). */
   cachedParts?: number;
   /** User transformations (see docs/transformations.md). */
@@ -361,8 +362,7 @@ export class Processor {
       const entries = await this.store.readOutbox(1000);
       if (entries.length === 0) return;
       try {
-        const now = Date.now();
-        await emit(entries.map((e) => audienceAppendRecord(JSON.parse(e.payload) as PendingAudienceEvent, this.log.partitions, now)));
+        await emit(entries.map((e) => e.payload));
       } catch (err) {
         this.opts.logger?.warn({ err }, 'could not append audience events to the log; retrying later');
         return;
