@@ -231,9 +231,9 @@ export function audienceEventJson(pending: PendingAudienceEvent): string {
 }
 
 /**
- * The log record of an audience event, made where the transition is known: partitioned and
- * attributed by the identity it carries, as the collector does a sent event's (by userId, else
- * anonymousId), without the JSON being parsed again on the appending thread.
+ * The log record of an audience event, from its outbox entry: partitioned and attributed by the
+ * identity it carries, as the collector does a sent event's (by userId, else anonymousId),
+ * without the rendered JSON being parsed again to find them.
  */
 export function audienceAppendRecord(pending: PendingAudienceEvent, partitions: number, receivedAtMs: number): AppendRecord {
   const [, , , , idType, id] = pending;

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AUDIENCE_EVENT_PREFIX } from '../../src/core/audiences.js';
+import { appendEnvelopes } from '../../src/process/emit.js';
 import { Processor } from '../../src/process/processor.js';
 import { identityRules, profileModel } from '../../src/process/profile-model.js';
 import type { InlineProcessorHost } from '../../src/process/processor-host.js';
@@ -55,6 +57,37 @@ test('processor: offsets reached over audience events alone are stored once the 
     await send(m, { type: 'identify', userId: 'ann', traits: { plan: 'pro' } });
     await until("ann's audience event in the log", async () => (await audienceEventsInLog(m)) === 1);
     await until('every offset stored', async () => (await unstored(m)) === 0);
+  } finally {
+    await m.cleanup();
+  }
+});
+
+test('processor: audience events appended before their JSON began with the sourceId are still read past, not applied', async () => {
+  const m = await startMosaic({ processor: { pollMs: 60_000, lingerMs: 0 } });
+  const profile = (ref: string) => m.app.inject({ method: 'GET', url: `/v1/profiles/${ref}`, headers: { authorization: `Bearer ${API_TOKEN}` } });
+  try {
+    // As audienceEventJson wrote them until 2026-12-04: the sourceId after the properties.
+    const legacy = {
+      type: 'track',
+      event: 'Audience Entered',
+      messageId: 'aud-1-entered-pros-p_legacy',
+      userId: 'dee',
+      timestamp: '2026-12-01T00:00:00.000Z',
+      receivedAt: '2026-12-01T00:00:00.000Z',
+      sourceId: 'mosaic:audiences',
+      properties: { audience_key: 'pros', profile_id: 'p_legacy' },
+    };
+    assert.ok(!JSON.stringify(legacy).startsWith(AUDIENCE_EVENT_PREFIX));
+    await appendEnvelopes(m.log, [JSON.stringify(legacy)]);
+    await until('the legacy audience event to be read', () => applied(m));
+    assert.equal(await unstored(m), 1, 'a batch of it alone is an audience-only batch: its offset waits for the next one');
+    assert.equal((await profile('user_id:dee')).statusCode, 404, 'no profile made of it');
+
+    await send(m, { type: 'track', userId: 'eve', event: 'Signed Up' });
+    await until("eve's event to be applied", () => applied(m));
+    assert.equal(await unstored(m), 0);
+    assert.equal((await profile('user_id:eve')).statusCode, 200);
+    assert.equal((await profile('user_id:dee')).statusCode, 404);
   } finally {
     await m.cleanup();
   }
