@@ -120,8 +120,12 @@ export interface ProfileStore {
   audienceSizes(audience: string, sinceMs: number): Promise<{ at: number; size: number }[]>;
   /** Oldest outbox entries first. */
   readOutbox(limit: number): Promise<OutboxEntry[]>;
-  /** Removes every outbox entry up to and including this id (entries are appended in id order). */
-  deleteOutbox(throughId: number): Promise<void>;
+  /**
+   * Removes these outbox entries (those appended), by id: where several processors share a
+   * store, an entry with a lower id can commit after a higher one was read, and deleting
+   * "through" the highest would drop it unsent.
+   */
+  deleteOutbox(ids: readonly number[]): Promise<void>;
   /** Dead letters, oldest first, with ids after `afterId`. */
   deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]>;
   /** The keys among `messages` that a commit recorded as seen (and that were not forgotten since). */

@@ -367,7 +367,7 @@ export class Processor {
         this.opts.logger?.warn({ err }, 'could not append audience events to the log; retrying later');
         return;
       }
-      await this.store.deleteOutbox(entries[entries.length - 1]!.id);
+      await this.store.deleteOutbox(entries.map((e) => e.id));
     }
   }
 

@@ -253,8 +253,8 @@ export class PostgresProfileStore implements ProfileStore {
     return (await this.rows<[string, string]>('SELECT id, payload FROM outbox ORDER BY id LIMIT $1', [limit])).map(([id, payload]) => ({ id: Number(id), payload }));
   }
 
-  async deleteOutbox(throughId: number): Promise<void> {
-    await this.db.query('DELETE FROM outbox WHERE id <= $1', [throughId]);
+  async deleteOutbox(ids: readonly number[]): Promise<void> {
+    if (ids.length) await this.db.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]);
   }
 
   async deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]> {

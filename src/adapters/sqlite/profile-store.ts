@@ -111,7 +111,7 @@ export class SqliteProfileStore implements ProfileStore {
       deadLetters: this.db.prepare('SELECT id, at, kind, name, reason, payload FROM dead_letters WHERE id > ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?'),
       outboxAdd: this.db.prepare('INSERT INTO outbox (payload) VALUES (?)'),
       outboxRead: this.db.prepare('SELECT id, payload FROM outbox ORDER BY id LIMIT ?').raw(),
-      outboxDelete: this.db.prepare('DELETE FROM outbox WHERE id <= ?'),
+      outboxDelete: this.db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))'),
       seen: this.db.prepare('SELECT s.key FROM json_each(?) t JOIN seen_messages s ON s.partition = t.value ->> 0 AND s.key = t.value ->> 1').pluck(),
       see: this.db.prepare('INSERT OR IGNORE INTO seen_messages (partition, key, at) VALUES (?, ?, ?)'),
       forgetSeen: this.db.prepare('DELETE FROM seen_messages WHERE at < ?'),
@@ -254,8 +254,8 @@ export class SqliteProfileStore implements ProfileStore {
     return (this.stmts.outboxRead!.all(limit) as [number, string][]).map(([id, payload]) => ({ id, payload }));
   }
 
-  async deleteOutbox(throughId: number): Promise<void> {
-    this.stmts.outboxDelete!.run(throughId);
+  async deleteOutbox(ids: readonly number[]): Promise<void> {
+    if (ids.length) this.stmts.outboxDelete!.run(JSON.stringify(ids));
   }
 
   async deadLetters(afterId: number, limit: number, kind?: DeadLetter['kind']): Promise<(DeadLetter & { id: number })[]> {
