@@ -93,17 +93,17 @@ async function snapshot(store: ProfileStore, model: ProfileModel, lakeDir: strin
     raw.closeSync();
     const members = await db.createAppender('members');
     for (const a of model.audiences ?? []) {
-      for (let after: string | undefined; ; ) {
-        const page = await store.audienceMembers(a.def.name, after, 5000);
-        if (page.length === 0) break;
-        for (const m of page) {
+      let cursor: string | undefined;
+      do {
+        const page = await store.audienceMembers(a.def.name, cursor, 5000);
+        for (const m of page.members) {
           members.appendVarchar(a.def.name);
           members.appendVarchar(m.profileId);
           members.appendBigInt(BigInt(m.since));
           members.endRow();
         }
-        after = page[page.length - 1]!.profileId;
-      }
+        cursor = page.next;
+      } while (cursor !== undefined);
     }
     members.closeSync();
     for (const table of Object.keys(SNAPSHOT_TABLES) as SnapshotTable[]) await writeTable(db, table, snapshotFile(lakeDir, table));

@@ -24,7 +24,10 @@ export interface ProfileCommit {
    * another token; absent or empty: no fencing (a single writer).
    */
   fence?: ReadonlyMap<number, string>;
-  /** Audience entries and exits. */
+  /**
+   * Audience entries and exits, applied in order, of profiles that are stored once this commit
+   * is (an exit may name a profile the commit deletes).
+   */
   memberships?: Iterable<MembershipRecord>;
   /** What to append to the log once committed (pending audience events, as JSON): the outbox. */
   outbox?: Iterable<string>;
@@ -79,6 +82,21 @@ export interface MembershipRecord {
   at: number;
 }
 
+export interface AudienceMemberPage {
+  members: { profileId: string; since: number }[];
+  /** Where the next page starts; absent when this one is the last. */
+  next?: string;
+}
+
+/** A members cursor the store could not have made (another store's, or edited). */
+export class CursorError extends Error {
+  readonly code = 'invalid_cursor';
+  constructor(cursor: string) {
+    super(`"${cursor}" is not a cursor this store made: pass the "next" of the previous page, or no cursor to start again.`);
+    this.name = 'CursorError';
+  }
+}
+
 export interface OutboxEntry {
   id: number;
   /** As committed (JSON). */
@@ -112,8 +130,13 @@ export interface ProfileStore {
   readonly readProfile?: (key: IdentityKey) => Promise<{ cluster: Cluster; parts: ProfileDoc[]; audiences: string[] } | undefined>;
   /** Audiences each of these profiles belongs to (profiles in none are absent). */
   memberships(profileIds: readonly string[]): Promise<Map<string, Set<string>>>;
-  /** An audience's members in profile id order after `afterId` (a cursor). */
-  audienceMembers(audience: string, afterId: string | undefined, limit: number): Promise<{ profileId: string; since: number }[]>;
+  /**
+   * A page of an audience's members after `cursor` (from the previous page's `next`), in an
+   * order of the store's choosing that entries and exits do not shuffle: each member who stays
+   * in the audience is listed once. `next` is absent after the last page. A cursor this store
+   * did not make throws CursorError.
+   */
+  audienceMembers(audience: string, cursor: string | undefined, limit: number): Promise<AudienceMemberPage>;
   /** Current size of every audience with members. */
   audienceCounts(): Promise<Map<string, number>>;
   recordAudienceSizes(at: number, sizes: ReadonlyMap<string, number>): Promise<void>;

@@ -3,7 +3,7 @@ import type { CompiledAudience } from '../core/audiences.js';
 import { splitKey } from '../core/identity.js';
 import { MosaicError } from '../errors.js';
 import type { Credentials } from '../ports/credentials.js';
-import type { ProfileStore } from '../ports/profile-store.js';
+import { CursorError, type ProfileStore } from '../ports/profile-store.js';
 import { BACKFILL_META, type BackfillState } from '../process/processor.js';
 import { requireToken } from './profile-api.js';
 
@@ -65,17 +65,18 @@ export const audienceApi: FastifyPluginAsync<AudienceApiOptions> = async (app: F
     { schema: { querystring: MembersQuery } },
     async (req: FastifyRequest<{ Params: { name: string }; Querystring: { limit: number; cursor?: string } }>) => {
       const a = find(req.params.name);
-      const page = await store.audienceMembers(a.def.name, req.query.cursor, req.query.limit);
-      const clusters = await store.getClusters(page.map((m) => m.profileId));
+      const page = await store.audienceMembers(a.def.name, req.query.cursor, req.query.limit).catch((err: unknown) => {
+        throw err instanceof CursorError ? new MosaicError('MOSAIC_BAD_REQUEST', { message: err.message, details: [{ path: '/cursor', rule: 'cursor', message: err.message }] }) : err;
+      });
+      const clusters = await store.getClusters(page.members.map((m) => m.profileId));
       void control.audit({ at: Date.now(), actor: req.actor ?? 'unknown', action: 'audience.members', subject: `audience:${a.def.name}`, ip: req.ip, status: 200 });
       return {
-        members: page.map((m) => ({
+        members: page.members.map((m) => ({
           profileId: m.profileId,
           since: new Date(m.since).toISOString(),
           identities: (clusters.get(m.profileId)?.members ?? []).map(splitKey),
         })),
-        // The cursor is the last profile id: stable while members enter and leave.
-        next: page.length === req.query.limit ? page[page.length - 1]!.profileId : null,
+        next: page.next ?? null,
       };
     },
   );

@@ -1,6 +1,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SqliteProfileStore } from '../../src/adapters/sqlite/profile-store.js';
+import { join } from 'node:path';
+import { migrate, openSqlite } from '../../src/adapters/sqlite/open.js';
+import { PROFILE_STORE_MIGRATIONS, SqliteProfileStore } from '../../src/adapters/sqlite/profile-store.js';
+import { CursorError } from '../../src/ports/profile-store.js';
 import { profileStoreConformance } from '../conformance/profile-store.suite.js';
 import { tempDir } from '../helpers.js';
 
@@ -74,4 +77,36 @@ test('a background checkpointer that cannot work says so once, as a process warn
   assert.match(warning.message, /checkpoints every 4000 pages/);
   await checkpointer.close();
   writer.close();
+});
+
+test('members page by rowid; a cursor the store did not make is refused with CursorError', async () => {
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  const s = new SqliteProfileStore({ dir, sync: 'normal' });
+  // Ids out of byte order: pages follow the order the profiles were made in.
+  const ids = ['p_z', 'p_a', 'p_m'];
+  await s.commit({ clusters: ids.map((id) => ({ id, members: [`user_id:${id}`], last: { t: 1, m: 'm' }, edges: [], lineage: [] })) });
+  await s.commit({ memberships: ids.map((profileId, i) => ({ audience: 'x', profileId, kind: 'entered' as const, at: i })) });
+  const first = await s.audienceMembers('x', undefined, 2);
+  assert.deepEqual(first.members.map((m) => m.profileId), ['p_z', 'p_a']);
+  assert.deepEqual(await s.audienceMembers('x', first.next, 2), { members: [{ profileId: 'p_m', since: 2 }] });
+  for (const bad of ['p_a', '-1', '1.5', '', '9'.repeat(20)]) await assert.rejects(s.audienceMembers('x', bad, 2), CursorError, bad);
+  await assert.rejects(s.commit({ memberships: [{ audience: 'x', profileId: 'p_nobody', kind: 'entered', at: 1 }] }), /p_nobody enters audience "x" but is not stored/);
+  await s.close();
+});
+
+test('a file from before rowid-keyed members keeps its members and counts', async () => {
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  const db = openSqlite(join(dir, 'profiles.db'));
+  migrate(db, PROFILE_STORE_MIGRATIONS.slice(0, -1));
+  db.exec(`INSERT INTO profiles (id, doc) VALUES ('p_b', '{"id":"p_b","members":[],"last":{"t":0,"m":""},"edges":[],"lineage":[]}'), ('p_a', '{"id":"p_a","members":[],"last":{"t":0,"m":""},"edges":[],"lineage":[]}');
+    INSERT INTO audience_members (audience, profile_id, since) VALUES ('x', 'p_a', 5), ('x', 'p_b', 6), ('y', 'p_a', 7), ('y', 'p_gone', 8);
+    INSERT INTO audience_counts (audience, members) VALUES ('x', 2), ('y', 2);`);
+  db.close();
+  const s = new SqliteProfileStore({ dir, sync: 'normal' });
+  assert.deepEqual(await s.audienceMembers('x', undefined, 10), { members: [{ profileId: 'p_b', since: 6 }, { profileId: 'p_a', since: 5 }] });
+  assert.deepEqual(await s.memberships(['p_a', 'p_b']), new Map([['p_a', new Set(['x', 'y'])], ['p_b', new Set(['x'])]]));
+  assert.deepEqual(await s.audienceCounts(), new Map([['x', 2], ['y', 1]]), 'a member with no profile is dropped, and the count follows');
+  await s.close();
 });

@@ -10,6 +10,19 @@ const part = (anchor: string, eventCount = 1): ProfileDoc => ({
 const cluster = (id: string, members: string[], t = 1, edges: string[] = []): Cluster => ({ id, members, last: { t, m: `m${t}` }, edges, lineage: [] });
 const edge = (nodes: string[], t: number): Hyperedge => ({ key: nodes.join('|'), nodes, t, m: `m${t}` });
 
+/** Every member of an audience, page by page from no cursor until a page has no `next`. */
+async function allMembers(s: ProfileStore, audience: string, limit: number, cursor?: string) {
+  const out: { profileId: string; since: number }[] = [];
+  do {
+    const page = await s.audienceMembers(audience, cursor, limit);
+    assert.ok(page.members.length <= limit);
+    out.push(...page.members);
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return out;
+}
+const byId = (a: { profileId: string }, b: { profileId: string }) => (a.profileId < b.profileId ? -1 : 1);
+
 /** What every ProfileStore adapter must do. `make` returns a fresh, empty store. */
 export function profileStoreConformance(name: string, make: () => Promise<ProfileStore>) {
   async function withStore(fn: (s: ProfileStore) => Promise<void>) {
@@ -66,6 +79,28 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.equal((await s.readOffsets()).get(0), 3);
     }));
 
+  test(`${name}: a profile deleted and written again in one commit keeps its memberships; one deleted leaves with its exits`, () =>
+    withStore(async (s) => {
+      await s.commit({
+        clusters: [cluster('p1', ['user_id:1']), cluster('p2', ['user_id:2'])],
+        memberships: [{ audience: 'a', profileId: 'p1', kind: 'entered', at: 1 }, { audience: 'a', profileId: 'p2', kind: 'entered', at: 1 }],
+      });
+      // As a merge commits: p2 is absorbed into p3, which is new and enters what p2 leaves.
+      await s.commit({
+        clusters: [cluster('p1', ['user_id:1'], 2), cluster('p3', ['user_id:2', 'user_id:3'], 2)],
+        deleteClusters: ['p1', 'p2'],
+        memberships: [{ audience: 'a', profileId: 'p3', kind: 'entered', at: 2 }, { audience: 'a', profileId: 'p2', kind: 'exited', at: 2 }],
+      });
+      assert.deepEqual(await s.getClusters(['p1', 'p2', 'p3']), new Map([['p1', cluster('p1', ['user_id:1'], 2)], ['p3', cluster('p3', ['user_id:2', 'user_id:3'], 2)]]));
+      assert.deepEqual(await s.memberships(['p1', 'p2', 'p3']), new Map([['p1', new Set(['a'])], ['p3', new Set(['a'])]]));
+      assert.deepEqual((await allMembers(s, 'a', 10)).sort(byId), [{ profileId: 'p1', since: 1 }, { profileId: 'p3', since: 2 }]);
+      // A profile made after a deleted one is in no audience it was in.
+      await s.commit({ clusters: [cluster('p4', ['user_id:4'])], deleteClusters: ['p3'], memberships: [{ audience: 'a', profileId: 'p3', kind: 'exited', at: 3 }] });
+      await s.commit({ clusters: [cluster('p5', ['user_id:5'])] });
+      assert.deepEqual(await s.memberships(['p4', 'p5']), new Map());
+      assert.deepEqual(await s.audienceCounts(), new Map([['a', 1]]));
+    }));
+
   test(`${name}: an edge seen earlier replaces the stored stamp`, () =>
     withStore(async (s) => {
       await s.commit({ edges: [edge(['a', 'b'], 9)] });
@@ -100,6 +135,7 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
 
   test(`${name}: memberships, members by cursor, counts and sizes over time`, () =>
     withStore(async (s) => {
+      await s.commit({ clusters: ['p1', 'p2', 'p3', 'p4'].map((id) => cluster(id, [`user_id:${id}`])) });
       await s.commit({ memberships: [
         { audience: 'pros', profileId: 'p2', kind: 'entered', at: 10 },
         { audience: 'pros', profileId: 'p1', kind: 'entered', at: 11 },
@@ -107,18 +143,49 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       ] });
       await s.commit({ memberships: [{ audience: 'buyers', profileId: 'p1', kind: 'exited', at: 13 }, { audience: 'pros', profileId: 'p1', kind: 'entered', at: 14 }] });
       assert.deepEqual(await s.memberships(['p1', 'p2', 'p3']), new Map([['p1', new Set(['pros'])], ['p2', new Set(['pros'])]]));
-      assert.deepEqual(await s.audienceMembers('pros', undefined, 1), [{ profileId: 'p1', since: 11 }], 'entering twice keeps the first time');
-      assert.deepEqual(await s.audienceMembers('pros', 'p1', 10), [{ profileId: 'p2', since: 10 }]);
+      assert.deepEqual((await allMembers(s, 'pros', 1)).sort(byId), [{ profileId: 'p1', since: 11 }, { profileId: 'p2', since: 10 }], 'entering twice keeps the first time');
+      const full = await s.audienceMembers('pros', undefined, 2);
+      assert.equal(full.members.length, 2);
+      assert.deepEqual(await s.audienceMembers('pros', full.next, 2), { members: [] }, 'a full page has a next, which may lead to an empty last one');
+      assert.deepEqual(await s.audienceMembers('pros', undefined, 3), { members: full.members }, 'a page that is not full is the last');
       assert.deepEqual(await s.audienceCounts(), new Map([['pros', 2]]));
-      // Counts follow what really changed: an exit of a non-member, a re-entry, commits of
-      // different partitions, leaving and coming back within one commit.
+      // Counts follow what really changed: an exit of a non-member (p9, not even a stored
+      // profile), a re-entry, commits of different partitions, leaving and coming back within
+      // one commit.
       await s.commit({ offsets: new Map([[3, 1]]), memberships: [{ audience: 'pros', profileId: 'p9', kind: 'exited', at: 15 }, { audience: 'pros', profileId: 'p2', kind: 'entered', at: 15 }, { audience: 'buyers', profileId: 'p3', kind: 'entered', at: 15 }] });
       await s.commit({ offsets: new Map([[5, 1]]), memberships: [{ audience: 'buyers', profileId: 'p3', kind: 'exited', at: 16 }, { audience: 'pros', profileId: 'p1', kind: 'exited', at: 16 }, { audience: 'pros', profileId: 'p1', kind: 'entered', at: 16 }, { audience: 'pros', profileId: 'p4', kind: 'entered', at: 16 }] });
       assert.deepEqual(await s.audienceCounts(), new Map([['pros', 3]]), 'buyers is empty again');
+      assert.deepEqual((await allMembers(s, 'pros', 10)).map((m) => m.profileId).sort(), ['p1', 'p2', 'p4']);
+      assert.deepEqual((await allMembers(s, 'pros', 10)).find((m) => m.profileId === 'p1')?.since, 16, 'leaving and coming back restarts membership');
+      assert.deepEqual(await allMembers(s, 'buyers', 10), []);
       await s.recordAudienceSizes(1000, new Map([['pros', 2], ['buyers', 0]]));
       await s.recordAudienceSizes(2000, new Map([['pros', 3]]));
       assert.deepEqual(await s.audienceSizes('pros', 1500), [{ at: 2000, size: 3 }]);
       assert.deepEqual(await s.audienceSizes('buyers', 0), [{ at: 1000, size: 0 }]);
+    }));
+
+  test(`${name}: paging through members lists each one who stays exactly once while others enter and leave`, () =>
+    withStore(async (s) => {
+      const ids = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+      await s.commit({ clusters: ids.map((id) => cluster(id, [`user_id:${id}`])) });
+      await s.commit({ memberships: ids.slice(0, 8).map((profileId) => ({ audience: 'a', profileId, kind: 'entered' as const, at: 1 })) });
+      const first = await s.audienceMembers('a', undefined, 3);
+      assert.equal(first.members.length, 3);
+      const seen = first.members.map((m) => m.profileId);
+      // Between pages: one listed member and one not yet listed leave, four profiles enter.
+      const notYet = ids.slice(0, 8).find((id) => !seen.includes(id))!;
+      await s.commit({
+        memberships: [
+          { audience: 'a', profileId: seen[0]!, kind: 'exited', at: 2 },
+          { audience: 'a', profileId: notYet, kind: 'exited', at: 2 },
+          ...ids.slice(8).map((profileId) => ({ audience: 'a', profileId, kind: 'entered' as const, at: 2 })),
+        ],
+      });
+      const rest = (await allMembers(s, 'a', 3, first.next)).map((m) => m.profileId);
+      const stayers = ids.slice(0, 8).filter((id) => id !== seen[0] && id !== notYet);
+      for (const id of stayers) assert.equal([...seen, ...rest].filter((x) => x === id).length, 1, `${id} listed once`);
+      assert.ok(!rest.includes(seen[0]!) && !rest.includes(notYet), 'who left is not listed after leaving');
+      assert.deepEqual((await allMembers(s, 'a', 5)).map((m) => m.profileId).sort(), [...stayers, ...ids.slice(8)].sort());
     }));
 
   test(`${name}: the outbox keeps entries in order until deleted by id; dead letters page by id and kind`, () =>
@@ -177,7 +244,8 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
     withStore(async (s) => {
       const dl = (n: number) => ({ at: n, kind: 'destination' as const, name: 'hook', reason: `r${n}`, payload: '{}' });
       await s.commit({
-        clusters: [cluster('p1', ['user_id:1', 'anonymous_id:a']), cluster('p2', ['user_id:2'])],
+        // p1 last: a store that numbers its rows may give the next profile p1's number.
+        clusters: [cluster('p2', ['user_id:2']), cluster('p1', ['user_id:1', 'anonymous_id:a'])],
         nodes: [['user_id:1', 'p1'], ['anonymous_id:a', 'p1'], ['user_id:2', 'p2']],
         edges: [edge(['user_id:1', 'anonymous_id:a'], 1), edge(['user_id:2', 'anonymous_id:b'], 1)],
         parts: [part('user_id:1'), part('anonymous_id:a'), part('user_id:2')],
@@ -201,6 +269,9 @@ export function profileStoreConformance(name: string, make: () => Promise<Profil
       assert.deepEqual((await s.readOutbox(10)).map((e) => e.payload), ['{"p":2}']);
       assert.deepEqual((await s.deadLetters(0, 10)).map((d) => d.reason), ['r2']);
       assert.deepEqual(await s.audienceCounts(), new Map([['pros', 1]]));
+      assert.deepEqual(await allMembers(s, 'pros', 10), [{ profileId: 'p2', since: 1 }]);
+      await s.commit({ clusters: [cluster('p3', ['user_id:3'])] });
+      assert.deepEqual(await allMembers(s, 'pros', 10), [{ profileId: 'p2', since: 1 }], 'the next profile made inherits nothing of the erased one');
       assert.deepEqual((await s.suppressions()).sort(), ['h1', 'h2']);
       assert.equal(await s.scrub(), true);
       await s.reset();

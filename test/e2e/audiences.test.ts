@@ -61,6 +61,10 @@ test('audiences: membership on every change, enter/exit events in the log, membe
     assert.equal(members.body.next, null);
     assert.equal((await get(m, '/v1/audiences/nope/members')).body.error.code, 'MOSAIC_AUDIENCE_NOT_FOUND');
     assert.equal((await get(m, '/v1/audiences/shoe_lovers/members?limit=5000')).status, 400);
+    const forged = await get(m, '/v1/audiences/shoe_lovers/members?cursor=p_someone');
+    assert.equal(forged.status, 400, 'a cursor this store did not make');
+    assert.equal(forged.body.error.code, 'MOSAIC_BAD_REQUEST');
+    assert.match(forged.body.error.message, /pass the "next" of the previous page/);
 
     // The enter events are in the log; the processor does not fold them into the profile.
     await m.processor.drain();

@@ -76,7 +76,7 @@ test('consent is enforced for every purpose on the live, import and replay paths
     await settle();
     assert.deepEqual(delivered(), ['bob Audience Entered', 'bob Order Completed', 'cara Order Completed'], 'marketing: nothing of ann; personalization: cara in no audience');
     const members = async (store = m.store) => {
-      const ids = new Set((await store.audienceMembers('pros', undefined, 10)).map((x) => x.profileId));
+      const ids = new Set((await store.audienceMembers('pros', undefined, 10)).members.map((x) => x.profileId));
       const out: string[] = [];
       for (const u of ['ann', 'bob', 'cara']) if (ids.has((await store.findCluster(`user_id:${u}`))!.id)) out.push(u);
       return out;

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
-import type { DeadLetter, MembershipRecord, OutboxEntry, ProfileCommit, ProfileStore, SeenMessage } from '../../ports/profile-store.js';
+import type { AudienceMemberPage, DeadLetter, MembershipRecord, OutboxEntry, ProfileCommit, ProfileStore, SeenMessage } from '../../ports/profile-store.js';
 import { PartitionLostError } from '../../ports/partition-leases.js';
 import { migrate, type Migration } from './migrate.js';
 import { withTransaction } from './transaction.js';
@@ -221,12 +221,14 @@ export class PostgresProfileStore implements ProfileStore {
     return out;
   }
 
-  async audienceMembers(audience: string, afterId: string | undefined, limit: number): Promise<{ profileId: string; since: number }[]> {
+  /** Members in profile id order; the cursor is the last id. */
+  async audienceMembers(audience: string, cursor: string | undefined, limit: number): Promise<AudienceMemberPage> {
     const rows = await this.rows<[string, string]>(
       'SELECT profile_id, since FROM audience_members WHERE audience = $1 AND profile_id > $2 ORDER BY profile_id LIMIT $3',
-      [audience, afterId ?? '', limit],
+      [audience, cursor ?? '', limit],
     );
-    return rows.map(([profileId, since]) => ({ profileId, since: Number(since) }));
+    const members = rows.map(([profileId, since]) => ({ profileId, since: Number(since) }));
+    return rows.length === limit ? { members, next: rows[rows.length - 1]![0] } : { members };
   }
 
   async audienceCounts(): Promise<Map<string, number>> {

@@ -3,11 +3,12 @@ import type Database from 'better-sqlite3';
 import type { IdentityKey } from '../../core/identity.js';
 import type { Cluster, Hyperedge, Stamp } from '../../core/identity-graph.js';
 import type { ProfileDoc } from '../../core/profile.js';
-import type { DeadLetter, OutboxEntry, ProfileCommit, ProfileStore, SeenMessage } from '../../ports/profile-store.js';
+import { CursorError, type AudienceMemberPage, type DeadLetter, type OutboxEntry, type ProfileCommit, type ProfileStore, type SeenMessage } from '../../ports/profile-store.js';
 import { WalCheckpointer } from './checkpointer.js';
 import { migrate, openSqlite, scrubSqlite, type SqliteDb } from './open.js';
 
-const MIGRATIONS = [
+/** Exported for the test that migrates an older file. */
+export const PROFILE_STORE_MIGRATIONS = [
   `CREATE TABLE profiles (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
    CREATE TABLE identities (key TEXT PRIMARY KEY, profile_id TEXT NOT NULL) WITHOUT ROWID;
    CREATE TABLE offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL);`,
@@ -35,6 +36,15 @@ const MIGRATIONS = [
   // members (a few dozen): a second index by profile cost a random page write per transition,
   // about 7% of the processor's throughput with ten audiences (npm run bench:processor).
   `DROP INDEX audience_members_by_profile;`,
+  // Members keyed by their profile's rowid, not its id: ids are hashes, so every entry landed on
+  // a random page of the audience's B-tree, written whole to the WAL at each commit. Rowids grow
+  // with profiles, so a new profile's entries append to each audience's last page.
+  `CREATE TABLE audience_members_by_rid (audience TEXT NOT NULL, rid INTEGER NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (audience, rid)) WITHOUT ROWID;
+   INSERT INTO audience_members_by_rid SELECT m.audience, p.rid, m.since FROM audience_members m JOIN profiles p ON p.id = m.profile_id;
+   DROP TABLE audience_members;
+   ALTER TABLE audience_members_by_rid RENAME TO audience_members;
+   DELETE FROM audience_counts;
+   INSERT INTO audience_counts SELECT audience, count(*) FROM audience_members GROUP BY audience;`,
 ];
 
 /** Size samples older than this are dropped as new ones are recorded. */
@@ -65,7 +75,7 @@ export class SqliteProfileStore implements ProfileStore {
       // The WAL is kept short (every 4 MB, SQLite's default, or by the background checkpointer):
       // every 40 MB made processing faster but profile reads tens of times slower.
     });
-    migrate(this.db, MIGRATIONS);
+    migrate(this.db, PROFILE_STORE_MIGRATIONS);
     this.checkpointer = opts.checkpoint === 'background' && file !== ':memory:' ? new WalCheckpointer(this.db, file) : undefined;
     const inList = (sql: string) => this.db.prepare(sql.replace('?', '(SELECT value FROM json_each(?))')).raw();
     this.stmts = {
@@ -83,11 +93,12 @@ export class SqliteProfileStore implements ProfileStore {
         .prepare(
           `SELECT json_array(json(p.doc),
              (SELECT json_group_array(json(doc)) FROM parts WHERE anchor IN (SELECT value FROM json_each(p.doc, '$.members'))),
-             (SELECT json_group_array(c.audience) FROM audience_counts c CROSS JOIN audience_members m WHERE c.members > 0 AND m.audience = c.audience AND m.profile_id = p.id))
+             (SELECT json_group_array(c.audience) FROM audience_counts c CROSS JOIN audience_members m WHERE c.members > 0 AND m.audience = c.audience AND m.rid = p.rid))
            FROM identities i JOIN profiles p ON p.id = i.profile_id WHERE i.key = ?`,
         )
         .pluck(),
-      upsertCluster: this.db.prepare('INSERT INTO profiles (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc'),
+      upsertCluster: this.db.prepare('INSERT INTO profiles (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc RETURNING rid').pluck(),
+      clusterRow: this.db.prepare('SELECT rid FROM profiles WHERE id = ?').pluck(),
       deleteCluster: this.db.prepare('DELETE FROM profiles WHERE id = ?'),
       node: this.db.prepare('INSERT INTO identities (key, profile_id) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET profile_id = excluded.profile_id'),
       edge: this.db.prepare('INSERT INTO edges (key, t, m, nodes) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET t = excluded.t, m = excluded.m'),
@@ -98,10 +109,13 @@ export class SqliteProfileStore implements ProfileStore {
       ),
       count: this.db.prepare('SELECT count(*) FROM profiles').pluck(),
       // CROSS JOIN fixes the order: the planner otherwise scans the members table.
-      memberships: this.db.prepare('SELECT m.profile_id, m.audience FROM audience_counts c CROSS JOIN json_each(?) j CROSS JOIN audience_members m WHERE c.members > 0 AND m.audience = c.audience AND m.profile_id = j.value').raw(),
-      members: this.db.prepare('SELECT profile_id, since FROM audience_members WHERE audience = ? AND profile_id > ? ORDER BY profile_id LIMIT ?').raw(),
-      enter: this.db.prepare('INSERT OR IGNORE INTO audience_members (audience, profile_id, since) VALUES (?, ?, ?)'),
-      exit: this.db.prepare('DELETE FROM audience_members WHERE audience = ? AND profile_id = ?'),
+      memberships: this.db
+        .prepare('SELECT p.id, m.audience FROM json_each(?) j CROSS JOIN profiles p CROSS JOIN audience_counts c CROSS JOIN audience_members m WHERE p.id = j.value AND c.members > 0 AND m.audience = c.audience AND m.rid = p.rid')
+        .raw(),
+      // LEFT JOIN: a page is full or not by its members' rows, whatever the join finds.
+      members: this.db.prepare('SELECT m.rid, p.id, m.since FROM audience_members m LEFT JOIN profiles p ON p.rid = m.rid WHERE m.audience = ? AND m.rid > ? ORDER BY m.rid LIMIT ?').raw(),
+      enter: this.db.prepare('INSERT OR IGNORE INTO audience_members (audience, rid, since) VALUES (?, ?, ?)'),
+      exit: this.db.prepare('DELETE FROM audience_members WHERE audience = ? AND rid = ?'),
       audienceCounts: this.db.prepare('SELECT audience, members FROM audience_counts WHERE members > 0').raw(),
       audienceCount: this.db.prepare('INSERT INTO audience_counts (audience, members) VALUES (?, ?) ON CONFLICT(audience) DO UPDATE SET members = members + excluded.members'),
       recordSize: this.db.prepare('INSERT OR REPLACE INTO audience_sizes (audience, at, size) VALUES (?, ?, ?)'),
@@ -127,8 +141,11 @@ export class SqliteProfileStore implements ProfileStore {
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
     this.commitTx = this.db.transaction((batch: ProfileCommit) => {
-      for (const id of batch.deleteClusters ?? []) this.stmts.deleteCluster!.run(id);
-      for (const c of batch.clusters ?? []) this.stmts.upsertCluster!.run(c.id, JSON.stringify(c));
+      // Memberships are keyed by the profile's rowid (see PROFILE_STORE_MIGRATIONS): the rowids of
+      // the profiles this commit writes, for the memberships that follow.
+      const rows = new Map<string, number>();
+      const clusters = [...(batch.clusters ?? [])];
+      for (const c of clusters) rows.set(c.id, this.stmts.upsertCluster!.get(c.id, JSON.stringify(c)) as number);
       for (const [key, id] of batch.nodes ?? []) this.stmts.node!.run(key, id);
       for (const e of batch.edges ?? []) this.stmts.edge!.run(e.key, e.t, e.m, JSON.stringify(e.nodes));
       for (const part of batch.parts ?? []) {
@@ -139,10 +156,23 @@ export class SqliteProfileStore implements ProfileStore {
       for (const [p, next] of batch.offsets ?? []) this.stmts.offset!.run(p, next);
       const sizes = new Map<string, number>();
       for (const m of batch.memberships ?? []) {
-        const changed = m.kind === 'entered' ? this.stmts.enter!.run(m.audience, m.profileId, m.at).changes : -this.stmts.exit!.run(m.audience, m.profileId).changes;
+        const rid = rows.get(m.profileId) ?? (this.stmts.clusterRow!.get(m.profileId) as number | undefined);
+        if (rid === undefined) {
+          // No row, so no membership to leave; entering one would list a member with no profile.
+          if (m.kind === 'entered') throw new Error(`Profile ${m.profileId} enters audience "${m.audience}" but is not stored: a membership needs its profile in the same or an earlier commit.`);
+          continue;
+        }
+        const changed = m.kind === 'entered' ? this.stmts.enter!.run(m.audience, rid, m.at).changes : -this.stmts.exit!.run(m.audience, rid).changes;
         if (changed) sizes.set(m.audience, (sizes.get(m.audience) ?? 0) + changed);
       }
       for (const [audience, delta] of sizes) if (delta) this.stmts.audienceCount!.run(audience, delta);
+      // Deleted after the exits, which find their rows by the profile's rowid, and after the
+      // writes: a rowid freed first would be handed to a profile this commit makes, and that
+      // profile's entries would meet the deleted one's rows. A profile deleted and written again
+      // keeps its row, and with it the rowid its memberships have.
+      const deletes = [...(batch.deleteClusters ?? [])];
+      const written = deletes.length ? new Set(clusters.map((c) => c.id)) : undefined;
+      for (const id of deletes) if (!written?.has(id)) this.stmts.deleteCluster!.run(id);
       for (const payload of batch.outbox ?? []) this.stmts.outboxAdd!.run(payload);
       for (const d of batch.deadLetters ?? []) this.stmts.deadLetterAdd!.run(d.at, d.kind, d.name, d.reason, d.payload);
       if (batch.seen) for (const [p, key] of batch.seen.messages) this.stmts.see!.run(p, key, batch.seen.at);
@@ -231,8 +261,13 @@ export class SqliteProfileStore implements ProfileStore {
     return out;
   }
 
-  async audienceMembers(audience: string, afterId: string | undefined, limit: number): Promise<{ profileId: string; since: number }[]> {
-    return (this.stmts.members!.all(audience, afterId ?? '', limit) as [string, number][]).map(([profileId, since]) => ({ profileId, since }));
+  /** Members in rowid order (the order their profiles were made); the cursor is the last rowid. */
+  async audienceMembers(audience: string, cursor: string | undefined, limit: number): Promise<AudienceMemberPage> {
+    if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) throw new CursorError(cursor);
+    const rows = this.stmts.members!.all(audience, cursor === undefined ? 0 : Number(cursor), limit) as [number, string | null, number][];
+    const members: AudienceMemberPage['members'] = [];
+    for (const [, profileId, since] of rows) if (profileId !== null) members.push({ profileId, since });
+    return rows.length === limit ? { members, next: String(rows[rows.length - 1]![0]) } : { members };
   }
 
   async audienceCounts(): Promise<Map<string, number>> {
