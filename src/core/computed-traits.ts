@@ -377,51 +377,99 @@ export function timeStepMs(traits: readonly CompiledTrait[]): number | undefined
 
 /** The values the API shows at time `now`: 0 for empty counts and sums, null otherwise. */
 export function computedValues(states: Record<string, TraitState> | undefined, traits: readonly CompiledTrait[], now = Date.now(), includeHidden = false): Record<string, unknown> {
+  return computedValuesOf(states ? [states] : [], traits, now, includeHidden);
+}
+
+/** Ops whose states add up as they are read: no merged state needs building to read several. */
+const READ_ACROSS: ReadonlySet<ComputedOp> = new Set(['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'rfm']);
+
+/**
+ * The values of several parts' states taken together: what computedValues gives for their merge
+ * (mergeComputed), without building the merged states where the op allows (rules read every
+ * changed profile's values, at event rates; merging was most of that, measured).
+ */
+export function computedValuesOf(statesOf: readonly (Record<string, TraitState> | undefined)[], traits: readonly CompiledTrait[], now = Date.now(), includeHidden = false): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of traits) {
     if (c.hidden && !includeHidden) continue;
-    let s = states?.[c.def.name] as ComputedState | undefined;
-    if (c.window && s) {
-      const ws = s as unknown as WindowedState;
-      const current = Math.floor(now / c.window.bucketMs);
-      s = {};
-      for (const [k, st] of Object.entries(ws.w)) {
-        const idx = Number(k);
-        if (idx > current - c.window.buckets && idx <= current) mergeState(c.def.op, s, st, keepOf(c.def));
-      }
-    }
-    switch (c.def.op) {
-      case 'count':
-        out[c.def.name] = s?.n ?? 0;
-        break;
-      case 'sum':
-        out[c.def.name] = (s?.s ?? 0) / MICRO;
-        break;
-      case 'avg':
-        out[c.def.name] = s?.n ? s.s! / MICRO / s.n : null;
-        break;
-      case 'distinct_count':
-        out[c.def.name] = Object.keys(s?.c ?? {}).length;
-        break;
-      case 'top_n':
-        out[c.def.name] = Object.entries(s?.c ?? {})
-          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-          .slice(0, keepOf(c.def))
-          .map(([k]) => k);
-        break;
-      case 'recent':
-        out[c.def.name] = byRecency(s?.c ?? {});
-        break;
-      case 'rfm':
-        out[c.def.name] = s?.n
-          ? { recencyDays: Math.max(0, Math.floor((now - s.t!) / 86_400_000)), frequency: s.n, monetary: (s.s ?? 0) / MICRO }
-          : null;
-        break;
-      default:
-        out[c.def.name] = s?.v ?? null;
-    }
+    out[c.def.name] = valueOf(c, stateAt(c, statesOf, now), now);
   }
   return out;
+}
+
+/** One state holding what `statesOf` hold for trait `c`, within its window at `now`. */
+function stateAt(c: CompiledTrait, statesOf: readonly (Record<string, TraitState> | undefined)[], now: number): ComputedState | undefined {
+  const name = c.def.name;
+  const keep = keepOf(c.def);
+  let holders = 0;
+  let only: TraitState | undefined;
+  for (const states of statesOf) {
+    const s = states?.[name];
+    if (!s) continue;
+    holders++;
+    only = s;
+  }
+  if (holders === 0) return undefined;
+  if (holders > 1 && !READ_ACROSS.has(c.def.op)) {
+    // Merged as a profile's parts are: which values fit under MAX_DISTINCT_VALUES, and which
+    // recent ones are kept, depends on the order they are met in.
+    const merged: Record<string, TraitState> = {};
+    for (const states of statesOf) if (states?.[name]) mergeComputed(merged, states, [c]);
+    return stateAt(c, [merged], now);
+  }
+  if (!c.window) {
+    if (holders === 1) return only as ComputedState;
+    const acc: ComputedState = {};
+    for (const states of statesOf) {
+      const s = states?.[name];
+      if (s) mergeState(c.def.op, acc, s as ComputedState, keep);
+    }
+    return acc;
+  }
+  // Buckets in the window at `now`, and not behind the newest event any part has seen (merging
+  // the parts would prune those).
+  const current = Math.floor(now / c.window.bucketMs);
+  let hi = current;
+  for (const states of statesOf) {
+    const ws = states?.[name] as WindowedState | undefined;
+    if (ws && ws.hi > hi) hi = ws.hi;
+  }
+  const lo = hi - c.window.buckets;
+  const acc: ComputedState = {};
+  for (const states of statesOf) {
+    const ws = states?.[name] as WindowedState | undefined;
+    if (!ws) continue;
+    for (const k of Object.keys(ws.w)) {
+      const idx = Number(k);
+      if (idx > lo && idx <= current) mergeState(c.def.op, acc, ws.w[k]!, keep);
+    }
+  }
+  return acc;
+}
+
+/** A trait's value from its state at `now`: 0 for empty counts and sums, null otherwise. */
+function valueOf(c: CompiledTrait, s: ComputedState | undefined, now: number): unknown {
+  switch (c.def.op) {
+    case 'count':
+      return s?.n ?? 0;
+    case 'sum':
+      return (s?.s ?? 0) / MICRO;
+    case 'avg':
+      return s?.n ? s.s! / MICRO / s.n : null;
+    case 'distinct_count':
+      return Object.keys(s?.c ?? {}).length;
+    case 'top_n':
+      return Object.entries(s?.c ?? {})
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, keepOf(c.def))
+        .map(([k]) => k);
+    case 'recent':
+      return byRecency(s?.c ?? {});
+    case 'rfm':
+      return s?.n ? { recencyDays: Math.max(0, Math.floor((now - s.t!) / 86_400_000)), frequency: s.n, monetary: (s.s ?? 0) / MICRO } : null;
+    default:
+      return s?.v ?? null;
+  }
 }
 
 /** A stable fingerprint of the definitions: tells whether profiles were built with the ones configured now. */

@@ -1,4 +1,4 @@
-import { applyComputed, computedValues, mergeComputed, type CompiledTrait, type TraitState } from './computed-traits.js';
+import { applyComputed, computedValues, computedValuesOf, mergeComputed, type CompiledTrait, type TraitState } from './computed-traits.js';
 import type { AudienceView, CompiledAudience } from './audiences.js';
 import { categoryPreferences } from './consent.js';
 import type { Envelope } from './envelope.js';
@@ -252,31 +252,26 @@ export function assembleProfile(cluster: Cluster, parts: Iterable<ProfileDoc>, m
 export function ruleView(parts: readonly ProfileDoc[], model: ProfileModel, now: number): AudienceView | undefined {
   if (!consentedBy(latestConsent(parts, 'personalization'), model)) return undefined;
   if (parts.length === 1) return audienceView(parts[0]!, model, now);
-  const doc: RuleInputs = { traits: {}, computed: {} };
+  const doc: RuleInputs = { traits: {} };
   for (const p of parts) {
     for (const [k, entry] of Object.entries(p.traits)) if (wins(entry, doc.traits[k])) doc.traits[k] = entry;
     if (p.text && model.text) doc.text = mergeText(doc.text, p.text, model.text.halfLifeMs);
   }
-  // A trait's state held by one part is read as it is (rules only read it); only those several
-  // parts hold are merged, into new states.
-  for (const t of model.ruleTraits ?? model.computedTraits ?? []) {
-    let holders = 0;
-    for (const p of parts) if (p.computed?.[t.def.name]) holders++;
-    if (holders === 0) continue;
-    if (holders === 1) doc.computed![t.def.name] = parts.find((p) => p.computed?.[t.def.name])!.computed![t.def.name]!;
-    else for (const p of parts) if (p.computed) mergeComputed(doc.computed!, p.computed, [t]);
-  }
-  return audienceView(doc, model, now);
+  return audienceView(doc, model, now, parts.map((p) => p.computed));
 }
 
 /** The parts of a profile audience rules read. */
 type RuleInputs = Pick<ProfileDoc, 'traits' | 'computed' | 'text'>;
 
-/** What audience rules read: plain traits and every computed value at `now`, hidden ones included. */
-export function audienceView(doc: RuleInputs, model: ProfileModel, now: number): AudienceView {
+/**
+ * What audience rules read: plain traits and every computed value at `now`, hidden ones
+ * included. `computedOf`: the computed states of each of the profile's parts, read together
+ * (see computedValuesOf); by default the document's own.
+ */
+export function audienceView(doc: RuleInputs, model: ProfileModel, now: number, computedOf: readonly ProfileDoc['computed'][] = [doc.computed]): AudienceView {
   const traits: Record<string, unknown> = {};
   for (const [k, entry] of Object.entries(doc.traits)) traits[k] = entry.v;
-  const computed = computedValues(doc.computed, model.ruleTraits ?? model.computedTraits ?? [], now, true);
+  const computed = computedValuesOf(computedOf, model.ruleTraits ?? model.computedTraits ?? [], now, true);
   // Text signals are readable by rules as computed values (TEXT_VALUES).
   if (model.text && doc.text?.n) {
     const t = publicText(doc.text)!;

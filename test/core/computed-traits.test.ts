@@ -262,3 +262,42 @@ test('the time step of a set of traits: the smallest window bucket, an hour for 
   assert.equal(timeStepMs([compiled[0]!, compiled[3]!]), 3_600_000);
   assert.equal(timeStepMs(compiled), 60_000);
 });
+
+// --- reading several parts' states together ---
+
+import { applyComputed, computedValues, computedValuesOf, mergeComputed, type TraitState } from '../../src/core/computed-traits.js';
+
+test('property: values read across parts equal the values of the parts merged, windows and future events included', () => {
+  // Every op, windowed and not; a small cap-free set of values so order-dependent ops are exercised.
+  const all = [...traits, ...windowedTraits, ...compileComputedTraits([
+    { name: 'cats_7d', op: 'top_n', n: 2, event: 'Order Completed', property: 'properties.category', window: '7d' },
+    { name: 'first_3d', op: 'first', event: 'Order Completed', property: 'properties.category', window: '3d' },
+    { name: 'rfm_30d', op: 'rfm', event: 'Order Completed', property: 'properties.revenue', window: '30d' },
+  ])];
+  const ev = fc.record({
+    part: fc.integer({ min: 0, max: 2 }),
+    hour: fc.integer({ min: 0, max: 24 * 20 }),
+    event: fc.constantFrom('Order Completed', 'Product Viewed'),
+    revenue: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constant(19.99)),
+    cat: fc.constantFrom('shoes', 'boots', 'hats'),
+    items: fc.array(fc.constantFrom('i1', 'i2', 'i3'), { maxLength: 2 }),
+  });
+  fc.assert(
+    fc.property(fc.array(ev, { maxLength: 30 }), fc.integer({ min: -24 * 5, max: 24 * 25 }), (raw, nowHour) => {
+      const parts: Record<string, TraitState>[] = [{}, {}, {}];
+      raw.forEach((r, i) => {
+        const t = T0 + r.hour * HOUR;
+        const e = { type: 'track', event: r.event, userId: 'u', timestamp: new Date(t).toISOString(), messageId: `m${String(i).padStart(3, '0')}`, receivedAt: '', sourceId: 's', properties: { revenue: r.revenue, category: r.cat, items: r.items.map((id) => ({ id })) } } as Envelope;
+        applyComputed(parts[r.part]!, all, e, t);
+      });
+      // `now` may fall before some events (clocks disagree): merging prunes by the newest event, so reading across must too.
+      const now = T0 + nowHour * HOUR + 1;
+      const merged: Record<string, TraitState> = {};
+      for (const p of parts) mergeComputed(merged, p, all);
+      const want = computedValues(merged, all, now, true);
+      assert.deepEqual(computedValuesOf(parts, all, now, true), want);
+      assert.deepEqual(computedValuesOf([undefined, ...parts.filter((p) => Object.keys(p).length)], all, now, true), want);
+    }),
+    { numRuns: 400 },
+  );
+});
