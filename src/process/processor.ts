@@ -22,6 +22,16 @@ const MAX_PENDING_INVALIDATIONS = 100_000;
  */
 const MAX_UNSAVED_MS = 1000;
 
+/**
+ * Audience events are appended at most this often. Appended after every batch that had any,
+ * each batch's few were a log commit of their own (an fsync on the ingest's thread, rewriting
+ * the partitions' last pages): with ten audiences at 7,834 events/s the ingest thread wrote
+ * 30.2–30.9 MB/s against 21 plain, and 26.4–26.5 with this interval (measured, per-thread
+ * write_bytes). Applied profiles do not wait for them; the destinations and the lake see them
+ * this much later at most.
+ */
+const OUTBOX_INTERVAL_MS = 100;
+
 /** Profiles the audience timer evaluates per step before a waiting batch may run (~15 ms). */
 const SWEEP_CHUNK = 100;
 
@@ -47,6 +57,8 @@ export interface ProcessorOptions {
    * Without it no such event is written (a replay: they were sent once).
    */
   emit?: (pending: string[]) => Promise<void>;
+  /** Appends of audience events begin at most this often (default OUTBOX_INTERVAL_MS). */
+  outboxIntervalMs?: number;
   /** Parts kept in memory between batches (0 or absent: none). */
   cachedParts?: number;
   /** User transformations (see docs/transformations.md). */
@@ -330,10 +342,15 @@ export class Processor {
 
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
+  /** A flush waiting for outboxIntervalMs to pass since the last one began. */
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFlushAt = -Infinity;
 
   /**
    * Appends the outbox in the background: batches go on while the log commits (an fsync), one
-   * flush at a time. The entries are already durable in the store, so nothing waits on this.
+   * flush at a time, and at most one every outboxIntervalMs, so the audience events of the
+   * batches in between share one append. The entries are already durable in the store, so
+   * nothing waits on this.
    */
   private flushSoon(): void {
     if (!this.opts.emit) return;
@@ -341,31 +358,58 @@ export class Processor {
       this.flushAgain = true;
       return;
     }
-    this.flushing = (async () => {
-      do {
-        this.flushAgain = false;
-        await this.flushOutbox();
-      } while (this.flushAgain);
-    })().finally(() => (this.flushing = undefined));
+    if (this.flushTimer) return;
+    const wait = this.lastFlushAt + (this.opts.outboxIntervalMs ?? OUTBOX_INTERVAL_MS) - performance.now();
+    if (wait > 0) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flushSoon();
+      }, wait);
+      return;
+    }
+    const started = performance.now();
+    this.flushAgain = false;
+    this.flushing = this.flushOutbox()
+      .then(
+        (appended) => {
+          if (appended) this.lastFlushAt = started; // a flush that found nothing holds nothing back
+        },
+        // The store could not be read or cleared: the entries stay for the next flush.
+        (err: unknown) => this.opts.logger?.error({ err }, 'could not flush the audience events outbox; retrying with the next batch'),
+      )
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.flushAgain) this.flushSoon();
+      });
   }
 
   /** Resolves once everything committed to the outbox so far has been appended (or failed to be). */
   async outboxFlushed(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    for (;;) {
+      if (this.flushTimer) {
+        // Someone waits for the events: no reason to hold them back.
+        clearTimeout(this.flushTimer);
+        this.flushTimer = undefined;
+        this.lastFlushAt = -Infinity;
+        this.flushSoon();
+      }
+      if (!this.flushing) return;
+      await this.flushing;
+    }
   }
 
-  /** Appends committed outbox entries to the log; a failure leaves them for the next try. */
-  private async flushOutbox(): Promise<void> {
+  /** Appends committed outbox entries to the log; a failure leaves them for the next try. Resolves whether any were appended. */
+  private async flushOutbox(): Promise<boolean> {
     const emit = this.opts.emit;
-    if (!emit) return;
-    for (;;) {
+    if (!emit) return false;
+    for (let appended = false; ; appended = true) {
       const entries = await this.store.readOutbox(1000);
-      if (entries.length === 0) return;
+      if (entries.length === 0) return appended;
       try {
         await emit(entries.map((e) => e.payload));
       } catch (err) {
         this.opts.logger?.warn({ err }, 'could not append audience events to the log; retrying later');
-        return;
+        return appended;
       }
       await this.store.deleteOutbox(entries.map((e) => e.id));
     }
@@ -582,7 +626,7 @@ export class Processor {
       const n = await this.runOnce();
       if (n === 0) {
         // Audience events still being appended would be more log to apply.
-        if (!this.flushing) {
+        if (!this.flushing && !this.flushTimer) {
           await this.saveUnsaved();
           return total;
         }
