@@ -224,6 +224,14 @@ interface Freshness {
   p99: number;
   /** The server's CPU time (every thread) per 1,000 events of the measured run: the headroom a p99 depends on. */
   cpuMsPer1k: number;
+  /** Bytes the server had the disk write (every file, checkpoints included) per 1,000 events of the measured run, in MB. */
+  writtenMbPer1k: number;
+}
+
+/** Bytes a process has caused to be written to storage so far (`write_bytes` of /proc/<pid>/io). */
+function writtenBytes(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return Number(/^write_bytes: (\d+)$/m.exec(io)?.[1] ?? NaN);
 }
 
 /** CPU time a process has used so far (user + system, every thread), in ms. */
@@ -245,11 +253,14 @@ async function freshnessOn(dataDir: string, port: number, rate: number, env: Rec
     await waitFor(async () => (await health(base)).processor.lagEvents === 0, 600_000, 'processor to catch up after the warm-up');
     const b = await histogram(base, 'mosaic_event_to_profile_seconds');
     const cpuBefore = cpuMs(server.pid!);
+    const writtenBefore = writtenBytes(server.pid!);
     const sent = await pacedLoad({ url: base, method: 'POST', path: () => '/v1/batch', seconds: SECONDS, body: nextBatch, headers: auth, rate });
     await waitFor(async () => (await health(base)).processor.lagEvents === 0, 600_000, 'processor to catch up');
     const cpu = cpuMs(server.pid!) - cpuBefore;
+    const written = writtenBytes(server.pid!) - writtenBefore;
     const a = await histogram(base, 'mosaic_event_to_profile_seconds');
-    return { p50: quantile(b, a, 0.5) * 1000, p99: quantile(b, a, 0.99) * 1000, cpuMsPer1k: cpu / ((sent.sent * BATCH) / 1000) };
+    const thousands = (sent.sent * BATCH) / 1000;
+    return { p50: quantile(b, a, 0.5) * 1000, p99: quantile(b, a, 0.99) * 1000, cpuMsPer1k: cpu / thousands, writtenMbPer1k: written / 1e6 / thousands };
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
@@ -265,6 +276,9 @@ interface FreshnessRounds {
   /** Medians of the rounds' server CPU per 1,000 events, without and with the model. */
   plainCpuMsPer1k: number;
   modelCpuMsPer1k: number;
+  /** Medians of the rounds' bytes written per 1,000 events, without and with the model (MB). */
+  plainWrittenMbPer1k: number;
+  modelWrittenMbPer1k: number;
 }
 
 const median = (xs: readonly number[]) => {
@@ -294,18 +308,23 @@ async function freshnessRounds(dir: string, port: number, eventsPerSecond: numbe
   const modelP99 = median(out.map((r) => r.model.p99));
   const plainCpuMsPer1k = median(out.map((r) => r.plain.cpuMsPer1k));
   const modelCpuMsPer1k = median(out.map((r) => r.model.cpuMsPer1k));
-  return { rounds: out, plainP99, modelP99, ratio: modelP99 / plainP99, plainCpuMsPer1k, modelCpuMsPer1k };
+  const plainWrittenMbPer1k = median(out.map((r) => r.plain.writtenMbPer1k));
+  const modelWrittenMbPer1k = median(out.map((r) => r.model.writtenMbPer1k));
+  return { rounds: out, plainP99, modelP99, ratio: modelP99 / plainP99, plainCpuMsPer1k, modelCpuMsPer1k, plainWrittenMbPer1k, modelWrittenMbPer1k };
 }
 
 /** The rounds as a markdown table, with the medians' row. */
 function roundsTable(f: FreshnessRounds): string {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const cpu = (x: number) => x.toFixed(0);
+  const mb = (x: number) => x.toFixed(1);
   const rows = f.rounds.map(
-    (r, i) => `| ${i + 1} | ${ms(r.plain.p50)} | ${ms(r.plain.p99)} | ${ms(r.model.p50)} | ${ms(r.model.p99)} | ${(r.model.p99 / r.plain.p99).toFixed(2)}× | ${cpu(r.plain.cpuMsPer1k)} / ${cpu(r.model.cpuMsPer1k)} |`,
+    (r, i) => `| ${i + 1} | ${ms(r.plain.p50)} | ${ms(r.plain.p99)} | ${ms(r.model.p50)} | ${ms(r.model.p99)} | ${(r.model.p99 / r.plain.p99).toFixed(2)}× | ${cpu(r.plain.cpuMsPer1k)} / ${cpu(r.model.cpuMsPer1k)} | ${mb(r.plain.writtenMbPer1k)} / ${mb(r.model.writtenMbPer1k)} |`,
   );
-  rows.push(`| median | | ${ms(f.plainP99)} | | ${ms(f.modelP99)} | **${f.ratio.toFixed(2)}×** | ${cpu(f.plainCpuMsPer1k)} / ${cpu(f.modelCpuMsPer1k)} (${(f.modelCpuMsPer1k / f.plainCpuMsPer1k).toFixed(2)}×) |`);
-  return `| round | plain p50 | plain p99 | model p50 | model p99 | p99 ratio | server CPU-ms per 1k events, plain / model |\n| - | - | - | - | - | - | - |\n${rows.join('\n')}\n`;
+  rows.push(
+    `| median | | ${ms(f.plainP99)} | | ${ms(f.modelP99)} | **${f.ratio.toFixed(2)}×** | ${cpu(f.plainCpuMsPer1k)} / ${cpu(f.modelCpuMsPer1k)} (${(f.modelCpuMsPer1k / f.plainCpuMsPer1k).toFixed(2)}×) | ${mb(f.plainWrittenMbPer1k)} / ${mb(f.modelWrittenMbPer1k)} (${(f.modelWrittenMbPer1k / f.plainWrittenMbPer1k).toFixed(2)}×) |`,
+  );
+  return `| round | plain p50 | plain p99 | model p50 | model p99 | p99 ratio | server CPU-ms per 1k events, plain / model | MB written per 1k events, plain / model |\n| - | - | - | - | - | - | - | - |\n${rows.join('\n')}\n`;
 }
 
 // ---- the run ----
@@ -441,7 +460,7 @@ async function main() {
       replayWith10ComputedTraits: { eventsPerSecond: replayTraits.eventsPerSecond, ofReplayWithout: replayTraits.eventsPerSecond / replayStats.eventsPerSecond },
       replayWith10TraitsAnd10Audiences: { eventsPerSecond: replayModel.eventsPerSecond, ofReplayWithout: replayModel.eventsPerSecond / replayStats.eventsPerSecond },
       freshnessWith10TraitsAnd10Audiences: { atEventsPerSecond: Math.round(half.requestsPerSecond * BATCH), withoutP99Ms: freshPlain.p99, withP99Ms: freshModel.p99, ratio: freshModel.p99 / freshPlain.p99 },
-      freshnessWith10TraitsAnd10AudiencesAtAQuarter: { atEventsPerSecond: Math.round(rate * BATCH / 2), rounds: quarter.rounds, withoutP99Ms: quarter.plainP99, withP99Ms: quarter.modelP99, ratio: quarter.ratio, withoutCpuMsPer1k: quarter.plainCpuMsPer1k, withCpuMsPer1k: quarter.modelCpuMsPer1k },
+      freshnessWith10TraitsAnd10AudiencesAtAQuarter: { atEventsPerSecond: Math.round(rate * BATCH / 2), rounds: quarter.rounds, withoutP99Ms: quarter.plainP99, withP99Ms: quarter.modelP99, ratio: quarter.ratio, withoutCpuMsPer1k: quarter.plainCpuMsPer1k, withCpuMsPer1k: quarter.modelCpuMsPer1k, withoutWrittenMbPer1k: quarter.plainWrittenMbPer1k, withWrittenMbPer1k: quarter.modelWrittenMbPer1k },
       memory: { steps: memory.map((m) => ({ events: m.events, rssMb: Math.round(m.rssMb) })), growth: lastMem.rssMb / firstMem.rssMb, peakRssMb: Math.round(peakRss) },
     });
 
@@ -474,6 +493,7 @@ async function main() {
         row(`freshness p99 at ${n((rate * BATCH) / 2)} ev/s, plain (median of ${QUARTER_ROUNDS})`, `${n(quarter.plainP99, 1)} ms`, '', ''),
         row(`freshness p99 at ${n((rate * BATCH) / 2)} ev/s, 10 traits + 10 audiences (median of ${QUARTER_ROUNDS})`, `${n(quarter.modelP99, 1)} ms`, `${n(quarter.ratio, 2)}× plain`, '≤ 1.5× (issue 3)'),
         row(`server CPU per 1k events at ${n((rate * BATCH) / 2)} ev/s, plain / model`, `${n(quarter.plainCpuMsPer1k, 0)} / ${n(quarter.modelCpuMsPer1k, 0)} ms`, `${n(quarter.modelCpuMsPer1k / quarter.plainCpuMsPer1k, 2)}× plain`, ''),
+        row(`server writes per 1k events at ${n((rate * BATCH) / 2)} ev/s, plain / model`, `${n(quarter.plainWrittenMbPer1k, 1)} / ${n(quarter.modelWrittenMbPer1k, 1)} MB`, `${n(quarter.modelWrittenMbPer1k / quarter.plainWrittenMbPer1k, 2)}× plain`, ''),
         ...memory.map((m) => row(`RSS after ${n(m.events)} events`, `${n(m.rssMb)} MB`, '', '')),
         row('RSS growth across those steps', `${n(lastMem.rssMb / firstMem.rssMb, 2)}×`, '', 'flat'),
         row('peak RSS', `${n(peakRss)} MB`, '', ''),
