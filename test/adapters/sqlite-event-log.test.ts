@@ -46,3 +46,25 @@ test('sqlite: a reader without a writer sees committed appends and their end off
     await writer.close();
   }
 });
+
+test('sqlite: the log writer checkpoints its WAL from a thread of its own, keeping only a distant backstop on the appending thread', async () => {
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  const log = await SqliteEventLog.open({ dir, partitions: 2, dedupWindowMs: 60_000, sync: 'normal', maxPendingEvents: 10_000, writer: 'inline' });
+  const writer = (log as unknown as { inline: { checkpointedFrames: number; db: { pragma(q: string, o?: object): unknown } } }).inline;
+  assert.equal(writer.db.pragma('wal_autocheckpoint', { simple: true }), 4000);
+  // Far fewer pages than the backstop: only the thread can have checkpointed them.
+  for (let i = 0; i < 20; i++) {
+    await log.append(Array.from({ length: 20 }, (_, j) => ({ partition: j % 2, sourceId: 's', messageId: `m-${i}-${j}`, receivedAtMs: 1, payload: `{"pad":"${'x'.repeat(500)}"}` })));
+  }
+  const deadline = Date.now() + 5000;
+  while (writer.checkpointedFrames === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(writer.checkpointedFrames > 0, 'the thread checkpointed the WAL');
+  await log.close();
+  const again = await SqliteEventLog.open({ dir, partitions: 2, dedupWindowMs: 60_000, sync: 'normal', maxPendingEvents: 10_000, writer: 'inline' });
+  try {
+    assert.deepEqual(await again.endOffsets(), [201, 201], 'everything appended is there after the close');
+  } finally {
+    await again.close();
+  }
+});

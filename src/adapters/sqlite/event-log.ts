@@ -220,7 +220,7 @@ export class SqliteEventLog implements EventLog {
   async close(): Promise<void> {
     await this.committer?.close();
     await this.thread?.close();
-    this.inline?.close();
+    await this.inline?.close();
     this.reader.close();
   }
 }

@@ -15,9 +15,11 @@ const send = (msg: FromWriter) => port.postMessage(msg);
 
 port.on('message', (msg: ToWriter) => {
   if (msg.type === 'close') {
-    writer.close();
-    send({ type: 'closed' });
-    port.close();
+    const closed = () => {
+      send({ type: 'closed' });
+      port.close();
+    };
+    void writer.close().then(closed, closed);
     return;
   }
   try {
