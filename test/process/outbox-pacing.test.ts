@@ -34,7 +34,8 @@ async function setup(outboxIntervalMs: number) {
     await appendEnvelopes(log, [identify(userId)]);
     assert.equal(await processor.runOnce(), 1);
   };
-  const users = (i: number) => appends[i]!.map((p) => (JSON.parse(p) as unknown[])[2]).length;
+  /** The distinct profiles whose events the i-th append carried. */
+  const users = (i: number) => new Set(appends[i]!.map((p) => (JSON.parse(p) as unknown[])[2])).size;
   return {
     processor,
     store,
