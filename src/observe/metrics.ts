@@ -80,6 +80,12 @@ export class Metrics {
     buckets: [1, 10, 100, 500, 1000, 5000, 20000],
     registers: [this.registry],
   });
+  readonly processorBatchEvents = new Histogram({
+    name: 'mosaic_processor_batch_events',
+    help: 'Log entries per batch the processor applied (one profile-store commit each)',
+    buckets: [1, 10, 100, 500, 1000, 2000, 5000, 10000],
+    registers: [this.registry],
+  });
   readonly processorLagEvents = new Gauge({
     name: 'mosaic_processor_lag_events',
     help: 'Events in the log not yet applied to profiles',

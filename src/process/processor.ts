@@ -561,6 +561,7 @@ export class Processor {
     const now = Date.now();
     const m = this.opts.metrics;
     m?.processedEvents.inc(entries.length);
+    m?.processorBatchEvents.observe(entries.length);
     if (m && outcome) {
       const { merges, conflicts, reclustered, transitions, deadLetters, dropped, duplicates, suppressed } = outcome;
       if (merges) m.profileMerges.inc(merges);

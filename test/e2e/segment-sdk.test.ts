@@ -44,6 +44,9 @@ test('the real @segment/analytics-node SDK sends to Mosaic and the profile reads
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /^mosaic_processor_events_total 7$/m);
     assert.match(metrics, /^mosaic_event_to_profile_seconds_count 7$/m);
+    // Batches: at least one, and together they hold the seven events.
+    assert.match(metrics, /^mosaic_processor_batch_events_sum 7$/m);
+    assert.match(metrics, /^mosaic_processor_batch_events_count [1-7]$/m);
     assert.match(metrics, /^mosaic_events_accepted_total\{type="track"\} 2$/m);
 
     const traits = await fetch(`${base}/v1/spaces/default/collections/users/profiles/user_id:sdk-user/traits`, {
