@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { AUDIENCE_EVENT_PREFIX } from '../core/audiences.js';
 import type { Envelope } from '../core/envelope.js';
 import { interactionReader, type InteractionDef, type InteractionKind } from '../core/interactions.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -23,6 +24,16 @@ interface Seen {
 }
 
 const DAY = 86_400_000;
+
+/**
+ * Log entries read and parsed between two turns of the event loop. The builder shares its thread
+ * with ingest: a batch of 5,000 in one go held the event loop for 21–55 ms every half second
+ * (measured at 7,834 events/s), and the requests that waited meanwhile reached the log, and the
+ * processor, as one burst.
+ */
+const SLICE_ENTRIES = 500;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export const halfLivesOf = (s: SignalSettings): HalfLives => ({
   popular: s.halfLifeDays.popular * DAY,
@@ -134,8 +145,16 @@ export class SignalBuilder {
     this.positions = this.stored ?? [];
   }
 
-  /** Applies the next batch of log entries; resolves with how many it read (0: caught up). */
-  async runOnce(): Promise<number> {
+  /** Applies the next batch of log entries; resolves with how many it read (0: caught up). Calls are serialised. */
+  runOnce(): Promise<number> {
+    const run = this.serial.then(() => this.applyNextBatch());
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  private serial: Promise<unknown> = Promise.resolve();
+
+  private async applyNextBatch(): Promise<number> {
     const ends = await this.log.endOffsets();
     const max = this.opts.batchEntries ?? 5000;
     const next = [...this.positions];
@@ -143,12 +162,17 @@ export class SignalBuilder {
     const pairs: PairDelta[] = [];
     let read = 0;
     for (let p = 0; p < ends.length && read < max; p++) {
-      const from = next[p] ?? 1;
-      if (from >= (ends[p] ?? 1)) continue;
-      for (const entry of await this.log.read(p, from, max - read)) {
-        read++;
-        next[p] = entry.offset + 1;
-        this.apply(JSON.parse(entry.payload) as Envelope, scores, pairs);
+      while (read < max && (next[p] ?? 1) < (ends[p] ?? 1)) {
+        if (read > 0) await yieldToEventLoop();
+        const got = await this.log.read(p, next[p] ?? 1, Math.min(SLICE_ENTRIES, max - read));
+        if (got.length === 0) break;
+        for (const entry of got) {
+          read++;
+          next[p] = entry.offset + 1;
+          // Mosaic's own audience events name no item: skipped unparsed, as the processor skips them.
+          if (entry.payload.startsWith(AUDIENCE_EVENT_PREFIX)) continue;
+          this.apply(JSON.parse(entry.payload) as Envelope, scores, pairs);
+        }
       }
     }
     for (let p = 0; p < ends.length; p++) next[p] ??= this.positions[p] ?? 1;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SqliteItemStore } from '../../src/adapters/sqlite/item-store.js';
 import { SignalBuilder } from '../../src/personalize/signal-builder.js';
 import { decayedAt } from '../../src/core/decay.js';
-import { appendEnvelopes } from '../../src/process/emit.js';
+import { appendAudienceEvents, appendEnvelopes } from '../../src/process/emit.js';
 import { SqliteEventLog } from '../../src/adapters/sqlite/event-log.js';
 import { tempDir } from '../helpers.js';
 import { SHOP_SIGNAL_SETTINGS } from '../../src/personalize/synthetic.js';
@@ -67,6 +67,38 @@ test('signals: popularity by weight, views paired within the window, purchases p
     await appendEnvelopes(log, [ev('cat', 'Product Viewed', { product_id: 'r' }, 2)]);
     await again.drain();
     assert.deepEqual((await items.neighbors(['r'], 'view', 10)).get('r')!.map((p) => p.item), ['q'], 'from then on it remembers again');
+  } finally {
+    await log.close();
+    await items.close();
+  }
+});
+
+test('signals: a large batch is read in slices with the event loop let in between, audience events skipped, every entry counted once', async () => {
+  const log = await SqliteEventLog.open({ dir: `${dir}/sliced`, partitions: 4, dedupWindowMs: 60_000, sync: 'normal', maxPendingEvents: 10_000, writer: 'inline' });
+  const items = new SqliteItemStore({ dir: `${dir}/sliced` });
+  try {
+    const views = Array.from({ length: 1300 }, (_, i) => ev(`u${i}`, 'Product Viewed', { product_id: 'a' }, 0));
+    await appendEnvelopes(log, views);
+    // Mosaic's own audience events: in the log beside them, naming no item.
+    await appendAudienceEvents(log, Array.from({ length: 700 }, (_, i) => JSON.stringify(['entered', 'buyers', `p${i}`, T, 'userId', `u${i}`])));
+    const b = new SignalBuilder(log, items, SETTINGS, { batchEntries: 5000 });
+    await b.init();
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    // Two calls at once: serialised, so the second finds nothing left rather than counting again.
+    const [first, second] = await Promise.all([b.runOnce(), b.runOnce()]);
+    counting = false;
+    assert.equal(first, 2000, 'one batch reads every entry, audience events included (its position moves past them)');
+    assert.equal(second, 0);
+    assert.ok(turns >= 3, `the event loop turned ${turns} times while 2,000 entries were read: it is let in between slices`);
+    assert.equal(await b.lag(), 0);
+    const a = (await items.topItems('popular', 10)).find((p) => p.item === 'a')!;
+    assert.ok(Math.abs(decayedAt(a, T, 7 * 86_400_000) - 1300) < 1e-6, 'each view of a counted once');
   } finally {
     await log.close();
     await items.close();
