@@ -511,6 +511,8 @@ async function main() {
       const failures = byPhase.reduce((a, [, x]) => a + x, 0);
       const where = byPhase.filter(([, x]) => x > 0).map(([phase, x]) => `${phase}: ${n(x)}`);
       process.stdout.write(lines.join('\n') + `\n\nnon-2xx or errors during the run: ${failures}${where.length ? ` (${where.join('; ')})` : ''}\n`);
+      // A median of p99s hides how far apart the rounds were, which is most of what it means here.
+      process.stdout.write(`\nfreshness at ${n((rate * BATCH) / 2)} ev/s by round:\n\n${roundsTable(quarter)}`);
     }
   } finally {
     server?.kill('SIGKILL');
