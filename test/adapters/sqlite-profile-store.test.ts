@@ -99,7 +99,7 @@ test('a file from before rowid-keyed members keeps its members and counts', asyn
   const { dir, cleanup } = tempDir();
   dirs.push(cleanup);
   const db = openSqlite(join(dir, 'profiles.db'));
-  migrate(db, PROFILE_STORE_MIGRATIONS.slice(0, -1));
+  migrate(db, PROFILE_STORE_MIGRATIONS.slice(0, -2));
   db.exec(`INSERT INTO profiles (id, doc) VALUES ('p_b', '{"id":"p_b","members":[],"last":{"t":0,"m":""},"edges":[],"lineage":[]}'), ('p_a', '{"id":"p_a","members":[],"last":{"t":0,"m":""},"edges":[],"lineage":[]}');
     INSERT INTO audience_members (audience, profile_id, since) VALUES ('x', 'p_a', 5), ('x', 'p_b', 6), ('y', 'p_a', 7), ('y', 'p_gone', 8);
     INSERT INTO audience_counts (audience, members) VALUES ('x', 2), ('y', 2);`);
@@ -108,5 +108,61 @@ test('a file from before rowid-keyed members keeps its members and counts', asyn
   assert.deepEqual(await s.audienceMembers('x', undefined, 10), { members: [{ profileId: 'p_b', since: 6 }, { profileId: 'p_a', since: 5 }] });
   assert.deepEqual(await s.memberships(['p_a', 'p_b']), new Map([['p_a', new Set(['x', 'y'])], ['p_b', new Set(['x'])]]));
   assert.deepEqual(await s.audienceCounts(), new Map([['x', 2], ['y', 1]]), 'a member with no profile is dropped, and the count follows');
+  await s.close();
+});
+
+const partDoc = (id: string, eventCount: number) => ({ id, identities: [], traits: {}, firstSeen: 1, lastSeen: 2, eventCount, eventCounts: {}, typeCounts: {} });
+
+test('a file from before parts were found through identity rows keeps every part, with or without a profile', async () => {
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  const db = openSqlite(join(dir, 'profiles.db'));
+  migrate(db, PROFILE_STORE_MIGRATIONS.slice(0, -1));
+  db.exec(`INSERT INTO profiles (id, doc) VALUES ('p_1', '{"id":"p_1","members":["user_id:u1","anonymous_id:a1"],"last":{"t":0,"m":""},"edges":[],"lineage":[]}');
+    INSERT INTO identities (key, profile_id) VALUES ('user_id:u1', 'p_1'), ('anonymous_id:a1', 'p_1');
+    INSERT INTO parts (anchor, doc) VALUES ('user_id:u1', '${JSON.stringify(partDoc('user_id:u1', 3))}'), ('anonymous_id:a1', '${JSON.stringify(partDoc('anonymous_id:a1', 2))}'), ('anonymous_id:alone', '${JSON.stringify(partDoc('anonymous_id:alone', 1))}');`);
+  db.close();
+  const s = new SqliteProfileStore({ dir, sync: 'normal' });
+  const parts = await s.getParts(['user_id:u1', 'anonymous_id:a1', 'anonymous_id:alone', 'anonymous_id:never']);
+  assert.deepEqual([...parts].map(([k, d]) => [k, d.eventCount]).sort(), [['anonymous_id:a1', 2], ['anonymous_id:alone', 1], ['user_id:u1', 3]]);
+  assert.deepEqual(await s.nodeClusters(['user_id:u1', 'anonymous_id:alone']), new Map([['user_id:u1', 'p_1']]), 'a part seen alone has no profile');
+  const read = await s.readProfile('anonymous_id:a1');
+  assert.deepEqual(read?.parts.map((p) => p.eventCount).sort(), [2, 3]);
+  // Committed again after the migration: updated in place, not inserted twice.
+  const alone = parts.get('anonymous_id:alone')!;
+  alone.eventCount = 5;
+  await s.commit({ parts: [alone] });
+  assert.equal((await s.getParts(['anonymous_id:alone'])).get('anonymous_id:alone')!.eventCount, 5);
+  await s.close();
+  const check = openSqlite(join(dir, 'profiles.db'), { readonly: true });
+  assert.equal(check.prepare('SELECT count(*) FROM parts').pluck().get(), 3);
+  check.close();
+});
+
+test('parts are found through their identifier: inserted once, updated by rowid after, erased with nothing left', async () => {
+  const { dir, cleanup } = tempDir();
+  dirs.push(cleanup);
+  const s = new SqliteProfileStore({ dir, sync: 'normal' });
+  const fresh = partDoc('anonymous_id:x', 1);
+  await s.commit({ parts: [fresh] });
+  fresh.eventCount = 2;
+  await s.commit({ parts: [fresh] }); // the same (cached) document: by the rowid its insert gave
+  // A document parsed anew (another process's cache, say): by the row its identifier holds.
+  await s.commit({ parts: [partDoc('anonymous_id:x', 3)] });
+  await s.commit({ nodes: [['anonymous_id:x', 'p_x']], parts: [partDoc('user_id:y', 1)] });
+  assert.equal((await s.getParts(['anonymous_id:x'])).get('anonymous_id:x')!.eventCount, 3);
+  assert.deepEqual(await s.nodeClusters(['anonymous_id:x', 'user_id:y']), new Map([['anonymous_id:x', 'p_x']]));
+  const db = openSqlite(join(dir, 'profiles.db'), { readonly: true });
+  const rows = () => db.prepare('SELECT key, profile_id, part IS NOT NULL AS has_part FROM identities ORDER BY key').raw().all();
+  assert.equal(db.prepare('SELECT count(*) FROM parts').pluck().get(), 2, 'one row per part, however often it was committed');
+  assert.deepEqual(rows(), [['anonymous_id:x', 'p_x', 1], ['user_id:y', null, 1]]);
+  // The profile's node erased alone: the part stays, reachable; then the part: the row goes.
+  await s.commit({ erase: { nodes: ['anonymous_id:x'], edges: [], parts: [], outbox: [], deadLetters: [] } });
+  assert.deepEqual(rows(), [['anonymous_id:x', null, 1], ['user_id:y', null, 1]]);
+  assert.equal((await s.getParts(['anonymous_id:x'])).size, 1);
+  await s.commit({ erase: { nodes: ['anonymous_id:x', 'user_id:y'], edges: [], parts: ['anonymous_id:x', 'user_id:y'], outbox: [], deadLetters: [] } });
+  assert.deepEqual(rows(), []);
+  assert.equal(db.prepare('SELECT count(*) FROM parts').pluck().get(), 0, 'no part row is left behind');
+  db.close();
   await s.close();
 });
