@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { setTimeout as delay } from 'node:timers/promises';
+import { setImmediate, setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AUDIENCE_EVENT_PREFIX } from '../core/audiences.js';
 import type { Envelope } from '../core/envelope.js';
@@ -32,8 +32,6 @@ const DAY = 86_400_000;
  * processor, as one burst.
  */
 const SLICE_ENTRIES = 500;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export const halfLivesOf = (s: SignalSettings): HalfLives => ({
   popular: s.halfLifeDays.popular * DAY,
@@ -163,7 +161,7 @@ export class SignalBuilder {
     let read = 0;
     for (let p = 0; p < ends.length && read < max; p++) {
       while (read < max && (next[p] ?? 1) < (ends[p] ?? 1)) {
-        if (read > 0) await yieldToEventLoop();
+        if (read > 0) await setImmediate(); // the requests that arrived meanwhile go first
         const got = await this.log.read(p, next[p] ?? 1, Math.min(SLICE_ENTRIES, max - read));
         if (got.length === 0) break;
         for (const entry of got) {
